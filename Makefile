@@ -1,0 +1,49 @@
+# `make run` starts the assistant; `make test` runs every test. Both set themselves up first and
+# skip whatever is already up to date.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/paylater.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml)
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: setup run test lint model seed bench clean
+
+setup: $(VENV)/.installed var/.system-packages seed $(MODEL)
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || { echo "creating $(VENV) with Python 3.10"; "$$(scripts/find_python310.sh)" -m venv $(VENV); }
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --progress-bar on -r requirements.lock
+	@touch $@
+
+var/.system-packages: scripts/install_system_packages.sh
+	@mkdir -p var
+	scripts/install_system_packages.sh
+	@touch $@
+
+seed: $(VENV)/.installed
+	@$(PY) -m rasa_bot.seed
+
+model: $(MODEL)
+
+$(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
+	$(RASA) train --fixed-model-name paylater --out models --force
+	@touch $@
+
+run: setup
+	$(PY) -m rasa_bot.launcher
+
+test: setup
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/bot_latency.py
+
+clean:
+	rm -rf models results var/log .pytest_cache

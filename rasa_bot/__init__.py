@@ -1,0 +1,1 @@
+"""The PayLater reference assistant: launcher, settings and custom NLU components."""

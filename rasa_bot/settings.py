@@ -1,0 +1,58 @@
+"""One typed settings object for the assistant, read from `settings.yml` and the environment.
+
+Every tunable lives here so that a deployment changes behaviour through configuration, not code.
+Precedence (highest first): environment variables (`PAYLATER_<NAME>`), the YAML file named by
+`PAYLATER_SETTINGS` (default `settings.yml` in the project root, optional), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict
+
+import yaml
+from pydantic import BaseSettings, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _yaml_source(_settings: BaseSettings) -> Dict[str, Any]:
+    """Reads the optional YAML settings file; a missing file means "use defaults"."""
+    path = Path(os.environ.get("PAYLATER_SETTINGS", PROJECT_ROOT / "settings.yml"))
+    if not path.exists():
+        return {}
+    loaded = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path} must hold a mapping of setting names to values")
+    return loaded
+
+
+class Settings(BaseSettings):
+    """Settings of the assistant; see README "Settings" for what each one does."""
+
+    database_url: str = Field(
+        f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.sqlite3'}",
+        description="SQLAlchemy URL of the shop database that status look-ups read.",
+    )
+    rasa_host: str = Field("127.0.0.1", description="Interface the Rasa server binds to.")
+    rasa_port: int = Field(5005, description="Port of the Rasa server (REST, socket.io, HTTP API).")
+    action_port: int = Field(5055, description="Port of the action server.")
+    model_dir: Path = Field(PROJECT_ROOT / "models", description="Where trained models are kept.")
+    max_lookup_attempts: int = Field(
+        3, description="Failed order/email checks allowed before the bot stops the look-up."
+    )
+
+    class Config:
+        env_prefix = "PAYLATER_"
+
+        @classmethod
+        def customise_sources(cls, init_settings, env_settings, file_secret_settings):  # noqa: ANN001
+            return (init_settings, env_settings, _yaml_source)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Returns the process-wide settings, loaded once."""
+    return Settings()
