@@ -13,7 +13,6 @@ import asyncio
 import statistics
 import time
 import uuid
-from typing import List
 
 import aiohttp
 
@@ -31,14 +30,14 @@ MESSAGES = [
 ]
 
 
-def percentile(samples: List[float], fraction: float) -> float:
+def percentile(samples: list[float], fraction: float) -> float:
     """Nearest-rank percentile of `samples` (seconds)."""
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
     return ordered[index]
 
 
-async def customer(session: aiohttp.ClientSession, url: str, jobs: asyncio.Queue, latencies: List[float]) -> None:
+async def customer(session: aiohttp.ClientSession, url: str, jobs: asyncio.Queue, latencies: list[float]) -> None:
     """One simulated customer: takes messages from the shared queue until it is empty."""
     sender = f"bench-{uuid.uuid4().hex[:12]}"
     while True:
@@ -59,7 +58,7 @@ async def run_level(url: str, messages: int, concurrency: int) -> dict:
     jobs: asyncio.Queue = asyncio.Queue()
     for index in range(messages):
         jobs.put_nowait(index)
-    latencies: List[float] = []
+    latencies: list[float] = []
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         started = time.perf_counter()

@@ -1,10 +1,12 @@
-"""`make run`: starts the action server and the Rasa server, prints where to reach them, and stops
-everything on Ctrl-C (or SIGTERM)."""
+"""`make run`: starts Redis (unless REDIS_URL is set), the action server, the Rasa server and the
+agent service, prints where to reach them, and stops everything on Ctrl-C (or SIGTERM)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
 
@@ -13,27 +15,45 @@ from rasa_bot.settings import PROJECT_ROOT, get_settings
 from rasa_bot.system import MODEL_PATH, SystemLayout, services
 
 logger = logging.getLogger("launcher")
-READY_TIMEOUT_SECONDS = 180.0
+READY_TIMEOUT_SECONDS = 240.0
+
+
+def layout_from_settings() -> SystemLayout:
+    """The production layout: ports from settings, data and logs under var/."""
+    settings = get_settings()
+    return SystemLayout(
+        host=settings.rasa_host,
+        rasa_port=settings.rasa_port,
+        action_port=settings.action_port,
+        agent_port=settings.agent_port,
+        redis_port=settings.redis_port,
+        data_dir=PROJECT_ROOT / "var",
+        log_dir=PROJECT_ROOT / "var" / "log",
+        external_redis_url=os.environ.get("REDIS_URL") or None,
+    )
+
+
+def ensure_demo_agent(layout: SystemLayout) -> str:
+    """Creates the agents file with one demo agent on first run; returns what the tool printed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "handoff.agent_service.agents", "ensure-demo", str(layout.agents_file)],
+        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
+    )
+    return result.stdout.strip()
 
 
 def main() -> int:
     """Runs the system in the foreground until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    settings = get_settings()
     if not MODEL_PATH.exists():
         logger.error("no trained model at %s: run `make run` (it trains one) or `make model`", MODEL_PATH)
         return 1
-    layout = SystemLayout(
-        host=settings.rasa_host,
-        rasa_port=settings.rasa_port,
-        action_port=settings.action_port,
-        log_dir=PROJECT_ROOT / "var" / "log",
-        env={},
-    )
+    layout = layout_from_settings()
+    agents_note = ensure_demo_agent(layout)
     children = services(layout)
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
-    logger.info("starting the action server and the Rasa server (loading the model takes a while)")
+    logger.info("starting %s (loading the model takes a while)", ", ".join(c.name for c in children))
     try:
         start_all(children, READY_TIMEOUT_SECONDS)
     except ServiceFailed as failure:
@@ -41,12 +61,14 @@ def main() -> int:
         return 1
     print(
         "\nThe PayLater assistant is running:\n"
-        f"  REST channel:      POST {layout.rasa_url}/webhooks/rest/webhook"
-        '  {"sender": "me", "message": "hi"}\n'
-        f"  socket.io channel: {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
+        f"  Agent console:     {layout.agent_url}/   (agents and their tokens: {layout.agents_file})\n"
+        f"  Agent API spec:    {layout.agent_url}/api/openapi.yaml\n"
+        f"  Website widget:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
+        f"  REST channel:      {layout.rasa_url}/webhooks/handoff_rest/  (POST session, then webhook)\n"
         f"  Rasa HTTP API:     {layout.rasa_url}/status\n"
-        f"  Action server:     {layout.action_url}/health\n"
+        f"  Redis:             {layout.redis_url}\n"
         f"  Logs:              {layout.log_dir}\n"
+        f"{agents_note}\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, List, Mapping, Optional, Sequence
+from typing import IO
 
 logger = logging.getLogger(__name__)
 
@@ -26,16 +29,17 @@ class ServiceFailed(RuntimeError):
 
 @dataclass
 class ManagedProcess:
-    """One child service: its command, the URL that answers once it is ready, and its log file."""
+    """One child service: its command, the URL that answers once it is ready (http:// or
+    redis://), and its log file."""
 
     name: str
     command: Sequence[str]
     ready_url: str
     log_path: Path
     env: Mapping[str, str] = field(default_factory=dict)
-    cwd: Optional[Path] = None
-    process: Optional[subprocess.Popen] = None
-    _log_file: Optional[IO[bytes]] = None
+    cwd: Path | None = None
+    process: subprocess.Popen | None = None
+    _log_file: IO[bytes] | None = None
 
     def start(self) -> None:
         """Starts the process in its own process group, its output going to `log_path`."""
@@ -52,7 +56,7 @@ class ManagedProcess:
         logger.info("started %s (pid %s), log: %s", self.name, self.process.pid, self.log_path)
 
     def wait_ready(self, timeout: float) -> None:
-        """Polls `ready_url` until it answers 2xx; fails early if the process dies."""
+        """Polls `ready_url` until it answers; fails early if the process dies."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
@@ -60,13 +64,9 @@ class ManagedProcess:
                     f"{self.name} exited with code {self.process.returncode}; "
                     f"see {self.log_path}:\n{self.tail_log()}"
                 )
-            try:
-                with urllib.request.urlopen(self.ready_url, timeout=2) as response:
-                    if 200 <= response.status < 300:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.3)
+            if answers(self.ready_url):
+                return
+            time.sleep(0.2)
         raise ServiceFailed(
             f"{self.name} did not answer {self.ready_url} within {timeout:.0f} s; "
             f"see {self.log_path}:\n{self.tail_log()}"
@@ -100,7 +100,21 @@ class ManagedProcess:
             self._log_file = None
 
 
-def start_all(services: List[ManagedProcess], timeout: float) -> None:
+def answers(url: str) -> bool:
+    """Whether a service answers: HTTP 2xx for http:// URLs, PONG for redis:// URLs."""
+    try:
+        if url.startswith("redis://"):
+            parsed = urllib.parse.urlparse(url)
+            with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=2) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_all(services: list[ManagedProcess], timeout: float) -> None:
     """Starts every service, then waits for each; on failure stops the ones already started."""
     try:
         for service in services:
@@ -112,7 +126,7 @@ def start_all(services: List[ManagedProcess], timeout: float) -> None:
         raise
 
 
-def stop_all(services: List[ManagedProcess]) -> None:
+def stop_all(services: list[ManagedProcess]) -> None:
     """Stops services in reverse start order."""
     for service in reversed(services):
         service.stop()

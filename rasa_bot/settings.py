@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import yaml
 from pydantic import BaseSettings, Field
@@ -18,14 +18,14 @@ from pydantic import BaseSettings, Field
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _yaml_source(_settings: BaseSettings) -> Dict[str, Any]:
+def _yaml_source(_settings: BaseSettings) -> dict[str, Any]:
     """Reads the optional YAML settings file; a missing file means "use defaults"."""
     path = Path(os.environ.get("PAYLATER_SETTINGS", PROJECT_ROOT / "settings.yml"))
     if not path.exists():
         return {}
     loaded = yaml.safe_load(path.read_text()) or {}
     if not isinstance(loaded, dict):
-        raise ValueError(f"{path} must hold a mapping of setting names to values")
+        raise TypeError(f"{path} must hold a mapping of setting names to values")
     return loaded
 
 
@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     rasa_host: str = Field("127.0.0.1", description="Interface the Rasa server binds to.")
     rasa_port: int = Field(5005, description="Port of the Rasa server (REST, socket.io, HTTP API).")
     action_port: int = Field(5055, description="Port of the action server.")
+    agent_port: int = Field(5006, description="Port of the agent service (console and agent API).")
+    redis_port: int = Field(6379, description="Port of the redis-server `make run` starts (unless REDIS_URL).")
     model_dir: Path = Field(PROJECT_ROOT / "models", description="Where trained models are kept.")
     max_lookup_attempts: int = Field(
         3, description="Failed order/email checks allowed before the bot stops the look-up."
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
         env_prefix = "PAYLATER_"
 
         @classmethod
-        def customise_sources(cls, init_settings, env_settings, file_secret_settings):  # noqa: ANN001
+        def customise_sources(cls, init_settings, env_settings, file_secret_settings):
             return (init_settings, env_settings, _yaml_source)
 
 

@@ -1,11 +1,16 @@
-"""The services that make up the running assistant, described once for the launcher and tests."""
+"""The services that make up the running assistant, described once for the launcher and tests:
+redis-server (unless an external Redis is given), the action server, the Rasa server with the
+handoff channels, and the agent service."""
 
 from __future__ import annotations
 
+import secrets
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List
+from urllib.parse import urlparse
+
+import yaml
 
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.settings import PROJECT_ROOT
@@ -16,13 +21,21 @@ VENV_BIN = Path(sys.executable).parent
 
 @dataclass(frozen=True)
 class SystemLayout:
-    """Hosts, ports and files of one running system (the real one or a test's)."""
+    """Hosts, ports and files of one running system (the real one or a test's).
+
+    `external_redis_url` set means "use that Redis"; otherwise a redis-server is started on
+    `redis_port` with its data (AOF, fsync every second) under `data_dir`.
+    """
 
     host: str
     rasa_port: int
     action_port: int
+    agent_port: int
+    redis_port: int
+    data_dir: Path
     log_dir: Path
-    env: Dict[str, str]
+    external_redis_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_url(self) -> str:
@@ -32,25 +45,87 @@ class SystemLayout:
     def action_url(self) -> str:
         return f"http://{self.host}:{self.action_port}"
 
+    @property
+    def agent_url(self) -> str:
+        return f"http://{self.host}:{self.agent_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return self.external_redis_url or f"redis://{self.host}:{self.redis_port}/0"
+
+    @property
+    def agents_file(self) -> Path:
+        return self.data_dir / "agents.yml"
+
+
+def ensure_secret(path: Path) -> str:
+    """The secret stored at `path`, created (random, readable by the owner only) on first use."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
 
 def write_endpoints(layout: SystemLayout, path: Path) -> Path:
-    """Writes an endpoints file that points Rasa at this layout's action server."""
+    """The project's endpoints.yml pointed at this layout's action server and Redis."""
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    redis = _redis_parts(layout.redis_url)
+    endpoints["action_endpoint"]["url"] = f"{layout.action_url}/webhook"
+    for store in ("tracker_store", "lock_store"):
+        endpoints[store].update(redis)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'action_endpoint:\n  url: "{layout.action_url}/webhook"\n')
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
     return path
 
 
-def services(layout: SystemLayout, model: Path = MODEL_PATH) -> List[ManagedProcess]:
-    """The action server and the Rasa server, in start order."""
+def _redis_parts(url: str) -> dict[str, object]:
+    parsed = urlparse(url)
+    parts: dict[str, object] = {"url": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379,
+                                "db": int((parsed.path or "/0").lstrip("/") or 0)}
+    if parsed.password:
+        parts["password"] = parsed.password
+    return parts
+
+
+def service_env(layout: SystemLayout) -> dict[str, str]:
+    """Environment every child gets: where Redis, Rasa, the agents file and the secret are."""
+    return {
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "HANDOFF_REDIS_URL": layout.redis_url,
+        "HANDOFF_RASA_URL": layout.rasa_url,
+        "HANDOFF_AGENT_SERVICE_URL": layout.agent_url,
+        "HANDOFF_AGENTS_FILE": str(layout.agents_file),
+        "HANDOFF_SESSION_SECRET": ensure_secret(layout.data_dir / "session_secret"),
+        **layout.env,
+    }
+
+
+def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProcess]:
+    """Every process of the system, in start order."""
     rasa = str(VENV_BIN / "rasa")
-    endpoints = write_endpoints(layout, layout.log_dir / "endpoints.yml")
-    return [
+    env = service_env(layout)
+    endpoints = write_endpoints(layout, layout.data_dir / "endpoints.yml")
+    children = []
+    if layout.external_redis_url is None:
+        redis_dir = layout.data_dir / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        children.append(ManagedProcess(
+            name="redis-server",
+            command=["redis-server", "--bind", layout.host, "--port", str(layout.redis_port),
+                     "--dir", str(redis_dir), "--appendonly", "yes", "--appendfsync", "everysec",
+                     "--save", "", "--protected-mode", "yes"],
+            ready_url=layout.redis_url,
+            log_path=layout.log_dir / "redis.log",
+        ))
+    children += [
         ManagedProcess(
             name="action server",
             command=[rasa, "run", "actions", "--actions", "actions", "--port", str(layout.action_port)],
             ready_url=f"{layout.action_url}/health",
             log_path=layout.log_dir / "actions.log",
-            env=layout.env,
+            env=env,
             cwd=PROJECT_ROOT,
         ),
         ManagedProcess(
@@ -66,7 +141,17 @@ def services(layout: SystemLayout, model: Path = MODEL_PATH) -> List[ManagedProc
             ],
             ready_url=f"{layout.rasa_url}/status",
             log_path=layout.log_dir / "rasa.log",
-            env=layout.env,
+            env=env,
+            cwd=PROJECT_ROOT,
+        ),
+        ManagedProcess(
+            name="agent service",
+            command=[sys.executable, "-m", "handoff.agent_service", "--host", layout.host,
+                     "--port", str(layout.agent_port)],
+            ready_url=f"{layout.agent_url}/health",
+            log_path=layout.log_dir / "agent_service.log",
+            env=env,
             cwd=PROJECT_ROOT,
         ),
     ]
+    return children

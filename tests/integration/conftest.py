@@ -1,37 +1,49 @@
-"""Starts the real system (action server + Rasa server with the trained model) on free loopback
-ports, against a freshly seeded SQLite shop database, once per test session."""
+"""Starts the real system once per test session: redis-server, the action server, the Rasa server
+with the trained model and the handoff channels, and the agent service, all on free loopback
+ports, against a freshly seeded SQLite shop database and a fresh agents file."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+import yaml
 
 from rasa_bot.processes import start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT
 from rasa_bot.system import MODEL_PATH, SystemLayout, services
 from tests.free_port import free_port
 
-READY_TIMEOUT_SECONDS = 240.0
+READY_TIMEOUT_SECONDS = 300.0
+AGENTS = [
+    {"id": "alice", "name": "Alice Martin", "token": "alice-test-token-0123456789"},
+    {"id": "bob", "name": "Bob Keller", "token": "bob-test-token-0123456789"},
+]
 
 
 @pytest.fixture(scope="session")
-def bot_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SystemLayout]:
-    """The running assistant; yields its layout (URLs) and stops it after the session."""
+def system_layout(tmp_path_factory: pytest.TempPathFactory) -> SystemLayout:
+    work = Path(tmp_path_factory.mktemp("system"))
+    env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}"}
+    subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT,
+                   env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
+    (work / "agents.yml").write_text(yaml.safe_dump({"agents": AGENTS}))
+    (work / "agents.yml").chmod(0o600)
+    return SystemLayout(host="127.0.0.1", rasa_port=free_port(), action_port=free_port(),
+                        agent_port=free_port(), redis_port=free_port(), data_dir=work,
+                        log_dir=work / "log", env=env)
+
+
+@pytest.fixture(scope="session")
+def bot_system(system_layout: SystemLayout) -> Iterator[SystemLayout]:
+    """The running system; yields its layout (URLs) and stops it after the session."""
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}; run the tests through `make test`")
-    work = tmp_path_factory.mktemp("system")
-    env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}", "PYTHONPATH": str(PROJECT_ROOT)}
-    subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT, env={**os.environ, **env},
-                   check=True, timeout=120)
-    layout = SystemLayout(host="127.0.0.1", rasa_port=free_port(), action_port=free_port(),
-                          log_dir=Path(work) / "log", env=env)
-    children = services(layout)
+    children = services(system_layout)
     start_all(children, READY_TIMEOUT_SECONDS)
-    yield layout
+    yield system_layout
     stop_all(children)
-

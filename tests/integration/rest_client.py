@@ -1,9 +1,8 @@
-"""A tiny client for the assistant's REST channel, as a customer's app would use it."""
+"""A small client for the assistant's REST channel, as a customer's app would use it."""
 
 from __future__ import annotations
 
 import uuid
-from typing import List
 
 import requests
 
@@ -11,13 +10,30 @@ from rasa_bot.system import SystemLayout
 
 
 class RestCustomer:
-    """One customer talking to the bot over REST; `say` returns the texts of the replies."""
+    """One customer talking over REST: gets a signed conversation id, then sends messages."""
 
-    def __init__(self, layout: SystemLayout, sender: str | None = None) -> None:
-        self.url = f"{layout.rasa_url}/webhooks/rest/webhook"
-        self.sender = sender or f"test-{uuid.uuid4().hex[:12]}"
+    def __init__(self, layout: SystemLayout) -> None:
+        self.base = f"{layout.rasa_url}/webhooks/handoff_rest"
+        reply = requests.post(f"{self.base}/session", timeout=10)
+        reply.raise_for_status()
+        self.conversation_id = reply.json()["conversation_id"]
+        self.cursor = "0-0"
 
-    def say(self, text: str) -> List[str]:
-        reply = requests.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
+    def send(self, text: str, message_id: str | None = None) -> requests.Response:
+        body = {"sender": self.conversation_id, "message": text, "message_id": message_id or uuid.uuid4().hex}
+        return requests.post(f"{self.base}/webhook", json=body, timeout=60)
+
+    def say(self, text: str) -> list[str]:
+        """Sends `text` and returns the texts of the bot's replies."""
+        reply = self.send(text)
         reply.raise_for_status()
         return [message.get("text", "") for message in reply.json()]
+
+    def agent_messages(self, wait: float = 5.0) -> list[dict]:
+        """Messages from the agent side (agents, and the bot after a handoff) since the last call."""
+        reply = requests.get(f"{self.base}/conversations/{self.conversation_id}/messages",
+                             params={"after": self.cursor, "wait": wait}, timeout=wait + 10)
+        reply.raise_for_status()
+        body = reply.json()
+        self.cursor = body["next"]
+        return body["messages"]

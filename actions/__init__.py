@@ -1,0 +1,1 @@
+"""Custom actions of the PayLater assistant and the shop database they read."""

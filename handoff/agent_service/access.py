@@ -1,0 +1,38 @@
+"""Who may see and act on a conversation: the rules every conversation endpoint shares.
+
+- unknown conversation (never handed off): 404
+- assigned: only its owner may read or act (403 for other agents)
+- queued / waiting / resolved / abandoned: any agent may read; acting needs the right mode (409)
+"""
+
+from __future__ import annotations
+
+from handoff.agent_service.agents import Agent
+from handoff.agent_service.errors import ApiError
+from handoff.models import ASSIGNED, ConversationState
+from handoff.store import HandoffStore
+
+MAX_CONVERSATION_ID_LENGTH = 256
+
+
+async def known_state(store: HandoffStore, conversation_id: str) -> ConversationState:
+    """The conversation's state; 404 when Redis has never seen it (version 0)."""
+    if len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
+        raise ApiError(400, f"conversation id longer than {MAX_CONVERSATION_ID_LENGTH} characters")
+    state = await store.get_state(conversation_id)
+    if state.version == 0:
+        raise ApiError(404, f"unknown conversation {conversation_id}")
+    return state
+
+
+def require_readable(state: ConversationState, agent: Agent) -> None:
+    if state.mode == ASSIGNED and state.agent_id != agent.id:
+        raise ApiError(403, f"conversation {state.conversation_id} is handled by another agent")
+
+
+def require_owner(state: ConversationState, agent: Agent) -> None:
+    """The agent holds the conversation right now."""
+    require_readable(state, agent)
+    if state.mode != ASSIGNED:
+        raise ApiError(409, f"conversation {state.conversation_id} is not assigned to you "
+                            f"(mode: {state.mode})")

@@ -1,0 +1,71 @@
+"""Builds the agent service: a Sanic app with the agents' HTTP API and WebSocket, and the two
+background tasks each process runs (the event tail feeding its sockets, and the tracker-sync
+retries). All state is in Redis, so any number of these processes may serve side by side."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sanic import Sanic
+
+from handoff.agent_service import agent_routes, conversation_routes, message_routes, socket_routes
+from handoff.agent_service.agents import AgentRegistry
+from handoff.agent_service.auth import authenticate
+from handoff.agent_service.errors import install_error_handlers
+from handoff.agent_service.event_tail import EventTail
+from handoff.agent_service.hub import Hub
+from handoff.agent_service.rasa_client import RasaClient
+from handoff.agent_service.rasa_sync import RasaSync
+from handoff.agent_service.side_store import ServiceStore
+from handoff.settings import HandoffSettings
+from handoff.store import HandoffStore
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
+REQUEST_MAX_BYTES = 256 * 1024  # far above any valid request; bigger bodies get 413 from Sanic
+WEBSOCKET_MAX_BYTES = 64 * 1024  # consoles only send pings
+
+
+def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
+    """The service app. It reads the agents file now (AgentsFileError if missing or malformed) and
+    closes `store` when the server stops."""
+    app = Sanic("handoff_agent_service", configure_logging=False)
+    app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
+    app.config.WEBSOCKET_MAX_SIZE = WEBSOCKET_MAX_BYTES
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+
+    side = ServiceStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
+                        connect_timeout=store.config.connect_timeout)
+    rasa_client = RasaClient(settings.rasa_url, settings.rasa_api_token, settings.rasa_timeout_seconds)
+    app.ctx.settings = settings
+    app.ctx.store = store
+    app.ctx.agents = AgentRegistry.load(settings.agents_file)
+    app.ctx.openapi_yaml = OPENAPI_FILE.read_text(encoding="utf-8")
+    app.ctx.hub = Hub(store)
+    app.ctx.rasa_sync = RasaSync(settings, store, side, rasa_client)
+    app.ctx.tasks = []
+
+    install_error_handlers(app)
+    app.register_middleware(authenticate, "request")
+    app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
+                   socket_routes.blueprint()])
+
+    async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        await rasa_client.start()
+        app.ctx.tasks = [asyncio.create_task(EventTail(store, side, app.ctx.hub).run(), name="event-tail"),
+                         asyncio.create_task(app.ctx.rasa_sync.run_retries(), name="rasa-sync-retries")]
+
+    async def stop_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        for task in app.ctx.tasks:
+            task.cancel()
+        await asyncio.gather(*app.ctx.tasks, return_exceptions=True)
+
+    async def close_clients(_app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        await rasa_client.close()
+        await side.close()
+        await store.close()
+
+    app.register_listener(start_tasks, "after_server_start")
+    app.register_listener(stop_tasks, "before_server_stop")
+    app.register_listener(close_clients, "after_server_stop")
+    return app

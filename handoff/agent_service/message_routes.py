@@ -1,0 +1,103 @@
+"""Message routes of a held conversation: send (text or internal note), typing, and catch-up.
+
+Everything an agent sends goes to the conversation's OUTBOX stream, in conversation order:
+- kind `text`: for the customer;
+- kind `note`: internal, for agents only. Channels MUST NOT deliver it;
+- kind `typing`: the agent's typing indicator (`extra.typing`), delivered as an indicator, never
+  shown as a message nor kept in the transcript this API returns.
+Channels therefore deliver `text` (and `typing` as an indicator) and skip every other kind.
+
+A message is acknowledged only once it is in Redis; its client id makes a retry harmless (the
+first copy's stream id comes back with `duplicate: true`).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
+
+from handoff.agent_service.access import known_state, require_owner
+from handoff.agent_service.errors import ApiError, json_body, text_field
+from handoff.agent_service.views import message_view
+from handoff.models import DIRECTIONS, INBOX, OUTBOX
+from handoff.settings import HandoffSettings
+from handoff.store import HandoffStore
+
+MESSAGES = "/api/conversations/<conversation_id:str>/messages"
+AGENT_KINDS = ("text", "note")
+MESSAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+STREAM_ID_PATTERN = re.compile(r"^\d+(-\d+)?$")
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("messages")
+    bp.add_route(send, MESSAGES, methods=["POST"])
+    bp.add_route(catch_up, MESSAGES, methods=["GET"])
+    bp.add_route(typing, "/api/conversations/<conversation_id:str>/typing", methods=["POST"])
+    return bp
+
+
+async def send(request: Request, conversation_id: str) -> HTTPResponse:
+    settings: HandoffSettings = request.app.ctx.settings
+    store: HandoffStore = request.app.ctx.store
+    agent = request.ctx.agent
+    body = json_body(request)
+    message_id = text_field(body, "id")
+    if not MESSAGE_ID_PATTERN.match(message_id):
+        raise ApiError(400, "field 'id' must be 1-128 letters, digits or _.:- (a UUID is a good choice)")
+    text = text_field(body, "text")
+    kind = body.get("kind", "text")
+    if kind not in AGENT_KINDS:
+        raise ApiError(400, f"field 'kind' must be one of {', '.join(AGENT_KINDS)}")
+    size = len(text.encode("utf-8"))
+    if size > settings.max_message_bytes:
+        raise ApiError(413, f"message is {size} bytes; the limit is {settings.max_message_bytes} "
+                            "bytes (UTF-8)")
+    require_owner(await known_state(store, conversation_id), agent)
+    result = await store.append_message(conversation_id, OUTBOX, message_id, agent.id, text, kind,
+                                        {"agent_name": agent.name})
+    return json({"id": message_id, "kind": kind, "stream_id": result.stream_id,
+                 "duplicate": result.duplicate}, status=200 if result.duplicate else 201)
+
+
+async def typing(request: Request, conversation_id: str) -> HTTPResponse:
+    store: HandoffStore = request.app.ctx.store
+    agent = request.ctx.agent
+    typing_now = json_body(request).get("typing")
+    if not isinstance(typing_now, bool):
+        raise ApiError(400, "field 'typing' must be true or false")
+    require_owner(await known_state(store, conversation_id), agent)
+    result = await store.append_message(conversation_id, OUTBOX, f"typing-{uuid.uuid4().hex}", agent.id, "",
+                                        "typing", {"typing": typing_now, "agent_name": agent.name})
+    return json({"typing": typing_now, "stream_id": result.stream_id}, status=201)
+
+
+async def catch_up(request: Request, conversation_id: str) -> HTTPResponse:
+    """Messages of one direction after a stream id (default: customer messages, from the start),
+    e.g. what arrived while the console was disconnected. Page on with `last_id` while `more`."""
+    store: HandoffStore = request.app.ctx.store
+    after = request.args.get("after", "0-0")
+    if not STREAM_ID_PATTERN.match(after):
+        raise ApiError(400, "query 'after' must be a stream id such as 1700000000000-0")
+    direction = request.args.get("direction", INBOX)
+    if direction not in DIRECTIONS:
+        raise ApiError(400, f"query 'direction' must be one of {', '.join(DIRECTIONS)}")
+    limit = _limit(request.args.get("limit"))
+    require_owner(await known_state(store, conversation_id), request.ctx.agent)
+    read = await store.read_messages(conversation_id, direction, after, count=limit)
+    return json({"conversation_id": conversation_id, "direction": direction,
+                 "messages": [message_view(m) for m in read if m.kind != "typing"],
+                 "last_id": read[-1].stream_id if read else after, "more": len(read) == limit})
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None:
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"query 'limit' must be a whole number within 1..{MAX_LIMIT}")
+    return int(raw)

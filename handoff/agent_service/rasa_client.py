@@ -1,0 +1,59 @@
+"""The two calls of Rasa's HTTP API (`rasa run --enable-api`) that hand a conversation back to the
+bot: append events to the tracker, and trigger an intent collecting the bot's replies."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+
+class RasaUnavailable(Exception):
+    """Rasa could not be reached or refused the call; the caller keeps the sync pending."""
+
+
+class RasaClient:
+    """A small aiohttp client; `start()` inside the running event loop, `close()` on shutdown."""
+
+    def __init__(self, base_url: str, token: str | None, timeout_seconds: float) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=self._timeout)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def append_events(self, conversation_id: str, events: list[dict[str, Any]]) -> None:
+        """POST /conversations/{id}/tracker/events with a JSON list of events."""
+        await self._post(conversation_id, "tracker/events", events)
+
+    async def trigger_intent(self, conversation_id: str, intent: str) -> list[dict[str, Any]]:
+        """POST /conversations/{id}/trigger_intent without `output_channel`, so Rasa collects the
+        bot's replies and returns them as `messages`."""
+        reply = await self._post(conversation_id, "trigger_intent", {"name": intent})
+        messages = reply.get("messages") if isinstance(reply, dict) else None
+        return [message for message in messages or [] if isinstance(message, dict)]
+
+    async def _post(self, conversation_id: str, endpoint: str, payload: Any) -> Any:
+        if self._session is None:
+            raise RasaUnavailable("the Rasa client is not started")
+        url = f"{self._base_url}/conversations/{quote(conversation_id, safe='')}/{endpoint}"
+        # The tracker in the reply can be large and is not needed.
+        params = {"include_events": "NONE", **({"token": self._token} if self._token else {})}
+        try:
+            async with self._session.post(url, json=payload, params=params) as response:
+                if response.status != 200:
+                    detail = (await response.text())[:300]
+                    raise RasaUnavailable(f"Rasa answered {response.status} to {endpoint}: {detail}")
+                return await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(f"Rasa at {self._base_url} unreachable ({endpoint}): "
+                                  f"{exc.__class__.__name__}: {exc}") from exc

@@ -1,0 +1,149 @@
+"""Redis state that only the agent service uses, kept beside `HandoffStore` with the same key prefix
+and the same cluster rule (one hash tag per atomic step):
+
+- `<prefix>:{<conversation>}:pending_sync` (hash): a resolve whose Rasa tracker sync has not
+  finished yet (see `rasa_sync.py`); it survives restarts so the sync is retried until it succeeds.
+- `<prefix>:{<conversation>}:pending_sync_lease` (string with expiry): the process syncing it now.
+- `<prefix>:{pending_sync}:due` (sorted set: conversation -> when to try next): the retry index.
+  An index entry is written before its marker and removed after it, so a marker is never
+  unindexed; an entry without a marker is dropped when found.
+
+It also offers the one read of the agents' event stream that `HandoffStore` lacks: the newest id,
+so a tail can start exactly at "now" and never skip an event between two blocking reads.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ParamSpec, TypeVar
+
+import redis.exceptions
+from redis.asyncio import Redis
+
+from handoff.store import StoreUnavailable
+from handoff.store_scripts import Keys
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Delete the lease only if it is still ours (it may have expired and been taken by another process).
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+def _redis_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Same contract as HandoffStore: an unreachable Redis surfaces as StoreUnavailable."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            raise StoreUnavailable(f"redis unavailable: {exc}") from exc
+
+    return wrapper
+
+
+@dataclass
+class PendingSync:
+    """What a resolve must still tell Rasa: which live messages (those of the handoff that started
+    at `since` and ended with message `until_seq`), which slots, and how far it got (`stage`:
+    `events` until the tracker has them, then `trigger` until the welcome-back is fetched)."""
+
+    conversation_id: str
+    agent_id: str
+    agent_name: str
+    channel: str
+    since: float
+    until_seq: int
+    version: int  # the conversation's state version before the resolve
+    slots: dict[str, Any] = field(default_factory=dict)
+    queued_at: float | None = None  # this handoff's own request time (`since` may reach further back)
+    stage: str = "events"
+    sync_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    attempts: int = 0
+    last_error: str = ""
+
+    def to_hash(self) -> dict[str, str]:
+        return {name: json.dumps(value) for name, value in asdict(self).items()}
+
+    @classmethod
+    def from_hash(cls, values: dict[str, str]) -> PendingSync:
+        names = {f.name for f in fields(cls)}
+        return cls(**{name: json.loads(value) for name, value in values.items() if name in names})
+
+
+class ServiceStore:
+    """Async access to the agent service's own keys; every method raises StoreUnavailable when
+    Redis cannot be reached."""
+
+    def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0,
+                 connect_timeout: float = 1.0) -> None:
+        self.keys = keys
+        self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=socket_timeout,
+                                     socket_connect_timeout=connect_timeout)
+        self._release = self._redis.register_script(RELEASE_LEASE)
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+    def _marker(self, conversation_id: str) -> str:
+        return f"{self.keys.prefix}:{{{conversation_id}}}:pending_sync"
+
+    def _lease(self, conversation_id: str) -> str:
+        return f"{self.keys.prefix}:{{{conversation_id}}}:pending_sync_lease"
+
+    @property
+    def _due(self) -> str:
+        return f"{self.keys.prefix}:{{pending_sync}}:due"
+
+    @_redis_errors
+    async def latest_event_id(self) -> str:
+        """Id of the newest agent event, or "0-0" when there is none yet."""
+        newest = await self._redis.xrevrange(self.keys.events, count=1)
+        return newest[0][0] if newest else "0-0"
+
+    @_redis_errors
+    async def save_pending(self, pending: PendingSync, due_at: float) -> None:
+        """Writes (or replaces) the marker and schedules its next attempt."""
+        await self._redis.zadd(self._due, {pending.conversation_id: due_at})
+        key = self._marker(pending.conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(key)
+            pipe.hset(key, mapping=pending.to_hash())
+            await pipe.execute()
+
+    @_redis_errors
+    async def load_pending(self, conversation_id: str) -> PendingSync | None:
+        values = await self._redis.hgetall(self._marker(conversation_id))
+        return PendingSync.from_hash(values) if values else None
+
+    @_redis_errors
+    async def drop_pending(self, conversation_id: str) -> None:
+        await self._redis.delete(self._marker(conversation_id))
+        await self._redis.zrem(self._due, conversation_id)
+
+    @_redis_errors
+    async def due_pending(self, now: float, limit: int = 50) -> list[str]:
+        """Conversations whose sync should be tried again by `now`."""
+        return await self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
+
+    @_redis_errors
+    async def acquire_lease(self, conversation_id: str, ttl_seconds: float) -> str | None:
+        """A token if this process may sync the conversation now; None if another one is at it."""
+        token = secrets.token_hex(8)
+        taken = await self._redis.set(self._lease(conversation_id), token, nx=True,
+                                      px=max(1, int(ttl_seconds * 1000)))
+        return token if taken else None
+
+    @_redis_errors
+    async def release_lease(self, conversation_id: str, token: str) -> None:
+        await self._release(keys=[self._lease(conversation_id)], args=[token])

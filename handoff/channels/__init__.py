@@ -1,0 +1,1 @@
+"""Rasa input channels that route customer messages to the bot or to a human agent."""

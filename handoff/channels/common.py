@@ -1,0 +1,58 @@
+"""What the customer channels share: settings, the store, the router and id signing, created once
+per channel when Rasa builds its blueprint."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from handoff.channels.router import CustomerRouter
+from handoff.channels.session_ids import SessionIds
+from handoff.models import ChatMessage
+from handoff.settings import HandoffSettings, get_handoff_settings
+from handoff.store import HandoffStore, open_store
+
+
+@dataclass
+class ChannelContext:
+    """Everything a customer channel needs to route messages and deliver agent replies."""
+
+    settings: HandoffSettings
+    store: HandoffStore
+    router: CustomerRouter
+    session_ids: SessionIds
+
+    @classmethod
+    def from_settings(cls, settings: HandoffSettings | None = None) -> ChannelContext:
+        settings = settings or get_handoff_settings()
+        session_ids = SessionIds(settings.session_secret)
+        store = open_store(settings)
+        return cls(settings, store, CustomerRouter(store, settings), session_ids)
+
+
+def message_id_from(data: dict[str, Any]) -> str:
+    """The client's message id if it sent a usable one (so retries are recognised), else a new one."""
+    candidate = data.get("message_id")
+    if isinstance(candidate, str) and 0 < len(candidate) <= 100:
+        return candidate
+    return uuid.uuid4().hex
+
+
+def outgoing_payload(message: ChatMessage) -> dict[str, Any]:
+    """How an outbox message looks to the customer's client (rasa-webchat's `bot_uttered` shape)."""
+    payload: dict[str, Any] = {"text": message.text}
+    extra = message.extra or {}
+    if extra.get("buttons"):
+        payload["quick_replies"] = [
+            {"content_type": "text", "title": button.get("title", ""), "payload": button.get("payload", "")}
+            for button in extra["buttons"]
+        ]
+    payload["metadata"] = {
+        "message_id": message.id,
+        "stream_id": message.stream_id,
+        "sender": "bot" if message.sender == "bot" else "agent",
+        "agent_name": extra.get("agent_name", ""),
+        "kind": message.kind,
+    }
+    return payload

@@ -1,0 +1,101 @@
+"""The decision every customer message goes through: the bot answers, or it goes to a human.
+
+Shared by all customer channels so they behave the same: while a human owns the conversation
+(queued, assigned or waiting for an agent to come online) the message bypasses Rasa and is stored
+in the conversation's inbox Stream for the agent; otherwise Rasa answers. If Redis cannot be
+reached the bot keeps answering: a customer is never left without a reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from handoff.models import ABANDONED, ASSIGNED, BOT, INBOX, QUEUED, WAITING_OFFLINE
+from handoff.settings import HandoffSettings
+from handoff.store import HandoffStore, StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+HUMAN_MODES = (QUEUED, ASSIGNED, WAITING_OFFLINE)
+CUSTOMER = "customer"
+
+
+class MessageRejected(ValueError):
+    """A customer message the channel refuses, with the HTTP status and a message for the client."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """One message as a channel received it; `message_id` lets retries be recognised."""
+
+    conversation_id: str
+    text: str
+    message_id: str
+    channel: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class CustomerRouter:
+    """Routes customer messages to the bot or to the conversation's agent."""
+
+    def __init__(self, store: HandoffStore, settings: HandoffSettings) -> None:
+        self.store = store
+        self.max_message_bytes = settings.max_message_bytes
+
+    def check(self, text: object) -> str:
+        """The message text, or MessageRejected for text that is missing or too large."""
+        if not isinstance(text, str) or not text.strip():
+            raise MessageRejected(400, "the message must be a non-empty string")
+        size = len(text.encode("utf-8", errors="surrogatepass"))
+        if size > self.max_message_bytes:
+            raise MessageRejected(
+                413, f"the message is {size} bytes; at most {self.max_message_bytes} bytes are accepted"
+            )
+        return text
+
+    async def route(self, message: CustomerMessage, ask_bot: Callable[[], Awaitable[int]]) -> str:
+        """Delivers `message` and returns where it went: "bot", "human" or "duplicate".
+
+        `ask_bot` hands the message to Rasa and returns how many replies the bot sent.
+        """
+        self.check(message.text)
+        try:
+            mode = (await self.store.get_state(message.conversation_id)).mode
+            if mode in HUMAN_MODES:
+                return await self._to_agent(message)
+            if mode == ABANDONED:
+                await self.store.return_to_bot(message.conversation_id)
+            if not await self.store.mark_handled_by_bot(message.conversation_id, message.message_id):
+                return "duplicate"
+        except StoreUnavailable as error:
+            logger.warning("redis unavailable, the bot answers %s: %s", message.conversation_id, error)
+            await ask_bot()
+            return BOT
+        replies = await ask_bot()
+        if replies == 0 and await self._now_with_human(message.conversation_id):
+            # The bot handed over while this message waited for the conversation lock: Rasa's
+            # paused tracker kept it silent, so the agent must get the message instead.
+            return await self._to_agent(message, retry_of_bot=True)
+        return BOT
+
+    async def _to_agent(self, message: CustomerMessage, retry_of_bot: bool = False) -> str:
+        extra = {"channel": message.channel}
+        message_id = f"{message.message_id}:late" if retry_of_bot else message.message_id
+        result = await self.store.append_message(
+            message.conversation_id, INBOX, message_id, CUSTOMER, message.text, extra=extra
+        )
+        return "duplicate" if result.duplicate else "human"
+
+    async def _now_with_human(self, conversation_id: str) -> bool:
+        try:
+            return (await self.store.get_state(conversation_id)).mode in HUMAN_MODES
+        except StoreUnavailable:
+            return False

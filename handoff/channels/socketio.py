@@ -1,0 +1,156 @@
+"""socket.io channel speaking the rasa-webchat protocol, with human handoff.
+
+Protocol (what the unmodified `rasa-webchat` widget does): the client emits `session_request`
+{session_id} and gets `session_confirm` <id>; it emits `user_uttered` {message, session_id} and
+receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa's stock channel:
+
+- the server issues the conversation id (signed, see `session_ids.py`); an id the server did not
+  issue is replaced by a new one, so nobody can join another customer's conversation;
+- every socket joins the room of its conversation (`enter_room` is awaited: with python-socketio 5
+  it is a coroutine, and Rasa 3.6's stock channel forgets the await, so its replies never arrive);
+- while a human owns the conversation, messages go to the agent instead of Rasa, and the agent's
+  messages reach every socket of the conversation, including those that reconnect later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from handoff.channels.common import ChannelContext, message_id_from, outgoing_payload
+from handoff.channels.outbox import OutboxFollowers
+from handoff.channels.router import CustomerMessage, MessageRejected
+from handoff.models import ChatMessage
+
+logger = logging.getLogger(__name__)
+
+TYPING_EVENT = "agent_typing"
+ERROR_EVENT = "handoff_error"
+
+
+class CountingSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, counting the replies so the router knows whether the bot spoke."""
+
+    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+        super().__init__(sio, bot_message_evt)
+        self.sent = 0
+
+    async def _send_message(self, socket_id: str, response: Any) -> None:
+        self.sent += 1
+        await super()._send_message(socket_id, response)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        self.sent += 1
+        await self._send_message(recipient_id, json_message)
+
+
+class HandoffSocketIOInput(InputChannel):
+    """socket.io input channel with human handoff; configured in credentials.yml."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "handoff_socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            cors_allowed_origins=credentials.get("cors_allowed_origins", "*"),
+        )
+
+    def __init__(self, user_message_evt: str = "user_uttered", bot_message_evt: str = "bot_uttered",
+                 socketio_path: str = "/socket.io", cors_allowed_origins: str | list[str] = "*",
+                 context: ChannelContext | None = None) -> None:
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.socketio_path = socketio_path
+        self.cors_allowed_origins = cors_allowed_origins
+        self.context = context or ChannelContext.from_settings()
+        self.sio: AsyncServer | None = None
+
+    def get_output_channel(self) -> SocketIOOutput | None:
+        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        self.sio = sio
+        bp = SocketBlueprint(sio, self.socketio_path, "handoff_socketio_webhook", __name__)
+        context = self.context
+        followers = OutboxFollowers(context.store, "socketio", context.settings.customer_block_ms)
+
+        async def deliver(message: ChatMessage) -> None:
+            if message.kind == "typing":
+                await sio.emit(TYPING_EVENT, {"typing": bool(message.extra.get("typing")),
+                                              "agent_name": message.extra.get("agent_name", "")},
+                               room=message.conversation_id)
+            else:
+                await sio.emit(self.bot_message_evt, outgoing_payload(message), room=message.conversation_id)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.after_server_stop
+        async def close(_app: Sanic, _loop: Any) -> None:
+            await followers.stop_all()
+            await context.store.close()
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            conversation_id = requested if context.session_ids.is_valid(requested) else context.session_ids.issue()
+            await sio.save_session(sid, {"conversation_id": conversation_id})
+            await sio.enter_room(sid, conversation_id)
+            await sio.emit("session_confirm", conversation_id, room=sid)
+            followers.follow(conversation_id, deliver)
+
+        @sio.on("disconnect")
+        async def disconnect(sid: str) -> None:
+            conversation_id = (await sio.get_session(sid)).get("conversation_id")
+            if conversation_id and not _other_sockets_in_room(sio, conversation_id, sid):
+                followers.stop(conversation_id)
+
+        @sio.on(self.user_message_evt)
+        async def handle_message(sid: str, data: Any) -> None:
+            conversation_id = (await sio.get_session(sid)).get("conversation_id")
+            if not conversation_id:
+                await sio.emit(ERROR_EVENT, {"error": "send session_request before messages"}, room=sid)
+                return
+            if not isinstance(data, dict):
+                await sio.emit(ERROR_EVENT, {"error": "a message must be a JSON object"}, room=sid)
+                return
+            output = CountingSocketIOOutput(sio, self.bot_message_evt)
+            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            message = CustomerMessage(conversation_id, data.get("message"), message_id_from(data),
+                                      self.name(), metadata)
+
+            async def ask_bot() -> int:
+                await on_new_message(UserMessage(message.text, output, conversation_id,
+                                                 input_channel=self.name(), metadata=metadata))
+                return output.sent
+
+            try:
+                await context.router.route(message, ask_bot)
+            except MessageRejected as rejected:
+                # The error event is for clients that handle it; the text reaches any widget.
+                await sio.emit(ERROR_EVENT, {"error": rejected.error, "status": rejected.status}, room=sid)
+                await sio.emit(self.bot_message_evt, {"text": f"Sorry, that message was not sent: {rejected.error}.",
+                                                      "metadata": {"sender": "system", "kind": "error"}}, room=sid)
+
+        return bp
+
+
+def _other_sockets_in_room(sio: AsyncServer, room: str, leaving_sid: str) -> bool:
+    """Whether another socket of this process still shows the conversation."""
+    return any(sid != leaving_sid for sid, _ in sio.manager.get_participants("/", room))

@@ -1,0 +1,181 @@
+"""Settings of the human-handoff plugin: one typed object, read from YAML and the environment.
+
+Every threshold of handoff detection lives here, so a deployment tunes behaviour through
+configuration, not code. Precedence (highest first): values passed to the constructor,
+environment variables (`HANDOFF_<NAME>`, lists and mappings as JSON), the YAML file named by
+`HANDOFF_SETTINGS` (optional), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseSettings, Field
+
+SETTINGS_FILE_ENV = "HANDOFF_SETTINGS"
+
+
+def _yaml_source(_settings: BaseSettings) -> dict[str, Any]:
+    """Reads the YAML file named by `HANDOFF_SETTINGS`; no variable means "defaults and env only".
+
+    A named file that does not exist is an error: silently ignoring it would run production with
+    defaults the operator meant to replace.
+    """
+    name = os.environ.get(SETTINGS_FILE_ENV)
+    if not name:
+        return {}
+    loaded = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
+    if not isinstance(loaded, dict):
+        raise TypeError(f"{name} must hold a mapping of setting names to values")
+    return loaded
+
+
+class HandoffSettings(BaseSettings):
+    """Settings of the handoff plugin; each field's description says what it controls."""
+
+    # --- shared state ---
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding all handoff state.")
+    key_prefix: str = Field("handoff", description="Prefix of every Redis key the plugin writes.")
+
+    # --- frustration: accumulation over the conversation ---
+    frustration_threshold: float = Field(
+        1.0, gt=0, description="Accumulated frustration at or above which the bot hands off."
+    )
+    frustration_decay: float = Field(
+        0.6,
+        gt=0,
+        lt=1,
+        description="Multiplier applied to a turn's frustration per later user turn, so old anger fades.",
+    )
+    single_message_cap: float = Field(
+        0.7,
+        gt=0,
+        description="Most one message can add; below the threshold, one angry message alone never hands off.",
+    )
+
+    # --- frustration: weight of each signal (a signal's strength is in [0, 1]) ---
+    sentiment_weight: float = Field(0.5, ge=0, description="Weight of negative VADER sentiment.")
+    caps_weight: float = Field(0.3, ge=0, description="Weight of SHOUTING (share of all-caps words).")
+    punctuation_weight: float = Field(0.2, ge=0, description="Weight of runs like '!!!' or '?!?'.")
+    profanity_weight: float = Field(0.5, ge=0, description="Weight of profanity (mild 0.5, strong 1).")
+    negative_feedback_weight: float = Field(
+        0.4, ge=0, description="Weight of complaints about the bot's answer ('useless', 'not what I asked')."
+    )
+    repeated_question_weight: float = Field(
+        0.3, ge=0, description="Weight of asking again what was already asked (the answer did not help)."
+    )
+
+    # --- frustration: how each signal is read ---
+    sentiment_neutral_band: float = Field(
+        0.05, ge=0, lt=1, description="VADER compound scores above minus this count as neutral (VADER's band)."
+    )
+    shout_min_words: int = Field(
+        2, ge=1, description="All-caps words needed before a message counts as shouting (one is emphasis)."
+    )
+    repeat_similarity: float = Field(
+        0.6, gt=0, le=1, description="Token Jaccard similarity at which a message rephrases an earlier one."
+    )
+    repeat_window: int = Field(3, ge=1, description="Earlier user turns searched for a rephrased question.")
+    repeat_ignore_intents: list[str] = Field(
+        ["inform", "affirm", "deny", "greet", "thanks", "goodbye"],
+        description="Intents that may follow each other without meaning 'the answer did not help'.",
+    )
+
+    # --- other reasons to hand off ---
+    fallback_streak: int = Field(2, ge=1, description="NLU fallbacks in a row that hand off.")
+    nlu_fallback_intent: str = Field("nlu_fallback", description="Intent the FallbackClassifier predicts.")
+    judgement_intents: list[str] = Field(
+        ["complaint", "dispute_charge", "account_locked", "return_problem"],
+        description="Intents that need a person's judgement: handed off at once.",
+    )
+    human_request_intents: list[str] = Field(
+        ["request_human"], description="Intents by which the customer asks for a person."
+    )
+    handoff_action: str = Field("action_handoff", description="Action that performs the handoff.")
+
+    # --- priority of the ticket (1 lowest .. 5 most urgent) ---
+    reason_priorities: dict[str, int] = Field(
+        {"explicit_request": 3, "low_nlu_confidence": 2, "low_action_confidence": 2, "frustration": 2},
+        description="Base priority per handoff reason; judgement intents use judgement_priorities.",
+    )
+    judgement_priorities: dict[str, int] = Field(
+        {"account_locked": 5, "dispute_charge": 4, "complaint": 3, "return_problem": 3},
+        description="Base priority per judgement intent; one not listed gets 3.",
+    )
+    priority_frustration_steps: list[float] = Field(
+        [1.0, 1.5],
+        description="Multiples of frustration_threshold; each one reached raises the priority one level.",
+    )
+
+    # --- limits ---
+    max_message_bytes: int = Field(
+        4096, ge=1, description="Longest message (UTF-8 bytes) read; longer text is cut before scoring."
+    )
+
+    # --- agents and services ---
+    agents_file: Path = Field(
+        Path("var/agents.yml"),
+        description="YAML file listing the agents and their login tokens (kept out of the repo, mode 600).",
+    )
+    max_concurrent_chats: int = Field(3, ge=1, description="Conversations one agent handles at once.")
+    average_handle_seconds: int = Field(
+        240, ge=1, description="Average time an agent needs per conversation; used for wait estimates."
+    )
+    agent_service_url: str = Field("http://127.0.0.1:5006", description="Base URL of the agent service.")
+    rasa_url: str = Field("http://127.0.0.1:5005", description="Base URL of Rasa's HTTP API.")
+    session_secret: str = Field(
+        "",
+        description="Secret that signs customer conversation ids issued by the channels, so nobody can "
+        "read or write a conversation whose id they made up. Required by the channels.",
+    )
+    customer_block_ms: int = Field(
+        20_000, ge=100, le=30_000,
+        description="How long one blocking read for agent messages waits before it is renewed (ms).",
+    )
+
+    # --- agent service ---
+    rasa_api_token: str | None = Field(
+        None,
+        description="Token of Rasa's HTTP API (`rasa run --auth-token`), sent as `?token=`; unset: none.",
+    )
+    rasa_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Longest wait for one call to Rasa's HTTP API when a resolve syncs the tracker.",
+    )
+    rasa_sync_retry_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="First delay before retrying a failed tracker sync; doubles per failure, max 10 min.",
+    )
+    handoff_resolved_intent: str = Field(
+        "handoff_resolved",
+        description="Intent triggered in Rasa after a resolve so the bot welcomes the customer back; "
+        "it must be in the domain.",
+    )
+    handoff_message_intent: str = Field(
+        "handoff_customer_message",
+        description="Intent recorded on customer messages to an agent when they are copied into the tracker.",
+    )
+    agent_heartbeat_seconds: float = Field(
+        45.0,
+        gt=0,
+        description="How long an agent's presence holds without a new heartbeat from the console.",
+    )
+
+    class Config:
+        env_prefix = "HANDOFF_"
+
+        @classmethod
+        def customise_sources(cls, init_settings, env_settings, file_secret_settings):
+            return (init_settings, env_settings, _yaml_source)
+
+
+@lru_cache(maxsize=1)
+def get_handoff_settings() -> HandoffSettings:
+    """Returns the process-wide settings, loaded once (the policy and the action must agree)."""
+    return HandoffSettings()

@@ -1,0 +1,181 @@
+"""How the handoff store lays its data out in Redis (key names, queue scores) and the Lua scripts
+that change it atomically.
+
+Cluster rule: a script only ever receives keys of ONE hash tag, so it runs unchanged on Redis
+Cluster. Tags: `{<conversation id>}` for everything of one conversation, `{queue}` for the waiting
+queue, `{events}` for agent notifications, `{agents}` for presence, `{agent:<id>}` for the chats
+one agent holds. Steps that span tags run as separate atomic steps in an order that keeps the
+data safe if a process dies in between (see `store.py`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# Queue score = -priority * PRIORITY_STEP + queued_at (epoch seconds): ascending order puts higher
+# priority first and, within one priority, the older request first. Epoch seconds stay below the
+# step until the year 2286; priorities are bounded so millisecond precision survives in a double.
+PRIORITY_STEP = 1e10
+MAX_PRIORITY = 100
+
+
+def queue_score(priority: int, queued_at: float) -> float:
+    return -priority * PRIORITY_STEP + queued_at
+
+
+def split_score(score: float) -> tuple[int, float]:
+    """(priority, queued_at) back from a queue score."""
+    priority = -math.floor(score / PRIORITY_STEP)
+    return priority, score + priority * PRIORITY_STEP
+
+
+def hash_tag(key: str) -> str:
+    """The part of `key` Redis Cluster hashes: the text inside the first non-empty `{...}`."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1:end]
+    return key
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Names of every key the store uses, all below one configurable prefix."""
+
+    prefix: str = "handoff"
+
+    def __post_init__(self) -> None:
+        if not self.prefix or "{" in self.prefix or "}" in self.prefix:
+            raise ValueError(f"key prefix must be non-empty and free of braces: {self.prefix!r}")
+
+    def _conversation(self, conversation_id: str, suffix: str) -> str:
+        if not conversation_id:
+            # `{}` is no hash tag: the keys of an empty id would scatter over the cluster.
+            raise ValueError("conversation id must not be empty")
+        return f"{self.prefix}:{{{conversation_id}}}:{suffix}"
+
+    def state(self, conversation_id: str) -> str:
+        return self._conversation(conversation_id, "state")
+
+    def stream(self, conversation_id: str, direction: str) -> str:
+        return self._conversation(conversation_id, direction)
+
+    def sequence(self, conversation_id: str) -> str:
+        return self._conversation(conversation_id, "seq")
+
+    def seen(self, conversation_id: str, direction: str, message_id: str) -> str:
+        return self._conversation(conversation_id, f"seen:{direction}:{message_id}")
+
+    def cursor(self, conversation_id: str, reader: str) -> str:
+        return self._conversation(conversation_id, f"cursor:{reader}")
+
+    @property
+    def queue(self) -> str:
+        return f"{self.prefix}:{{queue}}:waiting"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}:{{events}}:agents"
+
+    @property
+    def presence(self) -> str:
+        return f"{self.prefix}:{{agents}}:presence"
+
+    @property
+    def presence_expiry(self) -> str:
+        return f"{self.prefix}:{{agents}}:presence_expiry"
+
+    def agent_chats(self, agent_id: str) -> str:
+        if not agent_id:
+            raise ValueError("agent id must not be empty")
+        return f"{self.prefix}:{{agent:{agent_id}}}:chats"
+
+
+# Compare-and-set on a conversation's mode.
+# KEYS[1] state hash. ARGV: now, allowed current modes (space separated), required owner ('' for
+# any), new mode, fields to delete (space separated), then field/value pairs to set.
+# Returns JSON {ok, reason?, state: flat HGETALL list}.
+TRANSITION = """
+local mode = redis.call('HGET', KEYS[1], 'mode') or 'bot'
+local allowed = false
+for candidate in string.gmatch(ARGV[2], '%S+') do
+  if candidate == mode then allowed = true end
+end
+if not allowed then
+  return cjson.encode({ok = false, reason = 'wrong_mode', state = redis.call('HGETALL', KEYS[1])})
+end
+if ARGV[3] ~= '' and redis.call('HGET', KEYS[1], 'agent_id') ~= ARGV[3] then
+  return cjson.encode({ok = false, reason = 'not_owner', state = redis.call('HGETALL', KEYS[1])})
+end
+for name in string.gmatch(ARGV[5], '%S+') do
+  redis.call('HDEL', KEYS[1], name)
+end
+redis.call('HINCRBY', KEYS[1], 'version', 1)
+redis.call('HSET', KEYS[1], 'mode', ARGV[4], 'updated_at', ARGV[1], unpack(ARGV, 6))
+return cjson.encode({ok = true, state = redis.call('HGETALL', KEYS[1])})
+"""
+
+# Reserve a chat slot for an agent before claiming, so the capacity check and the count change
+# are one step. KEYS[1] the agent's chats (sorted set: conversation id -> reserved at).
+# ARGV: now, conversation id, limit (negative = none). Returns {1 | 0, chats held afterwards}.
+RESERVE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  return {1, redis.call('ZCARD', KEYS[1])}
+end
+local count = redis.call('ZCARD', KEYS[1])
+local limit = tonumber(ARGV[3])
+if limit >= 0 and count >= limit then
+  return {0, count}
+end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+return {1, count + 1}
+"""
+
+# Remove a sorted-set member only if its score is still the one the caller saw, so a member that
+# was re-added meanwhile (a new request, a new reservation) survives.
+# KEYS[1] sorted set. ARGV: member, score. Returns how many were removed.
+REMOVE_IF_SCORE = """
+local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if current and tonumber(current) == tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+# Append a message unless its id was seen. KEYS[1] stream, KEYS[2] seen marker, KEYS[3] the
+# conversation's message counter. ARGV: max stream length, seen-marker ttl, then field/value
+# pairs. Returns {1 | 0 (duplicate), stream entry id}.
+APPEND_MESSAGE = """
+local earlier = redis.call('GET', KEYS[2])
+if earlier then
+  return {0, earlier}
+end
+local seq = redis.call('INCR', KEYS[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, unpack(ARGV, 3))
+redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
+return {1, id}
+"""
+
+# Record an agent's presence and forget heartbeats that ran out.
+# KEYS[1] hash agent -> status, KEYS[2] sorted set agent -> expires at.
+# ARGV: now, agent id, status, expires at. Returns the agent's status before the call.
+SET_PRESENCE = """
+for _, agent in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])) do
+  redis.call('HDEL', KEYS[1], agent)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+local previous = redis.call('HGET', KEYS[1], ARGV[2]) or 'offline'
+if ARGV[3] == 'offline' then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+else
+  redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+end
+return previous
+"""
+
+SCRIPTS = {"TRANSITION": TRANSITION, "RESERVE": RESERVE, "REMOVE_IF_SCORE": REMOVE_IF_SCORE,
+           "APPEND_MESSAGE": APPEND_MESSAGE, "SET_PRESENCE": SET_PRESENCE}

@@ -1,0 +1,71 @@
+"""Every endpoint needs the agent's bearer token; the WebSocket takes it as `?token=`."""
+
+from __future__ import annotations
+
+import pytest
+import websockets
+import yaml
+
+from handoff.agent_service.app import OPENAPI_FILE
+from tests.agent_service.client import Api, console, of_type
+from tests.agent_service.conftest import TakeAgents
+from tests.agent_service.service_process import ServiceProcess
+
+pytestmark = pytest.mark.asyncio
+
+SPEC = yaml.safe_load(OPENAPI_FILE.read_text(encoding="utf-8"))
+PRIVATE_HTTP = sorted(
+    (method.upper(), path) for path, item in SPEC["paths"].items() for method, operation in item.items()
+    if method in ("get", "post") and operation.get("security") != [] and path != "/api/ws")
+
+
+@pytest.mark.parametrize(("method", "path"), PRIVATE_HTTP)
+@pytest.mark.parametrize("token", [None, "not-the-token-of-anyone"])
+async def test_every_endpoint_refuses_a_missing_or_wrong_token(
+        api: Api, method: str, path: str, token: str | None) -> None:
+    path = path.replace("{conversation_id}", "c-any")
+    status, body = await api.call(method, path, body={}, token=token or "")
+    assert status == 401
+    assert "token" in body["error"]
+
+
+async def test_health_and_spec_are_public(api: Api) -> None:
+    assert await api.get("/health") == (200, {"status": "ok", "redis": True})
+    status, text = await api.get("/api/openapi.yaml")
+    assert status == 200
+    assert yaml.safe_load(text)["openapi"].startswith("3.0")
+
+
+async def test_login_returns_the_agent(api: Api, take_agents: TakeAgents) -> None:
+    (agent,) = take_agents(1)
+    status, body = await api.as_agent(agent).post("/api/login")
+    assert status == 200
+    assert (body["id"], body["name"]) == (agent.id, agent.name)
+    assert "token" not in body
+
+
+async def test_a_token_of_another_scheme_is_refused(api: Api, take_agents: TakeAgents) -> None:
+    (agent,) = take_agents(1)
+    headers = {"Authorization": f"Basic {agent.token}"}
+    async with api.session.post(f"{api.base_url}/api/login", headers=headers) as response:
+        assert response.status == 401
+
+
+@pytest.mark.parametrize("query", ["", "?token=wrong-token-value"])
+async def test_websocket_is_refused_without_a_valid_token(service: ServiceProcess, query: str) -> None:
+    with pytest.raises(websockets.exceptions.InvalidStatusCode) as refused:
+        async with websockets.connect(f"{service.ws_url}{query}", open_timeout=5):
+            pass
+    assert refused.value.status_code == 401
+
+
+async def test_websocket_accepts_the_token_and_answers_ping(
+        service: ServiceProcess, take_agents: TakeAgents) -> None:
+    (agent,) = take_agents(1)
+    async with console(service.ws_url, agent.token) as live:
+        hello = await live.expect(of_type("hello"))
+        assert hello["agent"] == {"id": agent.id, "name": agent.name}
+        await live.send({"type": "ping"})
+        await live.expect(of_type("pong"))
+        await live.send({"type": "shout"})
+        assert "ping" in (await live.expect(of_type("error")))["error"]

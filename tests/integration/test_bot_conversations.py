@@ -1,0 +1,73 @@
+"""The bot on its own, end to end: real Rasa server, real action server, real shop database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine
+
+from actions.shop_db import Order, find_order
+from rasa_bot.system import SystemLayout
+from tests.integration.domain_texts import response_text
+from tests.integration.rest_client import RestCustomer
+
+pytestmark = pytest.mark.model
+
+
+def test_faq_is_answered_with_its_response(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    assert customer.say("how much is the late fee if I miss a payment?") == [
+        response_text("utter_faq/late_fees")
+    ]
+
+
+def test_greeting_and_bot_challenge(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    assert customer.say("hello") == [response_text("utter_greet")]
+    assert customer.say("am I talking to a bot?") == [response_text("utter_iamabot")]
+
+
+def test_order_status_lookup_from_the_database(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    assert customer.say("where is my order?") == [response_text("utter_ask_order_number")]
+    assert customer.say("KL-100001") == [response_text("utter_ask_email")]
+    answer = " ".join(customer.say("anna.berg@example.com"))
+    order = find_order_in_test_db(bot_system, "KL-100001")
+    assert "KL-100001" in answer
+    assert order.tracking_number in answer
+
+
+def test_badly_formed_number_then_unknown_order_then_mismatched_email(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    customer.say("what's the status of my refund")
+    bad_format = " ".join(customer.say("it is KL-12"))
+    assert "KL-" in bad_format and "6" in bad_format  # explains the format: KL- and six digits
+    unknown = " ".join(customer.say("KL-999999"))
+    assert "KL-999999" in unknown
+    customer.say("KL-100001")
+    mismatch = " ".join(customer.say("someone.else@example.com"))
+    assert "anna.berg@example.com" not in mismatch
+    assert "match" in mismatch.lower()
+    # both details were reset: the bot asks for the order number again
+    assert response_text("utter_ask_order_number") in mismatch
+
+
+def test_never_mind_stops_the_lookup(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    customer.say("when is my next payment due")
+    assert customer.say("never mind") == [response_text("utter_lookup_cancelled")]
+
+
+def test_unclear_message_asks_to_rephrase(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    assert customer.say("blorp zzkx quantum marmalade") == [response_text("utter_please_rephrase")]
+
+
+def find_order_in_test_db(layout: SystemLayout, order_number: str) -> Order:
+    """The order as the test system's database holds it."""
+    engine = create_engine(layout.env["PAYLATER_DATABASE_URL"])
+    try:
+        order = find_order(order_number, engine=engine)
+    finally:
+        engine.dispose()
+    assert order is not None
+    return order

@@ -1,0 +1,91 @@
+"""A real `redis-server` for tests, on a free loopback port, with its files in a temp directory."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from tests.free_port import free_port
+
+READY_TIMEOUT_SECONDS = 10.0
+
+
+class RedisServer:
+    """One redis-server process that a test can stop and start again (on the same port, so clients
+    reconnect to the same URL)."""
+
+    def __init__(self, data_dir: Path, *, appendonly: bool = False) -> None:
+        self.data_dir = Path(data_dir)
+        self.appendonly = appendonly
+        self.port = free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise RuntimeError("redis-server is not running")
+        return self._process.pid
+
+    def start(self) -> str:
+        """Starts the server and returns its URL once it answers PING."""
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.appendonly else [
+            "--appendonly", "no"]
+        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                   *persistence, "--dir", str(self.data_dir), "--logfile", str(self.data_dir / "redis.log")]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self._wait_until_ready()
+        return self.url
+
+    def _wait_until_ready(self) -> None:
+        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        try:
+            while time.monotonic() < deadline:
+                if self._process is None or self._process.poll() is not None:
+                    break
+                try:
+                    if client.ping():
+                        return
+                except redis.exceptions.ConnectionError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        log = self.data_dir / "redis.log"
+        self.stop()
+        raise RuntimeError(f"redis-server on port {self.port} did not come up:\n"
+                           f"{log.read_text() if log.exists() else '(no log)'}")
+
+    def stop(self) -> None:
+        """Stops the server (SIGTERM, then SIGKILL if it lingers); safe to call twice."""
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+@contextmanager
+def running_redis(tmp_dir: Path, *, appendonly: bool = False) -> Iterator[str]:
+    """Yields the URL of a fresh redis-server (no persistence unless `appendonly`) and stops it."""
+    server = RedisServer(tmp_dir, appendonly=appendonly)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
