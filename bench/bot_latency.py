@@ -1,4 +1,4 @@
-"""Reply latency of the running assistant through its REST channel.
+"""Reply latency of the running assistant through its REST channel (`handoff_rest`).
 
 Sends a bounded number of messages (default 200) at concurrency 1 and 10, each simulated customer
 with its own conversation, and prints p50/p99 latency and messages per second. Loopback only.
@@ -39,14 +39,16 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 async def customer(session: aiohttp.ClientSession, url: str, jobs: asyncio.Queue, latencies: list[float]) -> None:
     """One simulated customer: takes messages from the shared queue until it is empty."""
-    sender = f"bench-{uuid.uuid4().hex[:12]}"
+    async with session.post(f"{url}/session") as reply:
+        sender = (await reply.json())["conversation_id"]
     while True:
         try:
             index = jobs.get_nowait()
         except asyncio.QueueEmpty:
             return
         started = time.perf_counter()
-        async with session.post(url, json={"sender": sender, "message": MESSAGES[index % len(MESSAGES)]}) as reply:
+        message = {"sender": sender, "message": MESSAGES[index % len(MESSAGES)], "message_id": uuid.uuid4().hex}
+        async with session.post(f"{url}/webhook", json=message) as reply:
             body = await reply.json()
             if reply.status != 200 or not body:
                 raise RuntimeError(f"bad reply {reply.status}: {body}")
@@ -82,7 +84,7 @@ async def main() -> None:
     args = parser.parse_args()
     if not args.url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise SystemExit("this benchmark only targets loopback addresses")
-    endpoint = f"{args.url}/webhooks/rest/webhook"
+    endpoint = f"{args.url}/webhooks/handoff_rest"
     await run_level(endpoint, args.warmup, 2)
     rows = [await run_level(endpoint, args.messages, level) for level in (1, 10)]
     print(f"{'concurrency':>11} {'messages':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'msg/s':>7}")

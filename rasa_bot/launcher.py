@@ -34,7 +34,7 @@ def layout_from_settings() -> SystemLayout:
 
 
 def ensure_demo_agent(layout: SystemLayout) -> str:
-    """Creates the agents file with one demo agent on first run; returns what the tool printed."""
+    """Creates the agents file with one demo agent on first run; returns that agent's token."""
     result = subprocess.run(
         [sys.executable, "-m", "handoff.agent_service.agents", "ensure-demo", str(layout.agents_file)],
         capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
@@ -49,7 +49,7 @@ def main() -> int:
         logger.error("no trained model at %s: run `make run` (it trains one) or `make model`", MODEL_PATH)
         return 1
     layout = layout_from_settings()
-    agents_note = ensure_demo_agent(layout)
+    demo_token = ensure_demo_agent(layout)
     children = services(layout)
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
@@ -68,7 +68,7 @@ def main() -> int:
         f"  Rasa HTTP API:     {layout.rasa_url}/status\n"
         f"  Redis:             {layout.redis_url}\n"
         f"  Logs:              {layout.log_dir}\n"
-        f"{agents_note}\n"
+        f"  Demo agent token:  {demo_token}\n"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rasa_bot.processes import start_all, stop_all
+from rasa_bot.processes import ManagedProcess, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT
 from rasa_bot.system import MODEL_PATH, SystemLayout, services
 from tests.free_port import free_port
@@ -39,11 +39,17 @@ def system_layout(tmp_path_factory: pytest.TempPathFactory) -> SystemLayout:
 
 
 @pytest.fixture(scope="session")
-def bot_system(system_layout: SystemLayout) -> Iterator[SystemLayout]:
-    """The running system; yields its layout (URLs) and stops it after the session."""
+def system_processes(system_layout: SystemLayout) -> Iterator[dict[str, ManagedProcess]]:
+    """The running system's processes by name, for tests that stop and restart one of them."""
     if not MODEL_PATH.exists():
         pytest.fail(f"no trained model at {MODEL_PATH}; run the tests through `make test`")
     children = services(system_layout)
     start_all(children, READY_TIMEOUT_SECONDS)
-    yield system_layout
+    yield {child.name: child for child in children}
     stop_all(children)
+
+
+@pytest.fixture(scope="session")
+def bot_system(system_layout: SystemLayout, system_processes: dict[str, ManagedProcess]) -> SystemLayout:
+    """The running system's layout (URLs); the system stops after the test session."""
+    return system_layout

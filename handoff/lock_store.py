@@ -1,0 +1,57 @@
+"""A Redis lock store that keeps the bot answering while Redis is away.
+
+Rasa's RedisLockStore serialises each conversation's messages across processes, but raises when
+Redis cannot be reached, so every message would fail. This subclass falls back to in-process
+locks until Redis answers again: for that time conversations are serialised per process only,
+which is the best available and far better than a silent bot. (Rasa already wraps tracker stores
+in its FailSafeTrackerStore, which falls back to memory the same way.)
+
+Configure it in endpoints.yml: `lock_store: {type: handoff.lock_store.FailSafeRedisLockStore, ...}`
+with the same options as Rasa's `redis` lock store.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis.exceptions
+from rasa.core.lock import TicketLock
+from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+from rasa.utils.endpoints import EndpointConfig
+
+logger = logging.getLogger(__name__)
+
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+class FailSafeRedisLockStore(RedisLockStore):
+    """RedisLockStore with an in-memory fallback while Redis is unreachable."""
+
+    def __init__(self, endpoint_config: EndpointConfig) -> None:
+        super().__init__(host=endpoint_config.url or "localhost", **endpoint_config.kwargs)
+        self._fallback = InMemoryLockStore()
+
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
+        try:
+            return super().get_lock(conversation_id)
+        except REDIS_DOWN as error:
+            self._warn(error)
+            return self._fallback.get_lock(conversation_id)
+
+    def delete_lock(self, conversation_id: str) -> None:
+        try:
+            super().delete_lock(conversation_id)
+        except REDIS_DOWN as error:
+            self._warn(error)
+        self._fallback.delete_lock(conversation_id)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        try:
+            super().save_lock(lock)
+        except REDIS_DOWN as error:
+            self._warn(error)
+            self._fallback.save_lock(lock)
+
+    @staticmethod
+    def _warn(error: Exception) -> None:
+        logger.warning("redis lock store unreachable, using in-process locks: %s", error)
