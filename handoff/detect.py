@@ -199,7 +199,7 @@ def conversation_signals(turns: list[Turn], settings: HandoffSettings | None = N
         frustration=round(accumulated, 4),
         turn_scores=scores,
         latest_signals=contextual[-1] if contextual else {},
-        fallback_streak=_fallback_streak(turns, settings.nlu_fallback_intent),
+        fallback_streak=_fallback_streak(turns, settings.fallback_intents),
     )
 
 
@@ -303,7 +303,7 @@ def _is_rephrase(turns: list[Turn], index: int, settings: HandoffSettings) -> bo
         if _jaccard(words, _content_words(previous.text, settings.max_message_bytes)) >= settings.repeat_similarity:
             return True
     same_intent = turn.intent is not None and turn.intent == earlier[-1].intent
-    return same_intent and turn.bot_answered_before and turn.intent != settings.nlu_fallback_intent
+    return same_intent and turn.bot_answered_before and turn.intent not in settings.fallback_intents
 
 
 def _intent_in(intent: str | None, names: list[str]) -> bool:
@@ -311,10 +311,10 @@ def _intent_in(intent: str | None, names: list[str]) -> bool:
     return intent is not None and (intent in names or intent.split("/", 1)[0] in names)
 
 
-def _fallback_streak(turns: list[Turn], fallback_intent: str) -> int:
+def _fallback_streak(turns: list[Turn], fallback_intents: list[str]) -> int:
     streak = 0
     for turn in reversed(turns):
-        if turn.intent != fallback_intent:
+        if turn.intent not in fallback_intents:
             break
         streak += 1
     return streak

@@ -87,7 +87,10 @@ class HandoffSettings(BaseSettings):
 
     # --- other reasons to hand off ---
     fallback_streak: int = Field(2, ge=1, description="NLU fallbacks in a row that hand off.")
-    nlu_fallback_intent: str = Field("nlu_fallback", description="Intent the FallbackClassifier predicts.")
+    fallback_intents: list[str] = Field(
+        ["nlu_fallback", "out_of_scope"],
+        description="Intents meaning the bot did not understand: the FallbackClassifier's, and out of scope.",
+    )
     judgement_intents: list[str] = Field(
         ["complaint", "dispute_charge", "account_locked", "return_problem"],
         description="Intents that need a person's judgement: handed off at once.",

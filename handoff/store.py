@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import redis.exceptions
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from typing_extensions import Self
 
 from handoff.models import (
@@ -125,8 +127,12 @@ class HandoffStore:
         self._scripts = {name: self._redis.register_script(source) for name, source in SCRIPTS.items()}
 
     def _client(self, url: str, read_timeout: float) -> Redis:
+        # One quick retry on a fresh connection: after a Redis restart every pooled connection is
+        # stale, and without it each one would fail a request before reconnecting.
         return Redis.from_url(url, decode_responses=True, socket_timeout=read_timeout,
-                              socket_connect_timeout=self.config.connect_timeout)
+                              socket_connect_timeout=self.config.connect_timeout,
+                              retry=Retry(NoBackoff(), 1),
+                              retry_on_error=[redis.exceptions.ConnectionError])
 
     async def close(self) -> None:
         await self._redis.close()

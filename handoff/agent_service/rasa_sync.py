@@ -62,12 +62,17 @@ def handoff_messages(transcript: list[ChatMessage], pending: PendingSync) -> lis
             and not (message.direction == OUTBOX and message.sender == BOT_SENDER)]
 
 
+LISTEN = {"event": "action", "name": "action_listen"}
+
+
 def tracker_events(pending: PendingSync, messages: list[ChatMessage], message_intent: str, *,
                    resume: bool) -> list[dict[str, Any]]:
     """The events for Rasa's tracker, in conversation order (see the module docstring)."""
     events: list[dict[str, Any]] = []
     for message in messages:
         if message.direction == INBOX:
+            # Rasa's own trackers always listen before a user message; rules match on that.
+            events.append(LISTEN)
             events.append({
                 "event": "user", "text": message.text, "timestamp": message.ts, "message_id": message.id,
                 "parse_data": {"intent": {"name": message_intent, "confidence": 1.0}, "entities": [],
@@ -80,7 +85,7 @@ def tracker_events(pending: PendingSync, messages: list[ChatMessage], message_in
                              "agent_name": message.extra.get("agent_name") or message.sender}})
     events.extend({"event": "slot", "name": name, "value": value} for name, value in pending.slots.items())
     if resume:
-        events.append({"event": "resume"})
+        events += [{"event": "resume"}, LISTEN]
     return events
 
 

@@ -58,16 +58,17 @@ async def test_resolve_syncs_the_tracker_and_appends_the_welcome_back(
     events_call, trigger_call = fake_rasa.calls_for(conversation_id)
     assert events_call.endpoint == "tracker/events"
     assert "token" not in events_call.query
+    listen = ("action", "action_listen")
     assert [(e["event"], e.get("text") or e.get("name")) for e in events_call.body] == [
-        ("user", "my refund is late"), ("bot", "Let me check that for you."), ("user", "thanks"),
-        ("bot", "It is on its way."), ("slot", "refund_status"), ("slot", "order_id"), ("resume", None)]
-    user, bot = events_call.body[0], events_call.body[1]
+        listen, ("user", "my refund is late"), ("bot", "Let me check that for you."), listen, ("user", "thanks"),
+        ("bot", "It is on its way."), ("slot", "refund_status"), ("slot", "order_id"), ("resume", None), listen]
+    user, bot = events_call.body[1], events_call.body[2]
     assert user["parse_data"]["intent"] == {"name": "handoff_customer_message", "confidence": 1.0}
     assert (user["input_channel"], user["metadata"], user["message_id"]) == (
         "socketio", {"handoff": True}, "c1")
     assert bot["metadata"] == {"handoff": True, "message_id": "a1", "agent_id": agent.id,
                                "agent_name": agent.name}
-    assert events_call.body[4]["value"] == "sent"
+    assert events_call.body[6]["value"] == "sent"
 
     assert (trigger_call.endpoint, trigger_call.body) == ("trigger_intent", {"name": "handoff_resolved"})
     assert "output_channel" not in trigger_call.query
@@ -141,7 +142,8 @@ async def test_a_pending_sync_is_retried_once_rasa_is_back(
         rasa.stop()
     assert [call.endpoint for call in calls] == ["tracker/events", "trigger_intent"]
     assert calls[0].query["token"] == ["rasa-secret"]
-    assert [e["event"] for e in calls[0].body] == ["user", "bot", "user", "bot", "resume"]
+    assert [e["event"] for e in calls[0].body] == ["action", "user", "bot", "action", "user", "bot",
+                                                       "resume", "action"]
     welcome = [m.text for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]
     assert welcome == [m["text"] for m in WELCOME_BACK]
 

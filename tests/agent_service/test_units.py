@@ -130,12 +130,13 @@ def test_only_the_handoffs_text_messages_are_synced() -> None:
 def test_tracker_events_are_ordered_and_end_with_slots_and_resume() -> None:
     messages = [message(2, INBOX, "hello"), message(5, OUTBOX, "hi", sender="alice", agent_name="Alice")]
     events = tracker_events(pending(slots={"order_id": "A-1"}), messages, INTENT, resume=True)
-    assert [event["event"] for event in events] == ["user", "bot", "slot", "resume"]
-    assert events[0]["parse_data"]["intent"]["name"] == INTENT
-    assert events[1]["metadata"]["agent_name"] == "Alice"
-    assert events[2] == {"event": "slot", "name": "order_id", "value": "A-1"}
+    assert [event["event"] for event in events] == ["action", "user", "bot", "slot", "resume", "action"]
+    assert events[0] == events[-1] == {"event": "action", "name": "action_listen"}
+    assert events[1]["parse_data"]["intent"]["name"] == INTENT
+    assert events[2]["metadata"]["agent_name"] == "Alice"
+    assert events[3] == {"event": "slot", "name": "order_id", "value": "A-1"}
     paused = tracker_events(pending(), messages, "x", resume=False)
-    assert [event["event"] for event in paused] == ["user", "bot"]
+    assert [event["event"] for event in paused] == ["action", "user", "bot"]
 
 
 def test_pending_sync_survives_the_round_trip_through_a_hash() -> None:

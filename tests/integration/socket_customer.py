@@ -28,8 +28,11 @@ class SocketCustomer:
         return collect
 
     async def connect(self, session_id: str | None = None) -> str:
-        """Opens the socket and asks for a session (resuming `session_id` if given)."""
-        await self.client.connect(self.url, transports=["websocket"], socketio_path="/socket.io")
+        """Opens the socket and asks for a session (resuming `session_id` if given).
+
+        Long-polling transport: the engine.io client's WebSocket transport needs a newer aiohttp
+        than the one Rasa 3.6 pins. The server side is the same for both transports."""
+        await self.client.connect(self.url, transports=["polling"], socketio_path="/socket.io")
         await self.client.emit("session_request", {"session_id": session_id})
         _, data = await self.next_event("session_confirm")
         self.conversation_id = data

@@ -36,13 +36,19 @@ def test_order_status_lookup_from_the_database(bot_system: SystemLayout) -> None
     assert order.tracking_number in answer
 
 
-def test_badly_formed_number_then_unknown_order_then_mismatched_email(bot_system: SystemLayout) -> None:
+def test_badly_formed_number_then_unknown_order_are_asked_again(bot_system: SystemLayout) -> None:
     customer = RestCustomer(bot_system)
     customer.say("what's the status of my refund")
     bad_format = " ".join(customer.say("it is KL-12"))
     assert "KL-" in bad_format and "6" in bad_format  # explains the format: KL- and six digits
     unknown = " ".join(customer.say("KL-999999"))
     assert "KL-999999" in unknown
+    assert customer.say("KL-100003") == [response_text("utter_ask_email")]
+
+
+def test_mismatched_email_resets_the_lookup(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    customer.say("what's the status of my refund")
     customer.say("KL-100001")
     mismatch = " ".join(customer.say("someone.else@example.com"))
     assert "anna.berg@example.com" not in mismatch
@@ -59,7 +65,12 @@ def test_never_mind_stops_the_lookup(bot_system: SystemLayout) -> None:
 
 def test_unclear_message_asks_to_rephrase(bot_system: SystemLayout) -> None:
     customer = RestCustomer(bot_system)
-    assert customer.say("blorp zzkx quantum marmalade") == [response_text("utter_please_rephrase")]
+    assert customer.say("is it going to snow") == [response_text("utter_please_rephrase")]
+
+
+def test_gibberish_gets_what_the_bot_can_do(bot_system: SystemLayout) -> None:
+    customer = RestCustomer(bot_system)
+    assert customer.say("blorp zzkx quantum marmalade") == [response_text("utter_out_of_scope")]
 
 
 def find_order_in_test_db(layout: SystemLayout, order_number: str) -> Order:
