@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import statistics
+import time
 from dataclasses import dataclass, field
 
 from bench.clients import WebchatSocket
@@ -111,10 +112,26 @@ async def run(args: argparse.Namespace, system: BenchSystem) -> None:
     for number in range(args.conversations):
         await conversation_pair(system, MESSAGES[: args.messages], figures, args.timeout, args.quiet,
                                 swap=number % 2 == 1)
-    report(figures, args)
+    report(figures, args, await store_round_trips(system))
 
 
-def report(figures: dict[str, ChannelFigures], args: argparse.Namespace) -> None:
+async def store_round_trips(system: BenchSystem, repeat: int = 200) -> float:
+    """Median seconds of two Redis round trips through HandoffStore (a state read and a ping) from
+    this process: about what the handoff channel adds before Rasa (a state read and a SET NX)."""
+    store = system.open_store()
+    timings = []
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            await store.get_state("bench-overhead-probe")
+            await store.ping()
+            timings.append(time.perf_counter() - started)
+    finally:
+        await store.close()
+    return statistics.median(timings)
+
+
+def report(figures: dict[str, ChannelFigures], args: argparse.Namespace, round_trips: float) -> None:
     rows = []
     for channel, values in figures.items():
         rows.append([channel, len(values.first), millis(percentile(values.first, 0.5)),
@@ -133,6 +150,8 @@ def report(figures: dict[str, ChannelFigures], args: argparse.Namespace) -> None
     if paired:
         print(f"median of per-message differences (handoff - stock), first reply: "
               f"{statistics.median(paired) * 1000:+.2f} ms")
+    print(f"for reference, two Redis round trips through HandoffStore from this process: "
+          f"{round_trips * 1000:.2f} ms (median)")
     if ours.replies != stock.replies:
         print("note: the channels got different numbers of replies for the same messages")
     print(f"load average after: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); "
@@ -153,7 +172,7 @@ def main() -> None:
     if not 1 <= args.conversations <= 100 or not 1 <= args.messages <= len(MESSAGES):
         raise SystemExit(f"--conversations must be within 1..100 and --messages within 1..{len(MESSAGES)}")
     budget = 120 + args.conversations * args.messages * 2 * (args.quiet + 2.0)
-    with bench_system(args, extra_channels=STOCK_CHANNEL) as system:
+    with bench_system(args, extra_channels=STOCK_CHANNEL, needs_agent=False) as system:
         asyncio.run(asyncio.wait_for(run(args, system), timeout=budget))
 
 

@@ -46,17 +46,27 @@ TARGETS_MS = {100: 10.0, 1000: 50.0}  # rate (msg/s) -> p99 target
 
 @dataclass
 class Ledger:
-    """When each message was sent and every time it arrived."""
+    """When each message was sent and every time it arrived (perf_counter), and for the split of
+    the first arrival: wall-clock seconds from sending to the message being stored in Redis."""
 
     sent: dict[str, float] = field(default_factory=dict)
     arrivals: dict[str, list[float]] = field(default_factory=dict)
+    sent_wall: dict[str, float] = field(default_factory=dict)
+    to_redis: dict[str, float] = field(default_factory=dict)
     unknown: int = 0
 
-    def arrived(self, message_id: str, at: float) -> None:
-        if message_id in self.arrivals:
-            self.arrivals[message_id].append(at)
-        else:
+    def expect(self, message_id: str) -> None:
+        self.arrivals[message_id] = []
+        self.sent_wall[message_id] = time.time()
+        self.sent[message_id] = time.perf_counter()
+
+    def arrived(self, message_id: str, at: float, stored_at: float) -> None:
+        if message_id not in self.arrivals:
             self.unknown += 1
+            return
+        if not self.arrivals[message_id]:
+            self.to_redis[message_id] = stored_at - self.sent_wall[message_id]
+        self.arrivals[message_id].append(at)
 
 
 @dataclass
@@ -66,6 +76,7 @@ class PhaseResult:
     sent: int
     achieved_rate: float
     latencies: list[float]
+    to_redis: list[float]
     lost: list[str]
     duplicates: int
     errors: int
@@ -111,14 +122,25 @@ class RelayBench:
         self.errors: Counter[str] = Counter()
 
     def _on_push(self, push: dict[str, Any], at: float) -> None:
-        if push.get("type") == "message":
-            self.ledger.arrived(push["message"]["id"], at)
+        if push.get("type") == "message":  # `ts`: when the channel stored the message (wall clock)
+            self.ledger.arrived(push["message"]["id"], at, float(push["message"]["ts"]))
 
     def _on_customer_event(self, event: str, data: Any, at: float) -> None:
-        if event == "bot_uttered":
-            self.ledger.arrived(((data or {}).get("metadata") or {}).get("message_id", ""), at)
+        if event == "bot_uttered":  # the stream id starts with Redis's wall clock in milliseconds
+            metadata = (data or {}).get("metadata") or {}
+            stored_at = int(str(metadata.get("stream_id", "0-0")).split("-")[0]) / 1000
+            self.ledger.arrived(metadata.get("message_id", ""), at, stored_at)
 
     async def __aenter__(self) -> Self:
+        try:
+            await self._connect_all()
+        except BaseException:
+            await self.__aexit__()
+            raise
+        return self
+
+    async def _connect_all(self) -> None:
+        """Connects the console and the customers and gives every conversation to the agent."""
         hello = await self.console.connect()
         agent_id = hello["agent"]["id"]
         for _ in range(self.count):
@@ -134,7 +156,6 @@ class RelayBench:
         headers = {"Authorization": f"Bearer {self.system.agent_tokens[0]}"}
         self.http = aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=200),
                                           timeout=aiohttp.ClientTimeout(total=30))
-        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await asyncio.gather(*self.pending, return_exceptions=True)
@@ -147,14 +168,13 @@ class RelayBench:
         await self.store.close()
 
     async def _to_agent(self, customer: WebchatSocket, message_id: str) -> None:
-        self.ledger.arrivals[message_id] = []
-        self.ledger.sent[message_id] = await customer.say(f"bench message {message_id}", message_id)
+        self.ledger.expect(message_id)
+        await customer.say(f"bench message {message_id}", message_id)
 
     async def _to_customer(self, customer: WebchatSocket, message_id: str) -> None:
         assert self.http is not None
         url = f"{self.system.agent_url}/api/conversations/{customer.session_id}/messages"
-        self.ledger.arrivals[message_id] = []
-        self.ledger.sent[message_id] = time.perf_counter()
+        self.ledger.expect(message_id)
         request = self.http.post(url, json={"id": message_id, "text": f"bench reply {message_id}"})
         task = asyncio.create_task(self._post(request))
         self.pending.add(task)
@@ -187,20 +207,22 @@ class RelayBench:
         while time.perf_counter() < deadline and (self.pending or any(not arrivals[i] for i in ids)):
             await asyncio.sleep(0.01)
         latencies = [arrivals[i][0] - self.ledger.sent[i] for i in ids if arrivals[i]]
-        return PhaseResult(direction, rate, count, count / took if took else 0.0, latencies,
+        to_redis = [self.ledger.to_redis[i] for i in ids if arrivals[i]]
+        return PhaseResult(direction, rate, count, count / took if took else 0.0, latencies, to_redis,
                            [i for i in ids if not arrivals[i]],
                            sum(max(0, len(arrivals[i]) - 1) for i in ids),
                            self.errors.total() - errors_before, worst_lag)
 
 
-HEADERS = ["phase", "direction", "msg/s", "sent", "sent/s", "p50 ms", "p99 ms", "max ms", "lost", "dup",
-           "errors", "lag ms", "p99 target", "result"]
+HEADERS = ["phase", "direction", "msg/s", "sent", "sent/s", "p50 ms", "redis p50", "p99 ms", "max ms", "lost",
+           "dup", "errors", "lag ms", "p99 target", "result"]
 
 
 def row(result: PhaseResult, target_ms: float, kind: str) -> list[object]:
     lat = result.latencies
     return [kind, result.direction, result.rate, result.sent, f"{result.achieved_rate:.0f}",
-            millis(percentile(lat, 0.5)), millis(percentile(lat, 0.99)), millis(max(lat, default=float("nan"))),
+            millis(percentile(lat, 0.5)), millis(percentile(result.to_redis, 0.5)), millis(percentile(lat, 0.99)),
+            millis(max(lat, default=float("nan"))),
             len(result.lost), result.duplicates, result.errors, millis(result.worst_lag),
             f"<= {target_ms:.0f}", verdict(result.holds(target_ms))]
 
@@ -246,7 +268,11 @@ async def run(args: argparse.Namespace, system: BenchSystem) -> None:
         print(f"\nload average after: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); "
               f"{args.conversations} conversations; sent/s: achieved send rate; "
               f"lag: worst delay of a send behind its schedule")
-        print(f"arrivals with unknown ids: {bench.ledger.unknown}; "
+        print("redis p50: median time from sending until the message was stored in Redis (by the Rasa "
+              "channel for customer->agent, by the agent service for agent->customer); wall clock, 1 ms steps")
+        doubled = sum(max(0, len(times) - 1) for times in bench.ledger.arrivals.values())
+        print(f"duplicates over the whole run (also those after their phase): {doubled}; "
+              f"arrivals with unknown ids: {bench.ledger.unknown}; "
               f"console closed by the server: {bench.console.close_code or 'no'}")
         dropped = [c.closed_by_server for c in bench.customers if c.closed_by_server]
         if dropped:

@@ -6,8 +6,8 @@ then redis-server, the action server, the Rasa server and the agent service star
 127.0.0.1 ports and stop again when the benchmark ends. `extra_channels` adds channels to a copy
 of `credentials.yml` that this Rasa server is given instead of the project's file.
 
-Already running: pass `--rasa-url`, `--agent-url`, `--redis-url` and one `--agent-token` per
-agent the benchmark may use (every URL must be a loopback address).
+Already running: pass `--rasa-url` and `--redis-url`, and where the benchmark acts as an agent
+also `--agent-url` and an `--agent-token` (every URL must be a loopback address).
 
 Not a script; the benchmarks import it (`from bench.system import ...`).
 """
@@ -19,6 +19,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -105,21 +106,30 @@ def bench_services(layout: SystemLayout, credentials: Path, model: Path) -> list
 
 @contextlib.contextmanager
 def bench_system(args: argparse.Namespace, extra_channels: dict[str, Any] | None = None,
-                 agents: int = 2, env: dict[str, str] | None = None) -> Iterator[BenchSystem]:
-    """The system to measure: the running one named by `args`, or one started for this run
-    (with `agents` bench agents and `env` added to every service's environment)."""
-    given = [args.rasa_url, args.agent_url, args.redis_url]
-    if any(given):
-        if not all(given) or not args.agent_token:
-            raise SystemExit("a running system needs --rasa-url, --agent-url, --redis-url and --agent-token")
+                 agents: int = 2, env: dict[str, str] | None = None,
+                 needs_agent: bool = True) -> Iterator[BenchSystem]:
+    """The system to measure: the running one named by `args` (its agent service and agent
+    tokens only if `needs_agent`), or one started for this run with `agents` bench agents and
+    `env` added to every service's environment."""
+    if args.rasa_url or args.agent_url or args.redis_url:
+        needed = {"--rasa-url": args.rasa_url, "--redis-url": args.redis_url}
+        if needs_agent:
+            needed.update({"--agent-url": args.agent_url, "--agent-token": args.agent_token})
+        if not all(needed.values()):
+            raise SystemExit(f"a running system needs {', '.join(needed)}")
         if extra_channels:
-            print("note: make sure the running Rasa server has these channels too:", sorted(extra_channels))
-        for url in given:
-            require_loopback(url)
-        yield BenchSystem(args.rasa_url.rstrip("/"), args.agent_url.rstrip("/"), args.redis_url,
+            print("note: the running Rasa server must serve these channels too:", sorted(extra_channels))
+        for url in (args.rasa_url, args.redis_url, args.agent_url):
+            if url:
+                require_loopback(url)
+        yield BenchSystem(args.rasa_url.rstrip("/"), (args.agent_url or "").rstrip("/"), args.redis_url,
                           tuple(args.agent_token), args.key_prefix)
         return
     yield from _started_system(args.model, extra_channels or {}, agents, env or {}, args.keep_logs)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, env: dict[str, str],
@@ -142,13 +152,15 @@ def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, en
     credentials = write_credentials(work / "credentials.yml", extra_channels)
     children = bench_services(layout, credentials, model)
     print(f"starting the system (logs in {layout.log_dir}) ...", flush=True)
-    start_all(children, READY_TIMEOUT_SECONDS)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so `finally` stops the children
     failed = True
     try:
+        start_all(children, READY_TIMEOUT_SECONDS)
         yield BenchSystem(layout.rasa_url, layout.agent_url, layout.redis_url, tokens, log_dir=layout.log_dir)
         failed = False
     finally:
         stop_all(children)
+        signal.signal(signal.SIGTERM, previous)
         if failed or keep_logs:
             print(f"logs kept in {layout.log_dir}")
         else:

@@ -3,6 +3,7 @@ API, the real Rasa and action servers and a real redis-server."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import uuid
 
@@ -44,6 +45,11 @@ def tracker_events(layout: SystemLayout, conversation_id: str) -> list[dict]:
     return reply.json()["events"]
 
 
+async def ticket_of(agent: AgentClient, conversation_id: str) -> dict:
+    """Waits for the ticket in a thread: blocking here would stall the customer's socket client."""
+    return await asyncio.to_thread(agent.wait_for_ticket, conversation_id)
+
+
 async def frustrate(customer: SocketCustomer) -> list[str]:
     """An FAQ, then a souring conversation; returns everything the customer was shown."""
     shown = []
@@ -66,7 +72,7 @@ async def test_frustration_hands_off_then_agent_chats_and_hands_back(
         assert response_text("utter_handoff_frustration") in shown
         assert any("in the queue" in text for text in shown)
 
-        ticket = alice.wait_for_ticket(conversation_id)
+        ticket = await ticket_of(alice, conversation_id)
         assert ticket["reason"] == "frustration"
         assert ticket["frustration"] >= 1.0
         assert "MONEY BACK" in ticket["summary"]
@@ -123,7 +129,7 @@ async def test_each_trigger_hands_off_with_its_reason(
     try:
         for text in messages:
             await customer.say(text)
-        ticket = alice.wait_for_ticket(conversation_id)
+        ticket = await ticket_of(alice, conversation_id)
         assert ticket["reason"] == reason
     finally:
         await customer.close()
@@ -135,7 +141,7 @@ async def test_two_agents_racing_to_claim_only_one_wins(
     conversation_id = await customer.connect()
     try:
         await customer.say("can I speak to a human please")
-        alice.wait_for_ticket(conversation_id)
+        await ticket_of(alice, conversation_id)
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             replies = list(pool.map(lambda agent: agent.claim(conversation_id), [alice, bob]))
         assert sorted(reply.status_code for reply in replies) == [200, 409]
@@ -150,7 +156,7 @@ async def test_reconnecting_customer_gets_what_the_agent_sent_meanwhile(
     customer = SocketCustomer(bot_system)
     conversation_id = await customer.connect()
     await customer.say("I need a person")
-    alice.wait_for_ticket(conversation_id)
+    await ticket_of(alice, conversation_id)
     assert alice.claim(conversation_id).status_code == 200
     await customer.close()
     assert alice.send(conversation_id, "Are you still there?").status_code == 201
