@@ -42,8 +42,11 @@ test: setup
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# Each script starts its own system on free loopback ports (bot_latency.py needs `make run`).
 bench: setup
-	$(PY) bench/bot_latency.py
+	$(PY) bench/relay_latency.py
+	$(PY) bench/bot_overhead.py
+	$(PY) bench/ticket_latency.py
 
 clean:
 	rm -rf models results var/log .pytest_cache

@@ -78,6 +78,9 @@ class OutboxFollowers:
             if cursor is None:
                 cursor = await self.store.get_cursor(conversation_id, self.reader)
             messages = await self.store.read_messages(conversation_id, OUTBOX, cursor, block_ms=self.block_ms)
+            if conversation_id not in self._wanted:
+                # The customer left during the read: leave these for their next connection.
+                return cursor
             for message in messages:
                 if message.kind in CUSTOMER_KINDS:
                     await deliver(message)

@@ -54,9 +54,9 @@ async def test_reconnect_resumes_after_the_last_delivered_message(store: Handoff
     followers.follow("c1", to_first)
     await store.append_message("c1", OUTBOX, "a1", "alice", "one")
     await wait_for(lambda: first == ["one"])
-    followers.stop("c1")  # the customer's socket closed
-    await wait_for(lambda: not followers.is_following("c1"))
+    followers.stop("c1")  # the customer's socket closed; its read is still waiting
     await store.append_message("c1", OUTBOX, "a2", "alice", "two")
+    await wait_for(lambda: not followers.is_following("c1"))
     await store.append_message("c1", OUTBOX, "a3", "alice", "three")
     other_process = OutboxFollowers(store, "test", block_ms=200)
     other_process.follow("c1", to_second)
