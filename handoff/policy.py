@@ -17,6 +17,7 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain, InvalidDomain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
@@ -77,8 +78,13 @@ class HandoffPolicy(Policy):
         rule_only_data: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> PolicyPrediction:
-        """Predicts the handoff with confidence 1 when a decision is made; abstains otherwise."""
+        """Predicts the handoff with confidence 1 when a decision is made, and listening right after
+        a handoff (a person answers now, or the bot told the customer live help is unavailable);
+        abstains otherwise."""
         probabilities = self._default_predictions(domain)
+        if tracker.latest_action_name == self._settings.handoff_action:
+            probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
+            return self._prediction(probabilities)
         if tracker.is_paused() or not _just_heard_customer(tracker):
             return self._prediction(probabilities)
         events = [event.as_dict() for event in tracker.events]

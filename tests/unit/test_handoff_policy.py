@@ -277,3 +277,10 @@ def test_trained_assistant_hands_off_over_its_own_rules(tmp_path: Path) -> None:
 
     assert asyncio.run(next_action("a", "hello")) == ("utter_greet", "RulePolicy")
     assert asyncio.run(next_action("b", "a human please")) == (HANDOFF, "HandoffPolicy")
+
+
+
+def test_listens_right_after_a_handoff(policy: HandoffPolicy) -> None:
+    tracker = tracker_of(said("get me a human", "request_human"), [ActionExecuted("action_handoff"), BotUttered("...")])
+    prediction = policy.predict_action_probabilities(tracker, DOMAIN)
+    assert prediction.probabilities[DOMAIN.index_for_action(ACTION_LISTEN_NAME)] == 1.0
