@@ -90,7 +90,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Turns every way of not reaching Redis into StoreUnavailable."""
 
     @functools.wraps(method)
@@ -152,7 +152,7 @@ class HandoffStore:
             raise ValueError(f"script {name} would span hash tags: {keys}")
         return await self._scripts[name](keys=keys, args=args)
 
-    @_store_errors
+    @store_errors
     async def ping(self) -> float:
         """Round-trip time to Redis in seconds."""
         started = time.perf_counter()
@@ -161,7 +161,7 @@ class HandoffStore:
 
     # --- conversation state -------------------------------------------------------------------
 
-    @_store_errors
+    @store_errors
     async def get_state(self, conversation_id: str) -> ConversationState:
         fields = await self._redis.hgetall(self.keys.state(conversation_id))
         return ConversationState.from_hash(conversation_id, fields)
@@ -175,7 +175,7 @@ class HandoffStore:
         state = ConversationState.from_hash(conversation_id, _pairs(outcome["state"]))
         return TransitionResult(outcome["ok"], state, outcome.get("reason"))
 
-    @_store_errors
+    @store_errors
     async def request_handoff(self, conversation_id: str, ticket: Ticket | Mapping[str, Any], priority: int,
                               channel: str, *, agents_online: bool = True) -> HandoffRequestResult:
         """bot -> queued, or -> waiting_offline when the caller knows no agent is online."""
@@ -209,7 +209,7 @@ class HandoffStore:
     def _score_of(state: ConversationState) -> float:
         return queue_score(state.priority, state.queued_at or 0.0)
 
-    @_store_errors
+    @store_errors
     async def claim(self, conversation_id: str, agent_id: str, max_concurrent: int) -> ClaimResult:
         """queued -> assigned. Of racing agents exactly one wins; the others learn the owner."""
         reserved, held = await self._reserve(agent_id, conversation_id, max_concurrent)
@@ -246,7 +246,7 @@ class HandoffStore:
                 freed += await self._script("REMOVE_IF_SCORE", [key], [conversation_id, reserved_at])
         return freed
 
-    @_store_errors
+    @store_errors
     async def transfer(self, conversation_id: str, from_agent: str, to_agent: str,
                        max_concurrent: int | None = None) -> ClaimResult:
         """assigned -> assigned to another agent; only the current owner may hand it on."""
@@ -266,7 +266,7 @@ class HandoffStore:
         await self._emit("ticket_transferred", conversation_id, from_agent=from_agent, to_agent=to_agent)
         return ClaimResult(True, outcome.state, None, held)
 
-    @_store_errors
+    @store_errors
     async def resolve(self, conversation_id: str, agent_id: str) -> TransitionResult:
         """assigned -> bot, by the owner only."""
         outcome = await self._transition(conversation_id, (ASSIGNED,), BOT, owner=agent_id, clear=HANDOFF_FIELDS)
@@ -275,7 +275,7 @@ class HandoffStore:
             await self._emit("ticket_resolved", conversation_id, agent_id=agent_id)
         return outcome
 
-    @_store_errors
+    @store_errors
     async def abandon(self, conversation_id: str) -> TransitionResult:
         """The customer left: queued / assigned / waiting_offline -> abandoned (the agent is kept
         in the state so the console can say whose chat it was)."""
@@ -288,12 +288,12 @@ class HandoffStore:
             await self._emit("ticket_abandoned", conversation_id, agent_id=outcome.owner)
         return outcome
 
-    @_store_errors
+    @store_errors
     async def return_to_bot(self, conversation_id: str) -> TransitionResult:
         """abandoned -> bot, e.g. when the customer writes again."""
         return await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
 
-    @_store_errors
+    @store_errors
     async def requeue_offline(self) -> list[str]:
         """waiting_offline -> queued for every such conversation (an agent came online); they keep
         their original request time, so their place in the queue. Returns the moved ids."""
@@ -322,7 +322,7 @@ class HandoffStore:
         Deliberately simple; it ignores how many agents are online."""
         return max(self.config.min_wait_seconds, position * self.config.avg_handling_seconds)
 
-    @_store_errors
+    @store_errors
     async def queue_position(self, conversation_id: str) -> int | None:
         """1-based place among queued conversations, or None if it is not queued."""
         rank = await self._redis.zrank(self.keys.queue, conversation_id)
@@ -334,7 +334,7 @@ class HandoffStore:
             return None
         return 1 + sum(state.mode == QUEUED for state in states[:-1])
 
-    @_store_errors
+    @store_errors
     async def list_queue(self) -> list[QueueEntry]:
         """Queued conversations in pick-up order, with tickets and wait times so far. Entries whose
         conversation is no longer waiting are skipped, and swept once past the grace period."""
@@ -350,14 +350,14 @@ class HandoffStore:
                 await self._script("REMOVE_IF_SCORE", [self.keys.queue], [conversation_id, score])
         return listed
 
-    @_store_errors
+    @store_errors
     async def agent_chats(self, agent_id: str) -> list[str]:
         """Conversations the agent holds (or is claiming this instant)."""
         return await self._redis.zrange(self.keys.agent_chats(agent_id), 0, -1)
 
     # --- messages -----------------------------------------------------------------------------
 
-    @_store_errors
+    @store_errors
     async def append_message(self, conversation_id: str, direction: str, message_id: str, sender: str,
                              text: str, kind: str = "text",
                              extra: Mapping[str, Any] | None = None) -> AppendResult:
@@ -377,7 +377,7 @@ class HandoffStore:
             await self._emit("message", conversation_id, direction=direction, kind=kind, stream_id=stream_id)
         return AppendResult(stream_id, duplicate=not fresh)
 
-    @_store_errors
+    @store_errors
     async def mark_handled_by_bot(self, conversation_id: str, message_id: str) -> bool:
         """Records that the bot took customer message `message_id`; False if it was seen before
         (by the bot or an agent), so a client's retry never gets a second answer."""
@@ -385,18 +385,18 @@ class HandoffStore:
                                         nx=True, ex=self.config.dedup_ttl_seconds)
         return bool(created)
 
-    @_store_errors
+    @store_errors
     async def get_cursor(self, conversation_id: str, reader: str) -> str:
         """The last stream id `reader` (e.g. the customer's channel) has been given; "0-0" if none."""
         return await self._redis.get(self.keys.cursor(conversation_id, reader)) or "0-0"
 
-    @_store_errors
+    @store_errors
     async def set_cursor(self, conversation_id: str, reader: str, stream_id: str) -> None:
         """Moves `reader`'s cursor forward after a delivery, so a reconnect resumes after it."""
         await self._redis.set(self.keys.cursor(conversation_id, reader), stream_id,
                               ex=self.config.dedup_ttl_seconds)
 
-    @_store_errors
+    @store_errors
     async def read_messages(self, conversation_id: str, direction: str, after_id: str = "0-0",
                             block_ms: int | None = None, count: int = 100) -> list[ChatMessage]:
         """Messages after `after_id`: catch-up after a reconnect, or (with `block_ms`) live tailing."""
@@ -405,7 +405,7 @@ class HandoffStore:
         entries = await self._xread(self.keys.stream(conversation_id, direction), after_id, block_ms, count)
         return [_message(conversation_id, direction, stream_id, fields) for stream_id, fields in entries]
 
-    @_store_errors
+    @store_errors
     async def transcript(self, conversation_id: str) -> list[ChatMessage]:
         """Both directions in the order they were stored (as far back as the streams are kept)."""
         messages = [_message(conversation_id, direction, stream_id, fields)
@@ -431,7 +431,7 @@ class HandoffStore:
             "type": event_type, "conversation_id": conversation_id, "ts": self._now(),
             "data": json.dumps(data)}, maxlen=self.config.events_maxlen, approximate=True)
 
-    @_store_errors
+    @store_errors
     async def read_events(self, after_id: str = "0-0", block_ms: int | None = None,
                           count: int = 100) -> list[HandoffEvent]:
         """Notifications after `after_id` (`$` with `block_ms`: only new ones)."""
@@ -442,7 +442,7 @@ class HandoffStore:
 
     # --- agent presence -----------------------------------------------------------------------
 
-    @_store_errors
+    @store_errors
     async def set_presence(self, agent_id: str, status: str, ttl_seconds: float = 30.0) -> str:
         """Heartbeat: the status holds for `ttl_seconds` unless renewed. Returns the status before,
         so the caller can requeue waiting_offline conversations when an agent comes online."""
@@ -452,7 +452,7 @@ class HandoffStore:
         return await self._script("SET_PRESENCE", [self.keys.presence, self.keys.presence_expiry],
                                   [now, agent_id, status, now + ttl_seconds])
 
-    @_store_errors
+    @store_errors
     async def online_agents(self) -> list[str]:
         """Agents whose status is online and whose heartbeat has not run out."""
         async with self._redis.pipeline(transaction=True) as pipe:

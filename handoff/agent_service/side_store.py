@@ -14,21 +14,15 @@ so a tail can start exactly at "now" and never skip an event between two blockin
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-import redis.exceptions
 from redis.asyncio import Redis
 
-from handoff.store import StoreUnavailable
+from handoff.store import store_errors
 from handoff.store_scripts import Keys
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # Delete the lease only if it is still ours (it may have expired and been taken by another process).
 RELEASE_LEASE = """
@@ -37,19 +31,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-def _redis_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Same contract as HandoffStore: an unreachable Redis surfaces as StoreUnavailable."""
-
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return await method(*args, **kwargs)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            raise StoreUnavailable(f"redis unavailable: {exc}") from exc
-
-    return wrapper
 
 
 @dataclass
@@ -105,13 +86,13 @@ class ServiceStore:
     def _due(self) -> str:
         return f"{self.keys.prefix}:{{pending_sync}}:due"
 
-    @_redis_errors
+    @store_errors
     async def latest_event_id(self) -> str:
         """Id of the newest agent event, or "0-0" when there is none yet."""
         newest = await self._redis.xrevrange(self.keys.events, count=1)
         return newest[0][0] if newest else "0-0"
 
-    @_redis_errors
+    @store_errors
     async def save_pending(self, pending: PendingSync, due_at: float) -> None:
         """Writes (or replaces) the marker and schedules its next attempt."""
         await self._redis.zadd(self._due, {pending.conversation_id: due_at})
@@ -121,22 +102,22 @@ class ServiceStore:
             pipe.hset(key, mapping=pending.to_hash())
             await pipe.execute()
 
-    @_redis_errors
+    @store_errors
     async def load_pending(self, conversation_id: str) -> PendingSync | None:
         values = await self._redis.hgetall(self._marker(conversation_id))
         return PendingSync.from_hash(values) if values else None
 
-    @_redis_errors
+    @store_errors
     async def drop_pending(self, conversation_id: str) -> None:
         await self._redis.delete(self._marker(conversation_id))
         await self._redis.zrem(self._due, conversation_id)
 
-    @_redis_errors
+    @store_errors
     async def due_pending(self, now: float, limit: int = 50) -> list[str]:
         """Conversations whose sync should be tried again by `now`."""
         return await self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
 
-    @_redis_errors
+    @store_errors
     async def acquire_lease(self, conversation_id: str, ttl_seconds: float) -> str | None:
         """A token if this process may sync the conversation now; None if another one is at it."""
         token = secrets.token_hex(8)
@@ -144,6 +125,6 @@ class ServiceStore:
                                       px=max(1, int(ttl_seconds * 1000)))
         return token if taken else None
 
-    @_redis_errors
+    @store_errors
     async def release_lease(self, conversation_id: str, token: str) -> None:
         await self._release(keys=[self._lease(conversation_id)], args=[token])
