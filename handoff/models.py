@@ -236,6 +236,23 @@ class AppendResult:
         return cls(**_known(cls, data))
 
 
+@dataclass(frozen=True)
+class GuardedAppend:
+    """The outcome of an append that the conversation's mode (and owner) had to allow, with the
+    mode, owner and version the store saw in the same step.
+
+    `outcome` is `appended`, `duplicate` (an earlier copy with the same id was kept), `bot` (the
+    bot takes the message; only its id was recorded) or `refused` (the mode or owner did not allow
+    it).
+    """
+
+    outcome: str
+    stream_id: str
+    mode: str
+    agent_id: str | None
+    version: int
+
+
 @dataclass
 class HandoffEvent:
     """A notification for agent consoles; the state in Redis stays the truth, this only says 'look'."""

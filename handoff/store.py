@@ -46,6 +46,7 @@ from handoff.models import (
     ChatMessage,
     ClaimResult,
     ConversationState,
+    GuardedAppend,
     HandoffEvent,
     HandoffRequestResult,
     QueueEntry,
@@ -56,6 +57,7 @@ from handoff.models import (
 if TYPE_CHECKING:
     from handoff.settings import HandoffSettings
 
+from handoff.auto_pipeline import AutoPipeline
 from handoff.store_scripts import MAX_PRIORITY, SCRIPTS, Keys, hash_tag, queue_score, split_score
 
 # Fields that describe a handoff in progress; they go when the conversation returns to the bot.
@@ -125,6 +127,8 @@ class HandoffStore:
         # waiting reader ever holds a connection that short commands need.
         self._blocking = self._client(url, self.config.socket_timeout + self.config.max_block_ms / 1000)
         self._scripts = {name: self._redis.register_script(source) for name, source in SCRIPTS.items()}
+        # The per-message commands (append, event, cursor) share round trips under load.
+        self._batched = AutoPipeline(self._redis)
 
     def _client(self, url: str, read_timeout: float) -> Redis:
         # One quick retry on a fresh connection: after a Redis restart every pooled connection is
@@ -135,6 +139,7 @@ class HandoffStore:
                               retry_on_error=[redis.exceptions.ConnectionError])
 
     async def close(self) -> None:
+        await self._batched.close()
         await self._redis.close()
         await self._blocking.close()
 
@@ -147,10 +152,17 @@ class HandoffStore:
     def _now(self) -> float:
         return round(self._clock(), 3)
 
-    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+    def _check_tags(self, name: str, keys: list[str]) -> None:
         if len({hash_tag(key) for key in keys}) != 1:
             raise ValueError(f"script {name} would span hash tags: {keys}")
+
+    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        self._check_tags(name, keys)
         return await self._scripts[name](keys=keys, args=args)
+
+    async def _batched_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        self._check_tags(name, keys)
+        return await self._batched.execute(lambda pipe: self._scripts[name](keys=keys, args=args, client=pipe))
 
     @store_errors
     async def ping(self) -> float:
@@ -357,25 +369,55 @@ class HandoffStore:
 
     # --- messages -----------------------------------------------------------------------------
 
+    async def _append(self, conversation_id: str, direction: str, message_id: str, sender: str, text: str,
+                      kind: str, extra: Mapping[str, Any] | None, *, modes: tuple[str, ...] = (),
+                      owner: str = "", bot_modes: tuple[str, ...] = ()) -> GuardedAppend:
+        """Appends in one round trip (see APPEND_MESSAGE), then tells consoles with the whole
+        message in the event, so no reader has to fetch it again."""
+        if direction not in DIRECTIONS or kind not in MESSAGE_KINDS or not message_id:
+            raise ValueError(f"bad message: direction={direction!r} kind={kind!r} id={message_id!r}")
+        keys = [self.keys.state(conversation_id), self.keys.stream(conversation_id, direction),
+                self.keys.seen(conversation_id, direction, message_id), self.keys.sequence(conversation_id)]
+        now, extra = self._now(), dict(extra or {})
+        fields = {"id": message_id, "sender": sender, "text": text, "kind": kind, "ts": now,
+                  "extra": json.dumps(extra)}
+        outcome, stream_id, seq, mode, agent_id, version = await self._batched_script("APPEND_MESSAGE", keys, [
+            " ".join(modes), owner, " ".join(bot_modes), self.config.stream_maxlen,
+            self.config.dedup_ttl_seconds, *_flatten(fields)])
+        if outcome == "appended":
+            message = ChatMessage(id=message_id, conversation_id=conversation_id, direction=direction,
+                                  sender=sender, text=text, kind=kind, ts=now, stream_id=stream_id, seq=int(seq),
+                                  extra=extra)
+            await self._emit("message", conversation_id, direction=direction, kind=kind, stream_id=stream_id,
+                             agent_id=agent_id or None, message=message.to_dict())
+        return GuardedAppend(outcome, stream_id, mode, agent_id or None, int(version))
+
     @store_errors
     async def append_message(self, conversation_id: str, direction: str, message_id: str, sender: str,
                              text: str, kind: str = "text",
                              extra: Mapping[str, Any] | None = None) -> AppendResult:
         """Stores a message once per (direction, message id); acknowledge the sender only after this
         returns. A retried id gets the stream id of the first copy back."""
-        if direction not in DIRECTIONS or kind not in MESSAGE_KINDS or not message_id:
-            raise ValueError(f"bad message: direction={direction!r} kind={kind!r} id={message_id!r}")
-        keys = [self.keys.stream(conversation_id, direction),
-                self.keys.seen(conversation_id, direction, message_id),
-                self.keys.sequence(conversation_id)]
-        fields = {"id": message_id, "sender": sender, "text": text, "kind": kind, "ts": self._now(),
-                  "extra": json.dumps(dict(extra or {}))}
-        fresh, stream_id = await self._script(
-            "APPEND_MESSAGE", keys,
-            [self.config.stream_maxlen, self.config.dedup_ttl_seconds, *_flatten(fields)])
-        if fresh:
-            await self._emit("message", conversation_id, direction=direction, kind=kind, stream_id=stream_id)
-        return AppendResult(stream_id, duplicate=not fresh)
+        result = await self._append(conversation_id, direction, message_id, sender, text, kind, extra)
+        return AppendResult(result.stream_id, duplicate=result.outcome == "duplicate")
+
+    @store_errors
+    async def append_agent_message(self, conversation_id: str, agent_id: str, message_id: str, text: str,
+                                   kind: str = "text", extra: Mapping[str, Any] | None = None) -> GuardedAppend:
+        """Stores what an agent sends, only while that agent holds the conversation (else
+        `refused`, with the mode and owner that made it so)."""
+        return await self._append(conversation_id, OUTBOX, message_id, agent_id, text, kind, extra,
+                                  modes=(ASSIGNED,), owner=agent_id)
+
+    @store_errors
+    async def accept_customer_message(self, conversation_id: str, message_id: str, sender: str, text: str,
+                                      human_modes: tuple[str, ...],
+                                      extra: Mapping[str, Any] | None = None) -> GuardedAppend:
+        """Decides and records a customer message in one round trip: into the inbox while the
+        conversation is in one of `human_modes` (`appended`), marked as the bot's while it is in bot
+        mode (`bot`), `duplicate` if its id was seen, `refused` in any other mode."""
+        return await self._append(conversation_id, INBOX, message_id, sender, text, "text", extra,
+                                  modes=human_modes, bot_modes=(BOT,))
 
     @store_errors
     async def mark_handled_by_bot(self, conversation_id: str, message_id: str) -> bool:
@@ -393,8 +435,8 @@ class HandoffStore:
     @store_errors
     async def set_cursor(self, conversation_id: str, reader: str, stream_id: str) -> None:
         """Moves `reader`'s cursor forward after a delivery, so a reconnect resumes after it."""
-        await self._redis.set(self.keys.cursor(conversation_id, reader), stream_id,
-                              ex=self.config.dedup_ttl_seconds)
+        key = self.keys.cursor(conversation_id, reader)
+        await self._batched.execute(lambda pipe: pipe.set(key, stream_id, ex=self.config.dedup_ttl_seconds))
 
     @store_errors
     async def read_messages(self, conversation_id: str, direction: str, after_id: str = "0-0",
@@ -427,9 +469,9 @@ class HandoffStore:
     # --- events for agent consoles ------------------------------------------------------------
 
     async def _emit(self, event_type: str, conversation_id: str, **data: Any) -> None:
-        await self._redis.xadd(self.keys.events, {
-            "type": event_type, "conversation_id": conversation_id, "ts": self._now(),
-            "data": json.dumps(data)}, maxlen=self.config.events_maxlen, approximate=True)
+        fields = {"type": event_type, "conversation_id": conversation_id, "ts": self._now(), "data": json.dumps(data)}
+        await self._batched.execute(
+            lambda pipe: pipe.xadd(self.keys.events, fields, maxlen=self.config.events_maxlen, approximate=True))
 
     @store_errors
     async def read_events(self, after_id: str = "0-0", block_ms: int | None = None,

@@ -144,18 +144,40 @@ end
 return 0
 """
 
-# Append a message unless its id was seen. KEYS[1] stream, KEYS[2] seen marker, KEYS[3] the
-# conversation's message counter. ARGV: max stream length, seen-marker ttl, then field/value
-# pairs. Returns {1 | 0 (duplicate), stream entry id}.
+# Append a message unless its id was seen, if the conversation's mode (and owner) allow it; the
+# guard and the append are one step, so a message never lands in a conversation that just changed
+# hands. KEYS[1] state hash, KEYS[2] stream, KEYS[3] seen marker, KEYS[4] the conversation's
+# message counter. ARGV: modes that take the message ('' = any), required owner ('' = any), modes
+# in which the bot takes it instead (only the seen marker is set, to 'bot'), max stream length,
+# seen-marker ttl, then field/value pairs.
+# Returns {outcome, stream id ('' if none), seq, mode, owner ('' if none), state version} with
+# outcome 'appended', 'duplicate' (stream id of the first copy, or 'bot'), 'bot' or 'refused'.
 APPEND_MESSAGE = """
-local earlier = redis.call('GET', KEYS[2])
-if earlier then
-  return {0, earlier}
+local state = redis.call('HMGET', KEYS[1], 'mode', 'agent_id', 'version')
+local mode, owner, version = state[1] or 'bot', state[2] or '', state[3] or '0'
+local function listed(modes)
+  for candidate in string.gmatch(modes, '%S+') do
+    if candidate == mode then return true end
+  end
+  return false
 end
-local seq = redis.call('INCR', KEYS[3])
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq, unpack(ARGV, 3))
-redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
-return {1, id}
+if (ARGV[1] == '' or listed(ARGV[1])) and (ARGV[2] == '' or ARGV[2] == owner) then
+  local earlier = redis.call('GET', KEYS[3])
+  if earlier then
+    return {'duplicate', earlier, 0, mode, owner, version}
+  end
+  local seq = redis.call('INCR', KEYS[4])
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, unpack(ARGV, 6))
+  redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
+  return {'appended', id, seq, mode, owner, version}
+end
+if listed(ARGV[3]) then
+  if redis.call('SET', KEYS[3], 'bot', 'NX', 'EX', ARGV[5]) then
+    return {'bot', '', 0, mode, owner, version}
+  end
+  return {'duplicate', redis.call('GET', KEYS[3]) or '', 0, mode, owner, version}
+end
+return {'refused', '', 0, mode, owner, version}
 """
 
 # Record an agent's presence and forget heartbeats that ran out.

@@ -9,25 +9,41 @@ from __future__ import annotations
 
 from handoff.agent_service.agents import Agent
 from handoff.agent_service.errors import ApiError
-from handoff.models import ASSIGNED, ConversationState
+from handoff.models import ASSIGNED, ConversationState, GuardedAppend
 from handoff.store import HandoffStore
 
 MAX_CONVERSATION_ID_LENGTH = 256
 
 
-async def known_state(store: HandoffStore, conversation_id: str) -> ConversationState:
-    """The conversation's state; 404 when Redis has never seen it (version 0)."""
+def check_conversation_id(conversation_id: str) -> None:
     if len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
         raise ApiError(400, f"conversation id longer than {MAX_CONVERSATION_ID_LENGTH} characters")
-    state = await store.get_state(conversation_id)
+
+
+def require_known(state: ConversationState) -> ConversationState:
+    """404 when Redis has never seen the conversation (version 0)."""
     if state.version == 0:
-        raise ApiError(404, f"unknown conversation {conversation_id}")
+        raise ApiError(404, f"unknown conversation {state.conversation_id}")
     return state
+
+
+async def known_state(store: HandoffStore, conversation_id: str) -> ConversationState:
+    """The conversation's state; 404 when Redis has never seen it."""
+    check_conversation_id(conversation_id)
+    return require_known(await store.get_state(conversation_id))
 
 
 def require_readable(state: ConversationState, agent: Agent) -> None:
     if state.mode == ASSIGNED and state.agent_id != agent.id:
         raise ApiError(403, f"conversation {state.conversation_id} is handled by another agent")
+
+
+def require_sent(conversation_id: str, result: GuardedAppend, agent: Agent) -> None:
+    """The error for an agent's message the store refused, from the state it saw when refusing."""
+    if result.outcome == "refused":
+        state = ConversationState(conversation_id, mode=result.mode, agent_id=result.agent_id,
+                                  version=result.version)
+        require_owner(require_known(state), agent)
 
 
 def require_owner(state: ConversationState, agent: Agent) -> None:

@@ -25,7 +25,7 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from handoff.agent_service.agents import Agent
-from handoff.agent_service.views import conversation_item, message_view, queue_item
+from handoff.agent_service.views import conversation_item, queue_item
 from handoff.models import ASSIGNED, INBOX, HandoffEvent
 from handoff.store import HandoffStore
 
@@ -35,8 +35,6 @@ TICKET_EVENTS = frozenset({"ticket_created", "ticket_claimed", "ticket_transferr
                            "ticket_abandoned", "ticket_requeued"})
 # Pushes a console may fall behind by before it is dropped (it reconnects and gets a fresh hello).
 MAX_PENDING_PUSHES = 1000
-# The largest sequence part of a Redis stream id, to step back from "<ms>-0" to the previous ms.
-MAX_STREAM_SEQUENCE = 2**64 - 1
 
 
 class Sink(Protocol):
@@ -72,12 +70,6 @@ class Connection:
         while (text := await self._pending.get()) is not None:
             await self._sink.send(text)
         await self._sink.close(code=1013, reason="console too slow; reconnect")
-
-
-def previous_stream_id(stream_id: str) -> str:
-    """The id just before `stream_id`, so an exclusive read after it returns exactly that entry."""
-    millis, sequence = (int(part) for part in stream_id.split("-"))
-    return f"{millis}-{sequence - 1}" if sequence else f"{millis - 1}-{MAX_STREAM_SEQUENCE}"
 
 
 class Hub:
@@ -126,7 +118,7 @@ class Hub:
         queue_changed = False
         for event in events:
             if event.type == "message":
-                await self._customer_message(event)
+                self._customer_message(event)
             elif event.type in TICKET_EVENTS:
                 queue_changed = True
                 await self._ticket_event(event)
@@ -135,20 +127,14 @@ class Hub:
             for connection in self._all():
                 connection.push(payload)
 
-    async def _customer_message(self, event: HandoffEvent) -> None:
-        if event.data.get("direction") != INBOX:
+    def _customer_message(self, event: HandoffEvent) -> None:
+        """Pushes a customer message to the consoles of the agent who held the conversation when
+        it was stored; the event carries the message, so nothing is read back from Redis."""
+        agent_id = event.data.get("agent_id")
+        if event.data.get("direction") != INBOX or agent_id not in self._connections:
             return
-        state = await self._store.get_state(event.conversation_id)
-        if state.mode != ASSIGNED or state.agent_id not in self._connections:
-            return
-        stream_id = str(event.data["stream_id"])
-        found = await self._store.read_messages(event.conversation_id, INBOX, previous_stream_id(stream_id),
-                                                count=1)
-        if not found or found[0].stream_id != stream_id:
-            return  # trimmed away meanwhile
-        payload = {"type": "message", "conversation_id": event.conversation_id,
-                   "message": message_view(found[0])}
-        for connection in list(self._connections.get(state.agent_id, ())):
+        payload = {"type": "message", "conversation_id": event.conversation_id, "message": event.data["message"]}
+        for connection in list(self._connections.get(agent_id, ())):
             connection.push(payload)
 
     async def _ticket_event(self, event: HandoffEvent) -> None:

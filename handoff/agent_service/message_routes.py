@@ -20,10 +20,10 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
-from handoff.agent_service.access import known_state, require_owner
+from handoff.agent_service.access import check_conversation_id, known_state, require_owner, require_sent
 from handoff.agent_service.errors import ApiError, json_body, text_field
 from handoff.agent_service.views import message_view
-from handoff.models import DIRECTIONS, INBOX, OUTBOX
+from handoff.models import DIRECTIONS, INBOX
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
 
@@ -58,11 +58,13 @@ async def send(request: Request, conversation_id: str) -> HTTPResponse:
     if size > settings.max_message_bytes:
         raise ApiError(413, f"message is {size} bytes; the limit is {settings.max_message_bytes} "
                             "bytes (UTF-8)")
-    require_owner(await known_state(store, conversation_id), agent)
-    result = await store.append_message(conversation_id, OUTBOX, message_id, agent.id, text, kind,
-                                        {"agent_name": agent.name})
-    return json({"id": message_id, "kind": kind, "stream_id": result.stream_id,
-                 "duplicate": result.duplicate}, status=200 if result.duplicate else 201)
+    check_conversation_id(conversation_id)
+    result = await store.append_agent_message(conversation_id, agent.id, message_id, text, kind,
+                                              {"agent_name": agent.name})
+    require_sent(conversation_id, result, agent)
+    duplicate = result.outcome == "duplicate"
+    return json({"id": message_id, "kind": kind, "stream_id": result.stream_id, "duplicate": duplicate},
+                status=200 if duplicate else 201)
 
 
 async def typing(request: Request, conversation_id: str) -> HTTPResponse:
@@ -71,9 +73,10 @@ async def typing(request: Request, conversation_id: str) -> HTTPResponse:
     typing_now = json_body(request).get("typing")
     if not isinstance(typing_now, bool):
         raise ApiError(400, "field 'typing' must be true or false")
-    require_owner(await known_state(store, conversation_id), agent)
-    result = await store.append_message(conversation_id, OUTBOX, f"typing-{uuid.uuid4().hex}", agent.id, "",
-                                        "typing", {"typing": typing_now, "agent_name": agent.name})
+    check_conversation_id(conversation_id)
+    result = await store.append_agent_message(conversation_id, agent.id, f"typing-{uuid.uuid4().hex}", "",
+                                              "typing", {"typing": typing_now, "agent_name": agent.name})
+    require_sent(conversation_id, result, agent)
     return json({"typing": typing_now, "stream_id": result.stream_id}, status=201)
 
 

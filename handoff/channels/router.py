@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from handoff.models import ABANDONED, ASSIGNED, BOT, INBOX, QUEUED, WAITING_OFFLINE
+from handoff.models import ASSIGNED, BOT, INBOX, QUEUED, WAITING_OFFLINE
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore, StoreUnavailable
 
@@ -68,13 +68,17 @@ class CustomerRouter:
         """
         self.check(message.text)
         try:
-            mode = (await self.store.get_state(message.conversation_id)).mode
-            if mode in HUMAN_MODES:
-                return await self._to_agent(message)
-            if mode == ABANDONED:
-                await self.store.return_to_bot(message.conversation_id)
-            if not await self.store.mark_handled_by_bot(message.conversation_id, message.message_id):
+            accepted = await self.store.accept_customer_message(
+                message.conversation_id, message.message_id, CUSTOMER, message.text, HUMAN_MODES,
+                extra={"channel": message.channel})
+            if accepted.outcome == "duplicate":
                 return "duplicate"
+            if accepted.outcome == "appended":
+                return "human"
+            if accepted.outcome == "refused":  # abandoned: the customer came back, the bot answers
+                await self.store.return_to_bot(message.conversation_id)
+                if not await self.store.mark_handled_by_bot(message.conversation_id, message.message_id):
+                    return "duplicate"
         except StoreUnavailable as error:
             logger.warning("redis unavailable, the bot answers %s: %s", message.conversation_id, error)
             await ask_bot()
@@ -83,16 +87,11 @@ class CustomerRouter:
         if replies == 0 and await self._now_with_human(message.conversation_id):
             # The bot handed over while this message waited for the conversation lock: Rasa's
             # paused tracker kept it silent, so the agent must get the message instead.
-            return await self._to_agent(message, retry_of_bot=True)
+            result = await self.store.append_message(
+                message.conversation_id, INBOX, f"{message.message_id}:late", CUSTOMER, message.text,
+                extra={"channel": message.channel})
+            return "duplicate" if result.duplicate else "human"
         return BOT
-
-    async def _to_agent(self, message: CustomerMessage, retry_of_bot: bool = False) -> str:
-        extra = {"channel": message.channel}
-        message_id = f"{message.message_id}:late" if retry_of_bot else message.message_id
-        result = await self.store.append_message(
-            message.conversation_id, INBOX, message_id, CUSTOMER, message.text, extra=extra
-        )
-        return "duplicate" if result.duplicate else "human"
 
     async def _now_with_human(self, conversation_id: str) -> bool:
         try:

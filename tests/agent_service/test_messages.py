@@ -49,6 +49,21 @@ async def test_a_message_is_stored_and_a_retry_returns_the_same_entry(
     assert stored.stream_id == first["stream_id"]
 
 
+async def test_only_the_owner_may_send_or_type(
+        claimed: Claimed, api: Api, take_agents: TakeAgents, open_ticket: OpenTicket, store: HandoffStore) -> None:
+    owner, conversation_id = await claimed()
+    (other_agent,) = take_agents(1)
+    other = api.as_agent(other_agent)
+    message = {"id": "m-1", "text": "let me take over"}
+    assert (await other.post(f"/api/conversations/{conversation_id}/messages", message))[0] == 403
+    assert (await other.post(f"/api/conversations/{conversation_id}/typing", {"typing": True}))[0] == 403
+    assert (await owner.post("/api/conversations/c-never-seen/messages", message))[0] == 404
+    waiting = await open_ticket()
+    assert (await owner.post(f"/api/conversations/{waiting}/messages", message))[0] == 409
+    assert await store.read_messages(conversation_id, OUTBOX) == []
+    assert await store.read_messages(waiting, OUTBOX) == []
+
+
 async def test_html_is_kept_verbatim(claimed: Claimed, store: HandoffStore) -> None:
     client, conversation_id = await claimed()
     text = '<script>alert("x")</script> & <b>bold</b> \u00e9\u2603'

@@ -25,7 +25,7 @@ from handoff.agent_service.agents import (
     main,
     read_agents,
 )
-from handoff.agent_service.hub import MAX_PENDING_PUSHES, Connection, previous_stream_id
+from handoff.agent_service.hub import MAX_PENDING_PUSHES, Connection
 from handoff.agent_service.rasa_sync import handoff_messages, tracker_events
 from handoff.agent_service.side_store import PendingSync
 from handoff.detect import turns_from_events
@@ -142,14 +142,6 @@ def test_tracker_events_are_ordered_and_end_with_slots_and_resume() -> None:
 def test_pending_sync_survives_the_round_trip_through_a_hash() -> None:
     record = pending(slots={"n": 1, "nested": {"a": [1, 2]}}, stage="trigger", attempts=2, last_error="down")
     assert PendingSync.from_hash(record.to_hash()) == record
-
-
-@pytest.mark.parametrize(("stream_id", "previous"), [
-    ("1700000000000-5", "1700000000000-4"),
-    ("1700000000000-0", f"1699999999999-{2**64 - 1}"),
-])
-def test_previous_stream_id(stream_id: str, previous: str) -> None:
-    assert previous_stream_id(stream_id) == previous
 
 
 def test_tracker_events_are_valid_rasa_events_that_unpause_the_tracker() -> None:

@@ -306,6 +306,44 @@ async def test_duplicate_message_ids_are_dropped(store: HandoffStore, raw_redis:
     assert (await event_types(store)).count("message") == 2
 
 
+async def test_customer_messages_are_routed_by_mode_in_one_step(store: HandoffStore, raw_redis: Redis) -> None:
+    human = (QUEUED, ASSIGNED, WAITING_OFFLINE)
+    to_bot = await store.accept_customer_message("c", "m-1", "customer", "hi", human)
+    assert (to_bot.outcome, to_bot.mode, to_bot.stream_id) == ("bot", BOT, "")
+    assert (await store.accept_customer_message("c", "m-1", "customer", "hi", human)).outcome == "duplicate"
+    assert not await raw_redis.exists(store.keys.stream("c", INBOX))
+
+    await assigned(store, "c", "alice")
+    to_agent = await store.accept_customer_message("c", "m-2", "customer", "<b>still there?</b>", human)
+    assert (to_agent.outcome, to_agent.mode, to_agent.agent_id) == ("appended", ASSIGNED, "alice")
+    again = await store.accept_customer_message("c", "m-2", "customer", "<b>still there?</b>", human)
+    assert (again.outcome, again.stream_id) == ("duplicate", to_agent.stream_id)
+    # An id the bot already answered is never handed to the agent as well.
+    assert (await store.accept_customer_message("c", "m-1", "customer", "hi", human)).outcome == "duplicate"
+
+    [event] = [e for e in await store.read_events() if e.type == "message"]
+    assert event.data["agent_id"] == "alice"
+    assert event.data["message"]["text"] == "<b>still there?</b>"
+    assert event.data["message"]["stream_id"] == to_agent.stream_id
+    [stored] = await store.read_messages("c", INBOX)
+    assert stored.to_dict() == event.data["message"]
+
+    await store.abandon("c")
+    refused = await store.accept_customer_message("c", "m-3", "customer", "back", human)
+    assert (refused.outcome, refused.mode) == ("refused", ABANDONED)
+
+
+async def test_agent_messages_need_the_conversation_assigned_to_that_agent(store: HandoffStore) -> None:
+    unknown = await store.append_agent_message("c", "alice", "a-1", "hello")
+    assert (unknown.outcome, unknown.mode, unknown.version) == ("refused", BOT, 0)
+    await assigned(store, "c", "alice")
+    not_theirs = await store.append_agent_message("c", "bob", "b-1", "hello")
+    assert (not_theirs.outcome, not_theirs.agent_id) == ("refused", "alice")
+    sent = await store.append_agent_message("c", "alice", "a-1", "hello")
+    assert (sent.outcome, sent.mode, sent.agent_id) == ("appended", ASSIGNED, "alice")
+    assert [m.text for m in await store.read_messages("c", OUTBOX)] == ["hello"]
+
+
 async def test_messages_are_validated(store: HandoffStore) -> None:
     for direction, kind, message_id in (("sideways", "text", "m"), (INBOX, "shout", "m"), (INBOX, "text", "")):
         with pytest.raises(ValueError):
