@@ -141,6 +141,11 @@ class AgentConsole:
         self._reader = asyncio.create_task(self._read())
         return self.hello
 
+    async def send(self, payload: dict[str, Any]) -> None:
+        """Sends one console message (e.g. `{"type": "send", ...}`, acknowledged by a push)."""
+        assert self._ws is not None
+        await self._ws.send(json.dumps(payload))
+
     async def _read(self) -> None:
         assert self._ws is not None
         with contextlib.suppress(websockets.ConnectionClosed):

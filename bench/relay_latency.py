@@ -6,8 +6,9 @@ the store (request_handoff + claim for a bench agent; the bot is not measured he
 
 - customer -> agent: from emitting `user_uttered` to the `message` push on the agent's console
   WebSocket (`/api/ws`);
-- agent -> customer: from starting `POST /api/conversations/{id}/messages` on the agent service
-  to `bot_uttered` on the customer's socket.
+- agent -> customer: from the agent's `send` on the console WebSocket (or, with `--agent-send
+  http`, from starting `POST /api/conversations/{id}/messages`) to `bot_uttered` on the
+  customer's socket.
 
 Open-loop paced load (messages are sent on schedule whatever the replies do), each direction on
 its own, spread round-robin over the conversations: first the fixed rates (targets for a 2-core
@@ -108,8 +109,9 @@ async def paced(count: int, rate: float, send: Callable[[int], Awaitable[None]])
 class RelayBench:
     """Customers, one agent console and an agent HTTP session around one running system."""
 
-    def __init__(self, system: BenchSystem, conversations: int) -> None:
+    def __init__(self, system: BenchSystem, conversations: int, agent_send: str) -> None:
         self.system = system
+        self.agent_send = agent_send
         self.count = conversations
         self.run_id = uuid.uuid4().hex[:8]
         self.ledger = Ledger()
@@ -122,7 +124,9 @@ class RelayBench:
         self.errors: Counter[str] = Counter()
 
     def _on_push(self, push: dict[str, Any], at: float) -> None:
-        if push.get("type") == "message":  # `ts`: when the channel stored the message (wall clock)
+        if push.get("type") == "error":
+            self.errors[f"refused ({push.get('status')}): {str(push.get('error'))[:120]}"] += 1
+        elif push.get("type") == "message":  # `ts`: when the channel stored the message (wall clock)
             self.ledger.arrived(push["message"]["id"], at, float(push["message"]["ts"]))
 
     def _on_customer_event(self, event: str, data: Any, at: float) -> None:
@@ -172,10 +176,16 @@ class RelayBench:
         await customer.say(f"bench message {message_id}", message_id)
 
     async def _to_customer(self, customer: WebchatSocket, message_id: str) -> None:
+        text = f"bench reply {message_id}"
+        if self.agent_send == "ws":
+            self.ledger.expect(message_id)
+            await self.console.send({"type": "send", "conversation_id": customer.session_id, "id": message_id,
+                                     "text": text})
+            return
         assert self.http is not None
         url = f"{self.system.agent_url}/api/conversations/{customer.session_id}/messages"
         self.ledger.expect(message_id)
-        request = self.http.post(url, json={"id": message_id, "text": f"bench reply {message_id}"})
+        request = self.http.post(url, json={"id": message_id, "text": text})
         task = asyncio.create_task(self._post(request))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
@@ -251,7 +261,7 @@ async def ramp(bench: RelayBench, direction: str, args: argparse.Namespace) -> t
 
 
 async def run(args: argparse.Namespace, system: BenchSystem) -> None:
-    async with RelayBench(system, args.conversations) as bench:
+    async with RelayBench(system, args.conversations, args.agent_send) as bench:
         print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
         for direction in (TO_AGENT, TO_CUSTOMER):  # warm-up, not reported
             await bench.phase(direction, 50, 1.0, args.drain)
@@ -266,7 +276,7 @@ async def run(args: argparse.Namespace, system: BenchSystem) -> None:
         print()
         print_table(HEADERS, rows)
         print(f"\nload average after: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); "
-              f"{args.conversations} conversations; sent/s: achieved send rate; "
+              f"{args.conversations} conversations; agent sends over {args.agent_send}; sent/s: achieved send rate; "
               f"lag: worst delay of a send behind its schedule")
         print("redis p50: median time from sending until the message was stored in Redis (by the Rasa "
               "channel for customer->agent, by the agent service for agent->customer); wall clock, 1 ms steps")
@@ -278,7 +288,7 @@ async def run(args: argparse.Namespace, system: BenchSystem) -> None:
         if dropped:
             print(f"{len(dropped)} customer socket(s) closed by the server: {Counter(dropped)}")
         for error, times in bench.errors.most_common(5):
-            print(f"agent POST error x{times}: {error}")
+            print(f"agent send error x{times}: {error}")
         if lost:
             late = sum(1 for i in lost if bench.ledger.arrivals[i])
             print(f"{len(lost)} message(s) missing {args.drain:.0f} s after their phase ended; "
@@ -296,6 +306,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--conversations", type=int, default=40, help="customers connected (default 40)")
+    parser.add_argument("--agent-send", choices=("ws", "http"), default="ws",
+                        help="how the agent sends: console WebSocket or one HTTP POST per message (ws)")
     parser.add_argument("--rates", type=rate_list, default=[100, 1000], help="fixed rates, msg/s (100,1000)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per fixed-rate phase (5)")
     parser.add_argument("--ramp", type=rate_list, default=[200, 300, 400, 500, 600, 800, 1000],

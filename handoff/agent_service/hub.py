@@ -13,7 +13,8 @@ Server -> console messages:
             holds; `message.kind` is `text`, or `typing` for the customer's typing indicator.
 - `event`   {event, conversation_id, data, ts, id, mine}: a claim / transfer / resolve / abandon
             that involves the agent, with their conversations afterwards.
-- `pong` (reply to `ping`), `error` {error}.
+- `sent` {id, conversation_id, kind, stream_id, duplicate}: a `send` from the console was stored.
+- `pong` (reply to `ping`), `error` {error} (with `id` and `status` for a refused `send`).
 """
 
 from __future__ import annotations

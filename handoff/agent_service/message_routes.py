@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse, json
 
 from handoff.agent_service.access import check_conversation_id, known_state, require_owner, require_sent
+from handoff.agent_service.agents import Agent
 from handoff.agent_service.errors import ApiError, json_body, text_field
 from handoff.agent_service.views import message_view
 from handoff.models import DIRECTIONS, INBOX
@@ -42,11 +44,10 @@ def blueprint() -> Blueprint:
     return bp
 
 
-async def send(request: Request, conversation_id: str) -> HTTPResponse:
-    settings: HandoffSettings = request.app.ctx.settings
-    store: HandoffStore = request.app.ctx.store
-    agent = request.ctx.agent
-    body = json_body(request)
+async def send_agent_message(store: HandoffStore, settings: HandoffSettings, agent: Agent, conversation_id: str,
+                             body: dict[str, Any]) -> dict[str, Any]:
+    """Validates and stores one agent message (the HTTP route and the console socket share this);
+    returns the acknowledgement, with `duplicate` for a retried id. Refusals raise ApiError."""
     message_id = text_field(body, "id")
     if not MESSAGE_ID_PATTERN.match(message_id):
         raise ApiError(400, "field 'id' must be 1-128 letters, digits or _.:- (a UUID is a good choice)")
@@ -62,9 +63,14 @@ async def send(request: Request, conversation_id: str) -> HTTPResponse:
     result = await store.append_agent_message(conversation_id, agent.id, message_id, text, kind,
                                               {"agent_name": agent.name})
     require_sent(conversation_id, result, agent)
-    duplicate = result.outcome == "duplicate"
-    return json({"id": message_id, "kind": kind, "stream_id": result.stream_id, "duplicate": duplicate},
-                status=200 if duplicate else 201)
+    return {"id": message_id, "conversation_id": conversation_id, "kind": kind, "stream_id": result.stream_id,
+            "duplicate": result.outcome == "duplicate"}
+
+
+async def send(request: Request, conversation_id: str) -> HTTPResponse:
+    sent = await send_agent_message(request.app.ctx.store, request.app.ctx.settings, request.ctx.agent,
+                                    conversation_id, json_body(request))
+    return json(sent, status=200 if sent["duplicate"] else 201)
 
 
 async def typing(request: Request, conversation_id: str) -> HTTPResponse:

@@ -123,3 +123,43 @@ async def test_a_second_service_process_pushes_what_the_first_one_changed(
         await owners.expect(of_type("event", event="ticket_claimed", conversation_id=conversation_id))
         await store.append_message(conversation_id, INBOX, "cust-1", "customer", "hi")
         await owners.expect(of_type("message", conversation_id=conversation_id))
+
+
+async def test_an_agent_can_send_over_the_socket(
+        service: ServiceProcess, api: Api, take_agents: TakeAgents, open_ticket: OpenTicket,
+        store: HandoffStore) -> None:
+    owner, other = take_agents(2)
+    conversation_id = await open_ticket()
+    await api.as_agent(owner).post(f"/api/conversations/{conversation_id}/claim")
+    message = {"type": "send", "conversation_id": conversation_id, "id": "ws-1", "text": "<b>on it</b>"}
+    async with console(service.ws_url, owner.token) as mine, console(service.ws_url, other.token) as theirs:
+        await mine.expect(of_type("hello"))
+        await theirs.expect(of_type("hello"))
+        await mine.send(message)
+        sent = await mine.expect(of_type("sent", id="ws-1"))
+        assert (sent["conversation_id"], sent["duplicate"]) == (conversation_id, False)
+        await mine.send(message)
+        retried = await mine.expect(of_type("sent", id="ws-1", duplicate=True))
+        assert retried["stream_id"] == sent["stream_id"]
+        await theirs.send({**message, "id": "ws-2"})
+        assert (await theirs.expect(of_type("error", id="ws-2")))["status"] == 403
+        await mine.send({**message, "id": "ws-3", "text": ""})
+        assert (await mine.expect(of_type("error", id="ws-3")))["status"] == 400
+    stored = await store.read_messages(conversation_id, "outbox")
+    assert [(m.id, m.text, m.sender) for m in stored] == [("ws-1", "<b>on it</b>", owner.id)]
+
+
+async def test_socket_sends_are_stored_in_the_order_they_were_sent(
+        service: ServiceProcess, api: Api, take_agents: TakeAgents, open_ticket: OpenTicket,
+        store: HandoffStore) -> None:
+    (owner,) = take_agents(1)
+    conversation_id = await open_ticket()
+    await api.as_agent(owner).post(f"/api/conversations/{conversation_id}/claim")
+    async with console(service.ws_url, owner.token) as mine:
+        await mine.expect(of_type("hello"))
+        for n in range(150):  # more than are stored at once
+            await mine.send({"type": "send", "conversation_id": conversation_id, "id": f"burst-{n}", "text": str(n)})
+        await mine.expect(of_type("sent", id="burst-149"))
+    stored = await store.read_messages(conversation_id, "outbox", count=1000)
+    assert [m.text for m in stored] == [str(n) for n in range(150)]
+    assert [m.seq for m in stored] == sorted(m.seq for m in stored)
