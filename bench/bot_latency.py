@@ -1,9 +1,13 @@
 """Reply latency of the running assistant through its REST channel (`handoff_rest`).
 
-Sends a bounded number of messages (default 200) at concurrency 1 and 10, each simulated customer
-with its own conversation, and prints p50/p99 latency and messages per second. Loopback only.
+Simulated customers hold realistic conversations: each opens a session, sends a conversation of
+`--turns` messages (default 10: greeting, FAQ questions, thanks, goodbye), then starts a new
+conversation, until the bounded number of messages (default 200) is used up. It runs at
+concurrency 1 and 10 and prints p50/p99 latency and messages per second, plus the latency by turn
+position, because Rasa's per-turn cost grows with the length of the conversation (every turn
+loads, featurises and saves the whole tracker). Loopback only.
 
-    python bench/bot_latency.py [--url http://127.0.0.1:5005] [--messages 200]
+    PYTHONPATH=. .venv/bin/python bench/bot_latency.py [--url http://127.0.0.1:5005] [--messages 200] [--turns 10]
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections import defaultdict
 
 import aiohttp
+
+from bench.report import percentile
 
 MESSAGES = [
     "hi",
@@ -23,74 +30,95 @@ MESSAGES = [
     "can I change my payment date",
     "how long does a refund take",
     "which payment methods do you accept",
-    "thanks",
-    "are you a bot?",
     "what is my spending limit",
+    "are you a bot?",
+    "thanks",
     "bye",
 ]
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of `samples` (seconds)."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
+class Samples:
+    """Latencies (seconds) overall and by turn position within a conversation."""
+
+    def __init__(self) -> None:
+        self.all: list[float] = []
+        self.by_turn: dict[int, list[float]] = defaultdict(list)
+
+    def add(self, turn: int, seconds: float) -> None:
+        self.all.append(seconds)
+        self.by_turn[turn].append(seconds)
 
 
-async def customer(session: aiohttp.ClientSession, url: str, jobs: asyncio.Queue, latencies: list[float]) -> None:
-    """One simulated customer: takes messages from the shared queue until it is empty."""
+async def new_conversation(session: aiohttp.ClientSession, url: str) -> str:
     async with session.post(f"{url}/session") as reply:
-        sender = (await reply.json())["conversation_id"]
+        return (await reply.json())["conversation_id"]
+
+
+async def customer(session: aiohttp.ClientSession, url: str, jobs: asyncio.Queue, turns: int,
+                   samples: Samples) -> None:
+    """One simulated customer: takes messages from the shared queue until it is empty, starting a
+    fresh conversation every `turns` messages."""
+    sender, turn = "", turns
     while True:
         try:
-            index = jobs.get_nowait()
+            jobs.get_nowait()
         except asyncio.QueueEmpty:
             return
+        if turn == turns:
+            sender, turn = await new_conversation(session, url), 0
         started = time.perf_counter()
-        message = {"sender": sender, "message": MESSAGES[index % len(MESSAGES)], "message_id": uuid.uuid4().hex}
+        message = {"sender": sender, "message": MESSAGES[turn % len(MESSAGES)], "message_id": uuid.uuid4().hex}
         async with session.post(f"{url}/webhook", json=message) as reply:
             body = await reply.json()
             if reply.status != 200 or not body:
                 raise RuntimeError(f"bad reply {reply.status}: {body}")
-        latencies.append(time.perf_counter() - started)
+        samples.add(turn, time.perf_counter() - started)
+        turn += 1
 
 
-async def run_level(url: str, messages: int, concurrency: int) -> dict:
+async def run_level(url: str, messages: int, concurrency: int, turns: int) -> tuple[dict, Samples]:
     """Sends `messages` messages with `concurrency` customers and returns the figures."""
     jobs: asyncio.Queue = asyncio.Queue()
     for index in range(messages):
         jobs.put_nowait(index)
-    latencies: list[float] = []
+    samples = Samples()
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(customer(session, url, jobs, latencies) for _ in range(concurrency)))
+        await asyncio.gather(*(customer(session, url, jobs, turns, samples) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return {
         "concurrency": concurrency,
-        "messages": len(latencies),
-        "p50_ms": percentile(latencies, 0.50) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-        "mean_ms": statistics.fmean(latencies) * 1000,
-        "msg_per_s": len(latencies) / elapsed,
-    }
+        "messages": len(samples.all),
+        "p50_ms": percentile(samples.all, 0.50) * 1000,
+        "p99_ms": percentile(samples.all, 0.99) * 1000,
+        "mean_ms": statistics.fmean(samples.all) * 1000,
+        "msg_per_s": len(samples.all) / elapsed,
+    }, samples
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:5005")
     parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--turns", type=int, default=10, help="messages per conversation (10)")
     parser.add_argument("--warmup", type=int, default=20)
     args = parser.parse_args()
     if not args.url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise SystemExit("this benchmark only targets loopback addresses")
+    if not 1 <= args.messages <= 5000 or not 1 <= args.turns <= 500:
+        raise SystemExit("keep --messages within 1..5000 and --turns within 1..500")
     endpoint = f"{args.url}/webhooks/handoff_rest"
-    await run_level(endpoint, args.warmup, 2)
-    rows = [await run_level(endpoint, args.messages, level) for level in (1, 10)]
+    await run_level(endpoint, args.warmup, 2, args.turns)
+    results = [await run_level(endpoint, args.messages, level, args.turns) for level in (1, 10)]
+    print(f"{args.turns} messages per conversation")
     print(f"{'concurrency':>11} {'messages':>8} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'msg/s':>7}")
-    for row in rows:
+    for row, _ in results:
         print(f"{row['concurrency']:>11} {row['messages']:>8} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
               f"{row['mean_ms']:>8.1f} {row['msg_per_s']:>7.1f}")
+    _, single = results[0]
+    print("\nconcurrency 1, p50 by turn position: " + ", ".join(
+        f"{turn + 1}: {percentile(times, 0.5) * 1000:.0f} ms" for turn, times in sorted(single.by_turn.items())))
 
 
 if __name__ == "__main__":
