@@ -25,7 +25,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, message_id_from, outgoing_payload
+from handoff.channels.customer_events import register_customer_events
 from handoff.channels.outbox import OutboxFollowers
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.models import ChatMessage
@@ -88,6 +90,8 @@ class HandoffSocketIOInput(InputChannel):
         bp = SocketBlueprint(sio, self.socketio_path, "handoff_socketio_webhook", __name__)
         context = self.context
         followers = OutboxFollowers(context.store, "socketio", context.settings.customer_block_ms)
+        care = CareStore(context.settings.redis_url, context.store.keys)
+        register_customer_events(sio, context, care)
 
         async def deliver(message: ChatMessage) -> None:
             if message.kind == "typing":
@@ -104,6 +108,7 @@ class HandoffSocketIOInput(InputChannel):
         @bp.after_server_stop
         async def close(_app: Sanic, _loop: Any) -> None:
             await followers.stop_all()
+            await care.close()
             await context.store.close()
 
         @sio.on("session_request")
