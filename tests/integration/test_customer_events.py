@@ -43,7 +43,6 @@ async def test_status_follows_the_conversation_from_bot_to_agent_and_back(bot_sy
 
         assert agent.claim(conversation_id).status_code == 200
         assert (await status(customer))["agent_name"] == AGENTS[1]["name"]
-        await customer.client.emit("user_typing", {"typing": True})
         assert agent.resolve(conversation_id).status_code == 200
         await customer.texts(1)  # the welcome back
 

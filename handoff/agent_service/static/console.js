@@ -283,6 +283,7 @@ function renderTicket(ticket) {
   for (const [name, value] of Object.entries(ticket.slots || {})) {
     if (value !== null && value !== "") slots.append(el("dt", name), el("dd", value));
   }
+  if (!slots.children.length) slots.append(el("dt", "none"), el("dd", "the bot learned no order or email"));
   $("bot-transcript").replaceChildren(...ticket.transcript.map((turn) => {
     const row = el("tr", null, turn.role);
     const customer = turn.role === "customer";
