@@ -22,7 +22,9 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "browser"
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: while Playwright's sync API is active an event loop counts as running
+# in this thread, so the asyncio tests of other directories could not run until it stops.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run the tests through `make test` (it installs chromium)")

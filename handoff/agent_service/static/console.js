@@ -287,9 +287,14 @@ function renderTicket(ticket) {
   $("bot-transcript").replaceChildren(...ticket.transcript.map((turn) => {
     const row = el("tr", null, turn.role);
     const customer = turn.role === "customer";
-    row.append(el("td", customer ? "Customer" : "Bot"), el("td", turn.text),
-      el("td", customer ? turn.intent : ""), el("td", customer ? Number(turn.confidence).toFixed(2) : ""),
-      el("td", customer ? Number(turn.frustration).toFixed(2) : ""));
+    const cells = [["Who", customer ? "Customer" : "Bot"], ["Message", turn.text],
+      ["Intent", customer ? turn.intent : ""], ["Confidence", customer ? Number(turn.confidence).toFixed(2) : ""],
+      ["Frustration", customer ? Number(turn.frustration).toFixed(2) : ""]];
+    for (const [label, text] of cells) {
+      const cell = el("td", text);
+      cell.dataset.label = label; // the narrow layout shows it in place of the column header
+      row.append(cell);
+    }
     return row;
   }));
 }
