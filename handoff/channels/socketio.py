@@ -10,6 +10,8 @@ receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa'
   it is a coroutine, and Rasa 3.6's stock channel forgets the await, so its replies never arrive);
 - while a human owns the conversation, messages go to the agent instead of Rasa, and the agent's
   messages reach every socket of the conversation, including those that reconnect later.
+
+It also serves the status, typing and rating events our own widget adds (`customer_events.py`).
 """
 
 from __future__ import annotations
