@@ -95,7 +95,7 @@ def test_customer_and_agent_from_handoff_to_rating(
     screenshots(shop.page, artifacts, "shop-back-with-bot")
 
 
-def test_console_reload_mid_chat_loses_nothing(
+def test_console_reload_mid_chat_loses_nothing_then_transfer(
         shop: ShopPage, console_for: Callable[[str], ConsolePage]) -> None:
     agent = console_for(ALICE["token"])
     shop.ask("I want to talk to a real person", replies=2)
@@ -117,7 +117,18 @@ def test_console_reload_mid_chat_loses_nothing(
     expect(agent.messages).to_contain_text("are you still there?")
     agent.send("Yes, still here.")
     expect(shop.log).to_contain_text("Yes, still here.")
-    agent.page.get_by_role("button", name=re.compile("^Resolve")).click()
+
+    colleague = console_for(BOB["token"])
+    agent.page.get_by_label("Transfer to").select_option(BOB["id"])
+    agent.page.get_by_role("button", name="Transfer").click()
+    expect(agent.page.locator("#conversation-notice")).to_contain_text("Transferred")
+    colleague.page.locator("#mine").get_by_role("button", name=re.compile("Explicit request")).click()
+    expect(colleague.messages).to_contain_text("are you still there?")
+    expect(colleague.messages).to_contain_text("instalment 3 overdue")  # notes travel with the chat
+    expect(shop.status).to_have_text("You're chatting with Bob Keller.")
+    colleague.send("Hi, Bob here, I'll take it from here.")
+    expect(shop.log).to_contain_text("Bob here")
+    colleague.page.get_by_role("button", name=re.compile("^Resolve")).click()
     expect(shop.log).to_contain_text("You are back with the assistant.")
 
 

@@ -94,6 +94,7 @@
 
   function send(message, shown) {
     const sessionId = window.localStorage.getItem(SESSION_KEY);
+    $("chat-error").textContent = "";
     show({ who: "customer", label: "You", text: shown || message });
     socket.emit("user_uttered", { message, session_id: sessionId, message_id: crypto.randomUUID() });
     stopTyping();
