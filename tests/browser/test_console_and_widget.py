@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from rasa_bot.system import SystemLayout
 from tests.browser.pages import ConsolePage, ShopPage, screenshots
@@ -129,6 +129,41 @@ def test_console_reload_mid_chat_loses_nothing_then_transfer(
     colleague.send("Hi, Bob here, I'll take it from here.")
     expect(shop.log).to_contain_text("Bob here")
     colleague.page.get_by_role("button", name=re.compile("^Resolve")).click()
+    expect(shop.log).to_contain_text("You are back with the assistant.")
+
+
+def test_console_resumes_after_a_dropped_connection(
+        shop: ShopPage, new_page: Callable[[], Page], bot_system: SystemLayout) -> None:
+    """The console's WebSocket is cut and refused for a while (a network drop); what the customer
+    wrote meanwhile is on screen once it is back, without a reload."""
+    links: list[WebSocketRoute] = []
+    network = {"up": True}
+
+    def link(route: WebSocketRoute) -> None:
+        if not network["up"]:
+            route.close()
+            return
+        route.connect_to_server()
+        links.append(route)
+
+    agent = ConsolePage(new_page(), bot_system)
+    agent.page.route_web_socket(re.compile(r"/api/ws\?"), link)
+    agent.log_in(ALICE["token"])
+    shop.ask("I want to talk to a real person", replies=2)
+    agent.claim(shop.conversation_id)
+
+    network["up"] = False
+    links[-1].close()
+    expect(agent.page.locator("#connection")).to_contain_text("reconnecting")
+    shop.say("hello? my payment failed twice")
+    agent.page.wait_for_timeout(1500)  # the message is stored while the console is cut off
+    expect(agent.messages).not_to_contain_text("payment failed twice")
+    network["up"] = True
+    expect(agent.page.locator("#connection")).to_have_text("Live", timeout=20_000)
+    expect(agent.messages).to_contain_text("payment failed twice")
+    shop.say("still there?")
+    expect(agent.messages).to_contain_text("still there?")
+    agent.page.get_by_role("button", name=re.compile("^Resolve")).click()
     expect(shop.log).to_contain_text("You are back with the assistant.")
 
 
