@@ -11,7 +11,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 .PHONY: setup run test lint model seed bench clean
 
-setup: $(VENV)/.installed var/.system-packages seed $(MODEL)
+setup: $(VENV)/.installed var/.system-packages node_modules/.installed seed $(MODEL)
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || { echo "creating $(VENV) with Python 3.10"; "$$(scripts/find_python310.sh)" -m venv $(VENV); }
@@ -22,6 +22,11 @@ $(VENV)/.installed: requirements.lock
 var/.system-packages: scripts/install_system_packages.sh
 	@mkdir -p var
 	scripts/install_system_packages.sh
+	@touch $@
+
+# The browser pages' pinned socket.io client (package-lock.json); served from node_modules, no build.
+node_modules/.installed: package.json package-lock.json | var/.system-packages
+	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
 seed: $(VENV)/.installed
@@ -49,4 +54,4 @@ bench: setup
 	$(PY) bench/ticket_latency.py
 
 clean:
-	rm -rf models results var/log .pytest_cache
+	rm -rf models results var/log .pytest_cache test-artifacts node_modules

@@ -1,6 +1,6 @@
 """The system a benchmark measures: started here on free loopback ports, or one already running.
 
-Started (the default): like the integration tests (`tests/integration/conftest.py`), a temporary
+Started (the default): like the integration tests (`tests/system_fixtures.py`), a temporary
 directory gets a freshly seeded shop database and an agents file with random bench-agent tokens,
 then redis-server, the action server, the Rasa server and the agent service start on free
 127.0.0.1 ports and stop again when the benchmark ends. `extra_channels` adds channels to a copy

@@ -170,6 +170,22 @@ class HandoffSettings(BaseSettings):
         description="How long an agent's presence holds without a new heartbeat from the console.",
     )
 
+    # --- console and website widget ---
+    canned_replies_file: Path = Field(
+        Path("canned_replies.yml"),
+        description="YAML file of the canned replies agents pick from in the console (a list of "
+        "{id, title, text}); a missing file means no canned replies.",
+    )
+    widget_socket_url: str | None = Field(
+        None,
+        description="Base URL the shop page's chat widget opens socket.io on (the Rasa server as the "
+        "browser reaches it); unset: rasa_url.",
+    )
+    socketio_client_file: Path = Field(
+        Path("node_modules/socket.io-client/dist/socket.io.min.js"),
+        description="The socket.io browser client the pages load (installed by `npm ci` at set-up).",
+    )
+
     class Config:
         env_prefix = "HANDOFF_"
 

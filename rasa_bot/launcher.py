@@ -61,9 +61,10 @@ def main() -> int:
         return 1
     print(
         "\nThe PayLater assistant is running:\n"
-        f"  Agent console:     {layout.agent_url}/   (agents and their tokens: {layout.agents_file})\n"
+        f"  Agent console:     {layout.agent_url}/console   (agents and tokens: {layout.agents_file})\n"
+        f"  Demo shop + chat:  {layout.agent_url}/shop\n"
         f"  Agent API spec:    {layout.agent_url}/api/openapi.yaml\n"
-        f"  Website widget:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
+        f"  Widget channel:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
         f"  REST channel:      {layout.rasa_url}/webhooks/handoff_rest/  (POST session, then webhook)\n"
         f"  Rasa HTTP API:     {layout.rasa_url}/status\n"
         f"  Redis:             {layout.redis_url}\n"

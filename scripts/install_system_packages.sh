@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the system needs (only those missing), so a fresh machine works.
+# Installs the Debian packages the system needs (only those missing), so a fresh machine works:
+# redis-server, Chromium for the browser tests (Playwright drives it; no browser download) and npm
+# for the web pages' pinned socket.io client.
 set -euo pipefail
 missing=()
-for pair in "redis-server:redis-server"; do
+for pair in "redis-server:redis-server" "chromium:chromium" "npm:npm"; do
   command_name=${pair%%:*}
   package=${pair##*:}
   command -v "$command_name" >/dev/null 2>&1 || missing+=("$package")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from handoff.agent_service.agents import AgentsFileError
 from handoff.agent_service.app import create_app
+from handoff.agent_service.canned import CannedRepliesError
 from handoff.settings import HandoffSettings
 from handoff.store import open_store
 
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = open_store(settings)
     try:
         app = create_app(settings, store)
-    except AgentsFileError as exc:
+    except (AgentsFileError, CannedRepliesError) as exc:
         print(f"agent service cannot start: {exc}", file=sys.stderr)
         return 2
     app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)

@@ -59,6 +59,7 @@ async def presence(request: Request) -> HTTPResponse:
         raise ApiError(400, f"field 'status' must be one of {ONLINE}, {AWAY}, {OFFLINE}")
     agent_id = request.ctx.agent.id
     previous = await store.set_presence(agent_id, status, settings.agent_heartbeat_seconds)
+    await request.app.ctx.care.publish_names([(agent_id, request.ctx.agent.name)])
     requeued = await store.requeue_offline() if status == ONLINE and previous != ONLINE else []
     return json({"agent_id": agent_id, "status": status, "previous": previous, "requeued": requeued,
                  "heartbeat_seconds": settings.agent_heartbeat_seconds})

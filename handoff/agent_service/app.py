@@ -9,7 +9,14 @@ from pathlib import Path
 
 from sanic import Sanic
 
-from handoff.agent_service import agent_routes, conversation_routes, message_routes, socket_routes
+from handoff.agent_service import (
+    agent_routes,
+    canned,
+    conversation_routes,
+    message_routes,
+    pages,
+    socket_routes,
+)
 from handoff.agent_service.agents import AgentRegistry
 from handoff.agent_service.auth import authenticate
 from handoff.agent_service.errors import install_error_handlers
@@ -18,8 +25,9 @@ from handoff.agent_service.hub import Hub
 from handoff.agent_service.rasa_client import RasaClient
 from handoff.agent_service.rasa_sync import RasaSync
 from handoff.agent_service.side_store import ServiceStore
+from handoff.care_store import CareStore
 from handoff.settings import HandoffSettings
-from handoff.store import HandoffStore
+from handoff.store import HandoffStore, StoreUnavailable
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 REQUEST_MAX_BYTES = 256 * 1024  # far above any valid request; bigger bodies get 413 from Sanic
@@ -28,7 +36,7 @@ WEBSOCKET_MAX_BYTES = 64 * 1024  # consoles only send pings
 
 def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
     """The service app. It reads the agents file now (AgentsFileError if missing or malformed) and
-    closes `store` when the server stops."""
+    the canned replies (CannedRepliesError if malformed), and closes `store` when the server stops."""
     app = Sanic("handoff_agent_service", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
     app.config.WEBSOCKET_MAX_SIZE = WEBSOCKET_MAX_BYTES
@@ -40,6 +48,9 @@ def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
     app.ctx.settings = settings
     app.ctx.store = store
     app.ctx.agents = AgentRegistry.load(settings.agents_file)
+    app.ctx.canned_replies = canned.load_canned_replies(settings.canned_replies_file)
+    app.ctx.care = care = CareStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
+                                    connect_timeout=store.config.connect_timeout)
     app.ctx.openapi_yaml = OPENAPI_FILE.read_text(encoding="utf-8")
     app.ctx.hub = Hub(store)
     app.ctx.rasa_sync = RasaSync(settings, store, side, rasa_client)
@@ -48,10 +59,14 @@ def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
     install_error_handlers(app)
     app.register_middleware(authenticate, "request")
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
-                   socket_routes.blueprint()])
+                   socket_routes.blueprint(), canned.blueprint(), pages.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         await rasa_client.start()
+        try:
+            await care.publish_names((agent.id, agent.name) for agent in app.ctx.agents)
+        except StoreUnavailable:
+            pass  # each agent's presence heartbeat publishes their name again
         app.ctx.tasks = [asyncio.create_task(EventTail(store, side, app.ctx.hub).run(), name="event-tail"),
                          asyncio.create_task(app.ctx.rasa_sync.run_retries(), name="rasa-sync-retries")]
 
@@ -63,6 +78,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
     async def close_clients(_app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         await rasa_client.close()
         await side.close()
+        await care.close()
         await store.close()
 
     app.register_listener(start_tasks, "after_server_start")

@@ -14,6 +14,7 @@ from handoff.agent_service.errors import ApiError, json_body, text_field
 from handoff.agent_service.hub import Hub
 from handoff.agent_service.rasa_sync import RasaSync
 from handoff.agent_service.views import conversation_item, message_view, state_view
+from handoff.care_store import CareStore
 from handoff.models import ASSIGNED, INBOX, OUTBOX, ClaimResult, TransitionResult
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
@@ -39,7 +40,7 @@ async def mine(request: Request) -> HTTPResponse:
 async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
     """State, ticket (with the bot part of the transcript) and the live messages since the handoff
     (agent notes included, typing indicators left out), plus the newest stream id per direction
-    to resume from with the catch-up endpoint."""
+    to resume from with the catch-up endpoint, and the handoffs resolved before with their rating."""
     store: HandoffStore = request.app.ctx.store
     state = await known_state(store, conversation_id)
     require_readable(state, request.ctx.agent)
@@ -51,7 +52,8 @@ async def conversation(request: Request, conversation_id: str) -> HTTPResponse:
     return json({"conversation_id": conversation_id, "state": state_view(state), "ticket": ticket,
                  "bot_transcript": ticket["transcript"] if ticket else [],
                  "messages": [message_view(m) for m in transcript if m.kind != "typing"],
-                 "cursors": cursors})
+                 "cursors": cursors,
+                 "closed_tickets": await request.app.ctx.care.closed_tickets(conversation_id)})
 
 
 def _stream_order(stream_id: str) -> tuple[int, int]:
@@ -104,11 +106,20 @@ async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
     sync does not fail the resolve: the answer carries a `warning` and the sync is retried."""
     store: HandoffStore = request.app.ctx.store
     sync: RasaSync = request.app.ctx.rasa_sync
+    care: CareStore = request.app.ctx.care
+    agent = request.ctx.agent
     slots = _slots(json_body(request, required=False))
     state = await known_state(store, conversation_id)
-    require_owner(state, request.ctx.agent)
-    result, outcome = await sync.resolve(state, request.ctx.agent, slots)
+    require_owner(state, agent)
+    # The ticket is archived (and made rateable) first: the customer may see the bot back at once.
+    handoff_id = await care.archive(state, agent.id, agent.name)
+    try:
+        result, outcome = await sync.resolve(state, agent, slots)
+    except Exception:
+        await care.discard(conversation_id, handoff_id)
+        raise
     if outcome is None:
+        await care.discard(conversation_id, handoff_id)
         raise _refused(result, conversation_id, "resolved")
     body: dict[str, Any] = {"conversation": state_view(result.state),
                             "rasa_sync": "ok" if outcome.ok else "pending",

@@ -10,6 +10,8 @@ receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa'
   it is a coroutine, and Rasa 3.6's stock channel forgets the await, so its replies never arrive);
 - while a human owns the conversation, messages go to the agent instead of Rasa, and the agent's
   messages reach every socket of the conversation, including those that reconnect later.
+
+It also serves the status, typing and rating events our own widget adds (`customer_events.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, message_id_from, outgoing_payload
+from handoff.channels.customer_events import register_customer_events
 from handoff.channels.outbox import OutboxFollowers
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.models import ChatMessage
@@ -88,6 +92,8 @@ class HandoffSocketIOInput(InputChannel):
         bp = SocketBlueprint(sio, self.socketio_path, "handoff_socketio_webhook", __name__)
         context = self.context
         followers = OutboxFollowers(context.store, "socketio", context.settings.customer_block_ms)
+        care = CareStore(context.settings.redis_url, context.store.keys)
+        register_customer_events(sio, context, care)
 
         async def deliver(message: ChatMessage) -> None:
             if message.kind == "typing":
@@ -104,6 +110,7 @@ class HandoffSocketIOInput(InputChannel):
         @bp.after_server_stop
         async def close(_app: Sanic, _loop: Any) -> None:
             await followers.stop_all()
+            await care.close()
             await context.store.close()
 
         @sio.on("session_request")

@@ -19,7 +19,8 @@ class SocketCustomer:
         self.client = socketio.AsyncClient(reconnection=False)
         self.conversation_id: str | None = None
         self.received: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-        for event in ("session_confirm", "bot_uttered", "agent_typing", "handoff_error"):
+        for event in ("session_confirm", "bot_uttered", "agent_typing", "handoff_error", "handoff_status",
+                      "satisfaction_saved"):
             self.client.on(event, self._collector(event))
 
     def _collector(self, event: str) -> Callable[[Any], Awaitable[None]]:

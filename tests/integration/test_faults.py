@@ -12,9 +12,9 @@ import pytest
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
-from tests.integration.conftest import AGENTS
 from tests.integration.domain_texts import response_text
 from tests.integration.rest_client import RestCustomer
+from tests.system_fixtures import AGENTS
 
 pytestmark = pytest.mark.model
 RESTART_TIMEOUT_SECONDS = 60.0

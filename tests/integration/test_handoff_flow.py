@@ -12,10 +12,10 @@ import requests
 
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
-from tests.integration.conftest import AGENTS
 from tests.integration.domain_texts import response_text
 from tests.integration.rest_client import RestCustomer
 from tests.integration.socket_customer import SocketCustomer
+from tests.system_fixtures import AGENTS
 
 pytestmark = [pytest.mark.model, pytest.mark.asyncio]
 

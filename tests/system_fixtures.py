@@ -1,4 +1,5 @@
-"""Starts the real system once per test session: redis-server, the action server, the Rasa server
+"""A pytest plugin (loaded by tests/conftest.py) that starts the real system once per test session,
+shared by the integration and browser tests: redis-server, the action server, the Rasa server
 with the trained model and the handoff channels, and the agent service, all on free loopback
 ports, against a freshly seeded SQLite shop database and a fresh agents file."""
 

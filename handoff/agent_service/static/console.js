@@ -1,0 +1,456 @@
+// The agent console: queue, claim, live chat, notes, transfer and resolve over the agent service's
+// HTTP API and WebSocket. Everything a customer wrote is put on the page with textContent, never
+// as HTML. The token and the open conversation live in sessionStorage, so a reload resumes.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const store = window.sessionStorage;
+
+const state = {
+  token: store.getItem("agentToken"),
+  agent: null,
+  heartbeatSeconds: 45,
+  queue: [],
+  queueReceivedAt: 0,
+  seenTickets: null, // ids already announced; null until the first queue arrives
+  mine: [],
+  current: store.getItem("openConversation"),
+  shown: new Set(), // direction:stream id of each message on screen
+  socket: null,
+  retryDelay: 1000,
+  typingSent: false,
+  typingTimer: null,
+  pendingSend: null, // {id, text, kind}: reused on retry, so a retry is never stored twice
+};
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+async function api(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.error || `request failed (${response.status})`);
+    error.status = response.status;
+    error.reason = data.reason;
+    throw error;
+  }
+  return data;
+}
+
+// --- login, presence --------------------------------------------------------------------------
+
+async function login(token) {
+  state.token = token;
+  const me = await api("POST", "/api/login");
+  state.agent = me;
+  state.heartbeatSeconds = me.heartbeat_seconds;
+  store.setItem("agentToken", token);
+  $("agent-name").textContent = me.name;
+  $("login-view").hidden = true;
+  $("session-bar").hidden = false;
+  $("workspace").hidden = false;
+  $("presence").value = store.getItem("presence") || "online";
+  await heartbeat();
+  window.setInterval(heartbeat, (state.heartbeatSeconds * 1000) / 3);
+  window.setInterval(tickWaits, 1000);
+  connect(); // its hello reopens the conversation this tab showed
+  loadCannedReplies();
+  loadAgents();
+}
+
+async function heartbeat() {
+  try {
+    await api("POST", "/api/presence", { status: $("presence").value });
+  } catch (error) {
+    $("connection").textContent = `Presence not sent: ${error.message}`;
+  }
+}
+
+function logout() {
+  api("POST", "/api/presence", { status: "offline" }).finally(() => {
+    store.clear();
+    window.location.reload();
+  });
+}
+
+// --- live channel -----------------------------------------------------------------------------
+
+function connect() {
+  const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${window.location.host}/api/ws?token=${encodeURIComponent(state.token)}`);
+  state.socket = socket;
+  $("connection").textContent = "Connecting…";
+  const ping = window.setInterval(() => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "ping" }));
+  }, 20000);
+  socket.onopen = () => {
+    state.retryDelay = 1000;
+    $("connection").textContent = "Live";
+  };
+  socket.onmessage = (event) => handlePush(JSON.parse(event.data));
+  socket.onclose = () => {
+    window.clearInterval(ping);
+    $("connection").textContent = "Connection lost, reconnecting…";
+    window.setTimeout(connect, state.retryDelay);
+    state.retryDelay = Math.min(state.retryDelay * 2, 15000);
+  };
+}
+
+function handlePush(push) {
+  if (push.type === "hello") {
+    setQueue(push.queue);
+    setMine(push.mine);
+    if (state.current) openConversation(state.current); // re-read what a gap may have missed
+  } else if (push.type === "queue") {
+    setQueue(push.queue);
+  } else if (push.type === "event") {
+    setMine(push.mine);
+    onTicketEvent(push);
+  } else if (push.type === "message" && push.conversation_id === state.current) {
+    if (push.message.kind === "typing") {
+      $("customer-typing").textContent = push.message.extra.typing ? "The customer is typing…" : "";
+    } else {
+      $("customer-typing").textContent = "";
+      addMessage(push.message);
+    }
+  }
+}
+
+function onTicketEvent(push) {
+  if (push.conversation_id !== state.current) return;
+  const stillMine = push.mine.some((item) => item.conversation_id === state.current);
+  if (!stillMine && push.event === "ticket_transferred") notice("Transferred: another agent has this chat now.");
+  if (push.event === "ticket_abandoned") notice("The customer left the chat.");
+  if (!stillMine) setComposerEnabled(false);
+}
+
+// --- queue and my chats -----------------------------------------------------------------------
+
+function setQueue(queue) {
+  const fresh = queue.filter((item) => state.seenTickets && !state.seenTickets.has(item.conversation_id));
+  state.seenTickets = new Set([...(state.seenTickets || []), ...queue.map((item) => item.conversation_id)]);
+  state.queue = queue;
+  state.queueReceivedAt = Date.now();
+  renderQueue();
+  if (fresh.length) announce(fresh[0]);
+}
+
+function waitText(seconds) {
+  const whole = Math.max(0, Math.floor(seconds));
+  return whole < 60 ? `${whole} s` : `${Math.floor(whole / 60)} min ${whole % 60} s`;
+}
+
+function renderQueue() {
+  $("queue").replaceChildren(...state.queue.map(queueCard));
+  $("queue-count").textContent = `(${state.queue.length})`;
+  $("queue-empty").hidden = state.queue.length > 0;
+}
+
+// Only the wait times change every second: the cards (and the focus on a Claim button) stay.
+function tickWaits() {
+  const elapsed = (Date.now() - state.queueReceivedAt) / 1000;
+  for (const cell of $("queue").querySelectorAll("dd.wait")) {
+    cell.textContent = waitText(Number(cell.dataset.waited) + elapsed);
+  }
+}
+
+function queueCard(item) {
+  const card = el("li", null, `card priority-${item.priority}`);
+  card.dataset.conversation = item.conversation_id;
+  const title = el("h3", reasonLabel(item.reason));
+  const facts = el("dl", null, "facts");
+  const wait = el("dd", waitText(item.wait_seconds), "wait");
+  wait.dataset.waited = item.wait_seconds;
+  facts.append(el("dt", "Priority"), el("dd", `${item.priority} of 5`), el("dt", "Waiting"), wait,
+    el("dt", "Frustration"), el("dd", Number(item.frustration).toFixed(2)), el("dt", "Channel"), el("dd", item.channel));
+  const claim = el("button", "Claim", "claim");
+  claim.type = "button";
+  claim.setAttribute("aria-label", `Claim: ${reasonLabel(item.reason)}, priority ${item.priority}`);
+  claim.addEventListener("click", () => claimTicket(item.conversation_id));
+  card.append(title, facts, el("p", item.summary, "summary"), claim);
+  return card;
+}
+
+function reasonLabel(reason) {
+  if (!reason) return "Handoff";
+  const text = reason.replace(/^judgement:/, "").replace(/_/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function setMine(mine) {
+  state.mine = mine;
+  $("mine-count").textContent = `(${mine.length} of ${state.agent.max_concurrent_chats})`;
+  $("mine").replaceChildren(...mine.map((item) => {
+    const entry = el("li");
+    const open = el("button", `${reasonLabel(item.reason)} · ${item.summary}`, "open-chat");
+    open.type = "button";
+    if (item.conversation_id === state.current) open.setAttribute("aria-current", "true");
+    open.addEventListener("click", () => openConversation(item.conversation_id));
+    entry.append(open);
+    return entry;
+  }));
+}
+
+async function claimTicket(conversationId) {
+  $("queue-error").textContent = "";
+  try {
+    await api("POST", `/api/conversations/${encodeURIComponent(conversationId)}/claim`);
+    await openConversation(conversationId);
+    $("message").focus();
+  } catch (error) {
+    $("queue-error").textContent = error.reason === "already_claimed"
+      ? "Another agent claimed this conversation first." : error.message;
+  }
+}
+
+// --- notifications ----------------------------------------------------------------------------
+
+function announce(item) {
+  if ($("notify-sound").checked) beep();
+  if ($("notify-desktop").checked && window.Notification && Notification.permission === "granted") {
+    new Notification("New customer waiting", { body: `${reasonLabel(item.reason)}: ${item.summary}` });
+  }
+}
+
+function beep() {
+  const audio = new (window.AudioContext || window.webkitAudioContext)();
+  const tone = audio.createOscillator();
+  const gain = audio.createGain();
+  tone.frequency.value = 880;
+  gain.gain.value = 0.1;
+  tone.connect(gain).connect(audio.destination);
+  tone.start();
+  tone.stop(audio.currentTime + 0.2);
+}
+
+// --- one conversation -------------------------------------------------------------------------
+
+async function openConversation(conversationId) {
+  let data;
+  try {
+    data = await api("GET", `/api/conversations/${encodeURIComponent(conversationId)}`);
+  } catch (error) {
+    if (error.status === 403 || error.status === 404) closeConversation();
+    else notice(error.message);
+    return;
+  }
+  if (state.current !== conversationId) state.shown = new Set();
+  state.current = conversationId;
+  store.setItem("openConversation", conversationId);
+  $("conversation").hidden = false;
+  renderTicket(data.ticket);
+  data.messages.forEach(addMessage);
+  const mine = data.state.mode === "assigned" && data.state.agent_id === state.agent.id;
+  setComposerEnabled(mine);
+  notice(mine ? "" : `This conversation is ${data.state.mode === "bot" ? "back with the bot" : data.state.mode}.`);
+  setMine(state.mine);
+}
+
+function closeConversation() {
+  state.current = null;
+  store.removeItem("openConversation");
+  $("conversation").hidden = true;
+}
+
+function renderTicket(ticket) {
+  $("messages").replaceChildren();
+  state.shown = new Set();
+  $("customer-typing").textContent = "";
+  if (!ticket) return;
+  $("conversation-title").textContent = `Conversation: ${reasonLabel(ticket.reason)}`;
+  $("ticket-summary").textContent = ticket.summary;
+  const facts = $("ticket-facts");
+  facts.replaceChildren();
+  for (const [name, value] of [
+    ["Reason", reasonLabel(ticket.reason)],
+    ["Priority", `${ticket.priority} of 5`],
+    ["Frustration", Number(ticket.frustration).toFixed(2)],
+    ["Channel", ticket.channel],
+  ]) {
+    facts.append(el("dt", name), el("dd", value));
+  }
+  const slots = $("ticket-slots");
+  slots.replaceChildren();
+  for (const [name, value] of Object.entries(ticket.slots || {})) {
+    if (value !== null && value !== "") slots.append(el("dt", name), el("dd", value));
+  }
+  if (!slots.children.length) slots.append(el("dt", "none"), el("dd", "the bot learned no order or email"));
+  $("bot-transcript").replaceChildren(...ticket.transcript.map((turn) => {
+    const row = el("tr", null, turn.role);
+    const customer = turn.role === "customer";
+    const cells = [["Who", customer ? "Customer" : "Bot"], ["Message", turn.text],
+      ["Intent", customer ? turn.intent : ""], ["Confidence", customer ? Number(turn.confidence).toFixed(2) : ""],
+      ["Frustration", customer ? Number(turn.frustration).toFixed(2) : ""]];
+    for (const [label, text] of cells) {
+      const cell = el("td", text);
+      cell.dataset.label = label; // the narrow layout shows it in place of the column header
+      row.append(cell);
+    }
+    return row;
+  }));
+}
+
+function addMessage(message) {
+  const key = `${message.direction}:${message.stream_id}`; // the two streams number independently
+  if (state.shown.has(key)) return;
+  state.shown.add(key);
+  const fromCustomer = message.direction === "inbox";
+  const kind = message.kind === "note" ? "note" : fromCustomer ? "customer" : message.sender === "bot" ? "bot" : "agent";
+  const who = { customer: "Customer", bot: "Bot", note: "Internal note", agent: message.extra.agent_name || "Agent" }[kind];
+  const item = el("li", null, `message ${kind}`);
+  item.dataset.streamId = message.stream_id;
+  const time = new Date(message.ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  item.append(el("span", `${who} · ${time}`, "meta"), el("p", message.text, "text"));
+  $("messages").append(item);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+function notice(text) {
+  $("conversation-notice").textContent = text;
+}
+
+function setComposerEnabled(enabled) {
+  for (const form of ["send-form", "transfer-form", "resolve-form"]) {
+    for (const control of $(form).elements) control.disabled = !enabled;
+  }
+}
+
+// --- sending, typing, canned replies ----------------------------------------------------------
+
+async function send(event) {
+  event.preventDefault();
+  const text = $("message").value.trim();
+  if (!text || !state.current) return;
+  const kind = $("as-note").checked ? "note" : "text";
+  if (!state.pendingSend || state.pendingSend.text !== text || state.pendingSend.kind !== kind) {
+    state.pendingSend = { id: crypto.randomUUID(), text, kind };
+  }
+  const pending = state.pendingSend;
+  $("send-error").textContent = "";
+  try {
+    const sent = await api("POST", `/api/conversations/${encodeURIComponent(state.current)}/messages`, pending);
+    state.pendingSend = null;
+    $("message").value = "";
+    $("as-note").checked = false;
+    stopTyping();
+    addMessage({ stream_id: sent.stream_id, direction: "outbox", sender: state.agent.id, kind, text,
+      ts: Date.now() / 1000, extra: { agent_name: state.agent.name } });
+  } catch (error) {
+    $("send-error").textContent = `Not sent (${error.message}); press Send to retry.`;
+  }
+}
+
+function onComposerKey(event) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $("send-form").requestSubmit();
+  }
+}
+
+function onComposerInput() {
+  if ($("as-note").checked || !state.current) return;
+  if (!state.typingSent) postTyping(true);
+  window.clearTimeout(state.typingTimer);
+  state.typingTimer = window.setTimeout(stopTyping, 3000);
+}
+
+function stopTyping() {
+  window.clearTimeout(state.typingTimer);
+  if (state.typingSent) postTyping(false);
+}
+
+function postTyping(typing) {
+  state.typingSent = typing;
+  api("POST", `/api/conversations/${encodeURIComponent(state.current)}/typing`, { typing }).catch(() => {});
+}
+
+async function loadCannedReplies() {
+  const { canned_replies: replies } = await api("GET", "/api/canned-replies");
+  $("canned").replaceChildren(...replies.map((reply) => {
+    const button = el("button", reply.title, "canned-reply");
+    button.type = "button";
+    button.title = reply.text;
+    button.addEventListener("click", () => {
+      $("message").value = reply.text;
+      $("message").focus();
+      onComposerInput();
+    });
+    return button;
+  }));
+}
+
+// --- transfer and resolve ---------------------------------------------------------------------
+
+async function loadAgents() {
+  const { agents } = await api("GET", "/api/agents");
+  $("transfer-to").replaceChildren(...agents.filter((agent) => agent.id !== state.agent.id).map((agent) => {
+    const option = el("option", `${agent.name} (${agent.online ? "online" : "offline"}, ` +
+      `${agent.active_chats}/${agent.max_concurrent_chats} chats)`);
+    option.value = agent.id;
+    return option;
+  }));
+}
+
+async function transfer(event) {
+  event.preventDefault();
+  await act("transfer", { to_agent: $("transfer-to").value }, "Transferred.");
+}
+
+async function resolve(event) {
+  event.preventDefault();
+  const order = $("verified-order").value.trim();
+  const slots = order ? { order_number: order, verified_order: order } : {};
+  await act("resolve", { slots }, "Resolved: the customer is back with the bot.");
+  $("verified-order").value = "";
+}
+
+async function act(action, body, done) {
+  $("action-error").textContent = "";
+  try {
+    const result = await api("POST", `/api/conversations/${encodeURIComponent(state.current)}/${action}`, body);
+    setComposerEnabled(false);
+    notice(result.warning ? `${done} ${result.warning}` : done);
+  } catch (error) {
+    $("action-error").textContent = error.message;
+  }
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    login($("token").value.trim()).catch((error) => {
+      $("login-error").textContent = error.status === 401 ? "That token is not valid." : error.message;
+    });
+  });
+  $("presence").addEventListener("change", () => {
+    store.setItem("presence", $("presence").value);
+    heartbeat();
+  });
+  $("notify-desktop").addEventListener("change", () => {
+    if ($("notify-desktop").checked && window.Notification) Notification.requestPermission();
+  });
+  $("logout").addEventListener("click", logout);
+  $("send-form").addEventListener("submit", send);
+  $("message").addEventListener("keydown", onComposerKey);
+  $("message").addEventListener("input", onComposerInput);
+  $("transfer-form").addEventListener("submit", transfer);
+  $("resolve-form").addEventListener("submit", resolve);
+  if (state.token) {
+    login(state.token).catch(() => {
+      store.removeItem("agentToken");
+      $("login-view").hidden = false;
+    });
+  }
+});

@@ -1,0 +1,124 @@
+"""What the customer side needs beyond the handoff state: the closed tickets of a conversation with
+the customer's satisfaction rating, and the agents' display names.
+
+Kept beside `HandoffStore` (same key prefix, one hash tag per atomic step) so the message hot path
+is untouched:
+
+- `<prefix>:{<conversation>}:closed_tickets` (hash: handoff id -> JSON record): each resolved
+  handoff's ticket, who resolved it and when;
+- `<prefix>:{<conversation>}:satisfaction` (hash: handoff id -> rating 1-5);
+- `<prefix>:{<conversation>}:rating_due` (string: handoff id): the handoff the customer may still
+  rate; a rating consumes it, so each handoff is rated at most once;
+- `<prefix>:{agents}:names` (hash: agent id -> display name), published by the agent service so
+  the customer's channel can say who they talk to without reading the agents file (with tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from handoff.models import ConversationState
+from handoff.store import store_errors
+from handoff.store_scripts import Keys
+
+RATINGS = range(1, 6)
+RATING_DUE_SECONDS = 7 * 86_400  # a customer who comes back after a week is not asked any more
+
+# Moves the due handoff id into the ratings hash; 0 when nothing is due (already rated, or never).
+RATE = """
+local due = redis.call('GET', KEYS[3])
+if not due or redis.call('HEXISTS', KEYS[1], due) == 0 then return 0 end
+redis.call('HSET', KEYS[2], due, ARGV[1])
+redis.call('DEL', KEYS[3])
+return 1
+"""
+
+
+class CareStore:
+    """Async access to closed tickets, ratings and agent names; raises StoreUnavailable when Redis
+    cannot be reached."""
+
+    def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0,
+                 connect_timeout: float = 1.0) -> None:
+        self.keys = keys
+        self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=socket_timeout,
+                                     socket_connect_timeout=connect_timeout)
+        self._rate = self._redis.register_script(RATE)
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+    def _key(self, conversation_id: str, suffix: str) -> str:
+        return f"{self.keys.prefix}:{{{conversation_id}}}:{suffix}"
+
+    @property
+    def _names(self) -> str:
+        return f"{self.keys.prefix}:{{agents}}:names"
+
+    @staticmethod
+    def handoff_id(state: ConversationState) -> str:
+        """Names one handoff of a conversation: its state version while it was assigned."""
+        return f"v{state.version}"
+
+    @store_errors
+    async def archive(self, state: ConversationState, agent_id: str, agent_name: str) -> str:
+        """Keeps the ticket of the handoff being resolved and makes it rateable; returns its id.
+        Written before the mode flips, so a customer who sees the bot back can rate at once."""
+        handoff_id = self.handoff_id(state)
+        record = {"handoff_id": handoff_id, "agent_id": agent_id, "agent_name": agent_name,
+                  "queued_at": state.queued_at, "assigned_at": state.assigned_at,
+                  "resolved_at": round(time.time(), 3),
+                  "ticket": state.ticket.to_dict() if state.ticket else None}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(state.conversation_id, "closed_tickets"), handoff_id, json.dumps(record))
+            pipe.set(self._key(state.conversation_id, "rating_due"), handoff_id, ex=RATING_DUE_SECONDS)
+            await pipe.execute()
+        return handoff_id
+
+    @store_errors
+    async def discard(self, conversation_id: str, handoff_id: str) -> None:
+        """Undoes `archive` when the resolve it prepared was refused."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self._key(conversation_id, "closed_tickets"), handoff_id)
+            pipe.delete(self._key(conversation_id, "rating_due"))
+            await pipe.execute()
+
+    @store_errors
+    async def rating_due(self, conversation_id: str) -> bool:
+        return bool(await self._redis.exists(self._key(conversation_id, "rating_due")))
+
+    @store_errors
+    async def rate(self, conversation_id: str, rating: int) -> bool:
+        """Stores the customer's 1-5 rating with the handoff that is due; False if none is."""
+        if rating not in RATINGS:
+            raise ValueError(f"a rating is a whole number from 1 to 5: {rating!r}")
+        keys = [self._key(conversation_id, suffix) for suffix in ("closed_tickets", "satisfaction", "rating_due")]
+        return bool(await self._rate(keys=keys, args=[rating]))
+
+    @store_errors
+    async def closed_tickets(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Every resolved handoff of the conversation, oldest first, with `satisfaction` (or None)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._key(conversation_id, "closed_tickets"))
+            pipe.hgetall(self._key(conversation_id, "satisfaction"))
+            records, ratings = await pipe.execute()
+        closed = [{**json.loads(raw), "satisfaction": int(ratings[handoff_id]) if handoff_id in ratings else None}
+                  for handoff_id, raw in records.items()]
+        return sorted(closed, key=lambda record: record["resolved_at"])
+
+    @store_errors
+    async def publish_names(self, agents: Iterable[tuple[str, str]]) -> None:
+        """Makes (agent id, display name) pairs known to the customer channels."""
+        names = dict(agents)
+        if names:
+            await self._redis.hset(self._names, mapping=names)
+
+    @store_errors
+    async def agent_name(self, agent_id: str) -> str:
+        """The agent's display name; their id if none was published."""
+        return await self._redis.hget(self._names, agent_id) or agent_id

@@ -1,0 +1,90 @@
+"""The socket.io events our own widget adds to the rasa-webchat protocol, so the customer always
+knows who answers: status (bot, waiting with queue position and estimated wait, or which agent),
+their typing indicator for the agent, and the 1-5 satisfaction rating after a handoff.
+
+Client -> server:
+- `status_request` {}            -> `handoff_status` {mode, position, wait_seconds, agent_name,
+                                    rating_due}
+- `user_typing` {typing: bool}     the customer's typing indicator; only stored while a human
+                                    owns the conversation (the bot needs none)
+- `satisfaction` {rating: 1..5}  -> `satisfaction_saved` {saved: bool}
+
+Every handler acts on the conversation of the socket's session, never on an id the client names,
+so a customer only ever sees and rates their own conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from socketio import AsyncServer
+
+from handoff.care_store import RATINGS, CareStore
+from handoff.channels.common import ChannelContext
+from handoff.channels.router import CUSTOMER, HUMAN_MODES
+from handoff.models import ASSIGNED, INBOX, QUEUED
+from handoff.store import StoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+STATUS_EVENT = "handoff_status"
+SATISFACTION_SAVED_EVENT = "satisfaction_saved"
+UNAVAILABLE_STATUS = {"mode": "unknown", "position": None, "wait_seconds": None, "agent_name": "",
+                      "rating_due": False}
+
+
+async def customer_status(context: ChannelContext, care: CareStore, conversation_id: str) -> dict[str, Any]:
+    """What the widget shows about who answers the conversation right now."""
+    state = await context.store.get_state(conversation_id)
+    position = await context.store.queue_position(conversation_id) if state.mode == QUEUED else None
+    agent_name = await care.agent_name(state.agent_id) if state.mode == ASSIGNED and state.agent_id else ""
+    return {"mode": state.mode, "position": position,
+            "wait_seconds": context.store.estimate_wait(position) if position else None,
+            "agent_name": agent_name, "rating_due": await care.rating_due(conversation_id)}
+
+
+def register_customer_events(sio: AsyncServer, context: ChannelContext, care: CareStore) -> None:
+    """Adds the handlers above to the channel's socket.io server."""
+
+    async def conversation_of(sid: str) -> str | None:
+        return (await sio.get_session(sid)).get("conversation_id")
+
+    @sio.on("status_request")
+    async def status_request(sid: str, _data: Any = None) -> None:
+        conversation_id = await conversation_of(sid)
+        if not conversation_id:
+            return
+        try:
+            status = await customer_status(context, care, conversation_id)
+        except StoreUnavailable as error:
+            logger.warning("status of %s unavailable: %s", conversation_id, error)
+            status = UNAVAILABLE_STATUS
+        await sio.emit(STATUS_EVENT, status, room=sid)
+
+    @sio.on("user_typing")
+    async def user_typing(sid: str, data: Any = None) -> None:
+        conversation_id = await conversation_of(sid)
+        if not conversation_id or not isinstance(data, dict) or not isinstance(data.get("typing"), bool):
+            return
+        try:
+            if (await context.store.get_state(conversation_id)).mode in HUMAN_MODES:
+                await context.store.append_message(conversation_id, INBOX, f"typing-{uuid.uuid4().hex}",
+                                                   CUSTOMER, "", "typing", {"typing": data["typing"]})
+        except StoreUnavailable as error:
+            logger.warning("typing indicator of %s dropped: %s", conversation_id, error)
+
+    @sio.on("satisfaction")
+    async def satisfaction(sid: str, data: Any = None) -> None:
+        conversation_id = await conversation_of(sid)
+        rating = data.get("rating") if isinstance(data, dict) else None
+        if not conversation_id or type(rating) is not int or rating not in RATINGS:
+            await sio.emit(SATISFACTION_SAVED_EVENT, {"saved": False, "error": "a rating is 1 to 5"}, room=sid)
+            return
+        try:
+            saved = await care.rate(conversation_id, rating)
+        except StoreUnavailable as error:
+            logger.warning("rating of %s not stored: %s", conversation_id, error)
+            saved = False
+        await sio.emit(SATISFACTION_SAVED_EVENT, {"saved": saved}, room=sid)
