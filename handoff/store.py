@@ -372,8 +372,8 @@ class HandoffStore:
     async def _append(self, conversation_id: str, direction: str, message_id: str, sender: str, text: str,
                       kind: str, extra: Mapping[str, Any] | None, *, modes: tuple[str, ...] = (),
                       owner: str = "", bot_modes: tuple[str, ...] = ()) -> GuardedAppend:
-        """Appends in one round trip (see APPEND_MESSAGE), then tells consoles with the whole
-        message in the event, so no reader has to fetch it again."""
+        """Appends in one round trip (see APPEND_MESSAGE); a customer message is then announced to
+        the consoles with the whole message in the event, so no reader has to fetch it again."""
         if direction not in DIRECTIONS or kind not in MESSAGE_KINDS or not message_id:
             raise ValueError(f"bad message: direction={direction!r} kind={kind!r} id={message_id!r}")
         keys = [self.keys.state(conversation_id), self.keys.stream(conversation_id, direction),
@@ -384,7 +384,7 @@ class HandoffStore:
         outcome, stream_id, seq, mode, agent_id, version = await self._batched_script("APPEND_MESSAGE", keys, [
             " ".join(modes), owner, " ".join(bot_modes), self.config.stream_maxlen,
             self.config.dedup_ttl_seconds, *_flatten(fields)])
-        if outcome == "appended":
+        if outcome == "appended" and direction == INBOX:  # consoles only ever need customer messages
             message = ChatMessage(id=message_id, conversation_id=conversation_id, direction=direction,
                                   sender=sender, text=text, kind=kind, ts=now, stream_id=stream_id, seq=int(seq),
                                   extra=extra)
