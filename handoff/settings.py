@@ -128,6 +128,10 @@ class HandoffSettings(BaseSettings):
     average_handle_seconds: int = Field(
         240, ge=1, description="Average time an agent needs per conversation; used for wait estimates."
     )
+    retention_days: int = Field(
+        30, ge=1, description="Days a conversation's handoff records (state, messages) are kept after it "
+        "went back to the bot.",
+    )
     agent_service_url: str = Field("http://127.0.0.1:5006", description="Base URL of the agent service.")
     rasa_url: str = Field("http://127.0.0.1:5005", description="Base URL of Rasa's HTTP API.")
     session_secret: str = Field(

@@ -86,6 +86,7 @@ class StoreConfig:
     socket_timeout: float = 2.0  # seconds; a hung Redis surfaces as StoreUnavailable after this
     connect_timeout: float = 1.0
     max_block_ms: int = 30_000  # longest wait a blocking read may ask for
+    retention_seconds: int = 30 * 86_400  # a conversation back with the bot is forgotten after this
 
 
 P = ParamSpec("P")
@@ -204,6 +205,7 @@ class HandoffStore:
         if not outcome.ok:
             await self._undo_queue_entry(outcome.state, score)
             return HandoffRequestResult(False, outcome.state, outcome.reason)
+        await self._retain(conversation_id, forever=True)
         await self._emit("ticket_created", conversation_id, mode=new_mode, priority=priority, channel=channel)
         position = await self.queue_position(conversation_id) if agents_online else None
         estimate = self.estimate_wait(position) if position else None
@@ -284,6 +286,7 @@ class HandoffStore:
         outcome = await self._transition(conversation_id, (ASSIGNED,), BOT, owner=agent_id, clear=HANDOFF_FIELDS)
         if outcome.ok:
             await self._redis.zrem(self.keys.agent_chats(agent_id), conversation_id)
+            await self._retain(conversation_id, forever=False)
             await self._emit("ticket_resolved", conversation_id, agent_id=agent_id)
         return outcome
 
@@ -303,7 +306,24 @@ class HandoffStore:
     @store_errors
     async def return_to_bot(self, conversation_id: str) -> TransitionResult:
         """abandoned -> bot, e.g. when the customer writes again."""
-        return await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
+        outcome = await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
+        if outcome.ok:
+            await self._retain(conversation_id, forever=False)
+        return outcome
+
+    async def _retain(self, conversation_id: str, *, forever: bool) -> None:
+        """While a human has the conversation its records stay; once it is back with the bot they
+        expire after `retention_seconds`, so Redis does not grow with every conversation ever had.
+        (Message-id markers and cursors expire on their own.)"""
+        keys = [self.keys.state(conversation_id), self.keys.stream(conversation_id, INBOX),
+                self.keys.stream(conversation_id, OUTBOX), self.keys.sequence(conversation_id)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                if forever:
+                    pipe.persist(key)
+                else:
+                    pipe.expire(key, self.config.retention_seconds)
+            await pipe.execute()
 
     @store_errors
     async def requeue_offline(self) -> list[str]:
@@ -511,6 +531,7 @@ def _message(conversation_id: str, direction: str, stream_id: str, fields: Mappi
 
 
 def open_store(settings: HandoffSettings) -> HandoffStore:
-    """A store configured from the plugin's settings (Redis URL, key prefix, wait estimate)."""
+    """A store configured from the plugin's settings (Redis URL, key prefix, wait estimate, retention)."""
     return HandoffStore(settings.redis_url, StoreConfig(
-        prefix=settings.key_prefix, avg_handling_seconds=float(settings.average_handle_seconds)))
+        prefix=settings.key_prefix, avg_handling_seconds=float(settings.average_handle_seconds),
+        retention_seconds=settings.retention_days * 86_400))

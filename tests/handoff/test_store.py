@@ -604,3 +604,20 @@ async def test_models_round_trip_through_dicts() -> None:
     assert Ticket.from_json(full_ticket.to_json()) == full_ticket
     assert Ticket.from_dict({"conversation_id": "c", "from_a_newer_writer": 1}) == Ticket("c")
     assert ClaimResult(False, state, "already_claimed").to_dict()["owner"] == "alice"
+
+
+async def test_records_expire_once_back_with_the_bot_and_stay_while_a_human_has_them(
+        store: HandoffStore, raw_redis: Redis) -> None:
+    keys = [store.keys.state("c"), store.keys.stream("c", INBOX), store.keys.stream("c", OUTBOX),
+            store.keys.sequence("c")]
+    await assigned(store, "c", "alice")
+    await store.append_message("c", INBOX, "m1", "customer", "hi")
+    await store.append_message("c", OUTBOX, "a1", "alice", "hello")
+    assert [await raw_redis.ttl(key) for key in keys] == [-1, -1, -1, -1]
+    await store.resolve("c", "alice")
+    assert all(0 < ttl <= store.config.retention_seconds for ttl in [await raw_redis.ttl(key) for key in keys])
+    await queued(store, "c")  # handed off again: kept for as long as it takes
+    assert [await raw_redis.ttl(key) for key in keys] == [-1, -1, -1, -1]
+    await store.abandon("c")
+    await store.return_to_bot("c")
+    assert all(0 < ttl <= store.config.retention_seconds for ttl in [await raw_redis.ttl(key) for key in keys])
