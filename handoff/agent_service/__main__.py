@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from handoff.agent_service.agents import AgentsFileError
 from handoff.agent_service.app import create_app
 from handoff.settings import HandoffSettings
+from handoff.slack.config import SlackConfigError, resolve_slack_config
 from handoff.store import open_store
 
 
@@ -24,9 +26,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = HandoffSettings()
+    try:
+        slack = resolve_slack_config(None, os.environ)
+    except SlackConfigError as exc:
+        print(f"agent service cannot start: {exc}", file=sys.stderr)
+        return 2
     store = open_store(settings)
     try:
-        app = create_app(settings, store)
+        app = create_app(settings, store, slack)
     except AgentsFileError as exc:
         print(f"agent service cannot start: {exc}", file=sys.stderr)
         return 2

@@ -66,7 +66,7 @@ class SlackConfig:
             f"customer channel off (no {_describe('signing_secret')})")
         alerts = f"alerts to {self.alert_channel}" if self.alerts_enabled else (
             f"alerts off (no {_describe('alert_channel')})")
-        return f"Slack: {channel}; {alerts}"
+        return f"{channel}; {alerts}"
 
 
 def resolve_slack_config(section: Mapping[str, Any] | None, environ: Mapping[str, str]) -> SlackConfig | None:
