@@ -28,7 +28,12 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     token: str
-    at: float = field(default_factory=time.monotonic)
+    reply: dict[str, Any] = field(default_factory=dict)
+
+
+def channel_id(channel: str) -> str:
+    """The id Slack would resolve a `#name` to (made up here); ids stay as they are."""
+    return "C" + channel[1:].upper().replace("-", "")[:10] if channel.startswith("#") else channel
 
 
 class FakeSlackApi:
@@ -57,18 +62,20 @@ class FakeSlackApi:
                 return self._failures.pop(0), {"ok": False, "error": "service_unavailable"}
             if token != self.token:
                 return 200, {"ok": False, "error": "invalid_auth"}
-            self.calls.append(SlackCall(method, args, token))
+            status, reply = self._reply(method, args)
+            self.calls.append(SlackCall(method, args, token, reply))
             self._lock.notify_all()
-            if method == "chat.postMessage":
-                self._next_ts += 100
-                ts = f"{self._next_ts // 1_000_000}.{self._next_ts % 1_000_000:06d}"
-                channel = str(args.get("channel", ""))
-                if channel.startswith("#"):
-                    channel = "C" + channel[1:].upper().replace("-", "")[:10]
-                return 200, {"ok": True, "channel": channel, "ts": ts, "message": {"text": args.get("text")}}
-            if method == "chat.update":
-                return 200, {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
-            return 200, {"ok": False, "error": "unknown_method"}
+            return status, reply
+
+    def _reply(self, method: str, args: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "chat.postMessage":
+            self._next_ts += 100
+            ts = f"{self._next_ts // 1_000_000}.{self._next_ts % 1_000_000:06d}"
+            return 200, {"ok": True, "channel": channel_id(str(args.get("channel", ""))), "ts": ts,
+                         "message": {"text": args.get("text")}}
+        if method == "chat.update":
+            return 200, {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        return 200, {"ok": False, "error": "unknown_method"}
 
     def posts(self, method: str = "chat.postMessage", **matching: Any) -> list[SlackCall]:
         """Calls of `method` whose arguments include `matching`."""
@@ -91,7 +98,7 @@ class FakeSlackApi:
 
 def _handler(api: FakeSlackApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             if self.headers.get("Content-Type", "").startswith("application/json"):
                 args = json.loads(body or "{}")

@@ -46,6 +46,16 @@ class LeasedEventTail:
         self._token = secrets.token_hex(8)
 
     async def run(self) -> None:
+        """The task body; runs until cancelled, then hands the lease on."""
+        try:
+            await self._follow()
+        finally:
+            try:
+                await self._state.release_lease(self._name, self._token)
+            except StoreUnavailable:
+                pass  # the lease simply runs out
+
+    async def _follow(self) -> None:
         backoff = FIRST_BACKOFF_SECONDS
         while True:
             try:
