@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
@@ -18,25 +18,12 @@ from handoff.slack.state import SlackState
 from handoff.slack.tail import LeasedEventTail
 from handoff.slack.web import web_client
 from handoff.store import HandoffStore, StoreConfig
-from tests.redis_server import running_redis
-from tests.slack_api import FakeSlackApi, SlackCall, running_slack_api
+from tests.slack.conftest import SLACK_TOKEN
+from tests.slack_api import FakeSlackApi, SlackCall
 
 pytestmark = pytest.mark.asyncio
-TOKEN = "xoxb-alerts-test"
 CONVERSATION = "slack_T1_D1_U1"
 NAMES = {"alice": "Alice Martin"}
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_redis(tmp_path_factory.mktemp("redis")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def slack_api() -> Iterator[FakeSlackApi]:
-    with running_slack_api(TOKEN) as api:
-        yield api
 
 
 class AlertsProcess:
@@ -45,7 +32,7 @@ class AlertsProcess:
     def __init__(self, redis_url: str, prefix: str, slack_api: FakeSlackApi) -> None:
         self.state = SlackState(redis_url, prefix)
         self.store = HandoffStore(redis_url, StoreConfig(prefix=prefix))
-        config = SlackConfig(bot_token=TOKEN, alert_channel="#agents", api_url=slack_api.base_url)
+        config = SlackConfig(bot_token=SLACK_TOKEN, alert_channel="#agents", api_url=slack_api.base_url)
         alerts = SlackAlerts(self.store, self.state, web_client(config), config.alert_channel,
                              "http://127.0.0.1:5006", lambda agent: NAMES.get(agent, agent))
         self.task = asyncio.create_task(LeasedEventTail(self.store, self.state, "alerts", alerts).run())
