@@ -141,7 +141,7 @@ class HandoffSlackInput(SlackInput):
                 return response.text(f"malformed event: {exc}", status=400)
             if message is None:
                 return response.text("ignored: not a customer's new message")
-            if not await self._first_sight(message.event_id, request):
+            if not await self.first_delivery(message.event_id, retried=RETRY_HEADER in request.headers):
                 return response.text("already handled", headers={"X-Slack-No-Retry": "1"})
             task = asyncio.create_task(self._handle(message, on_new_message))
             tasks.add(task)
@@ -150,14 +150,14 @@ class HandoffSlackInput(SlackInput):
 
         return bp
 
-    async def _first_sight(self, event_id: str, request: Request) -> bool:
+    async def first_delivery(self, event_id: str, retried: bool) -> bool:
         """Whether the event is new. Without Redis a first attempt is answered (the bot keeps
         serving), a retry is not (it may have been answered already)."""
         try:
             return await self.state.first_sight(event_id)
         except StoreUnavailable as exc:
             logger.warning("slack event %s: redis unavailable (%s)", event_id, exc)
-            return request.headers.get(RETRY_HEADER) is None
+            return not retried
 
     async def _addressed(self, message: SlackMessage) -> bool:
         """Whether the message is meant for the assistant (see the module doc)."""
