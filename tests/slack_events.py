@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -20,8 +21,7 @@ BOT_ID = "B0PAYBOT"
 def signature_headers(body: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}",
-            "Content-Type": "application/json"}
+    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
 
 
 def new_ts() -> str:
@@ -69,4 +69,24 @@ class SlackSender:
              headers: dict[str, str] | None = None) -> requests.Response:
         body = json.dumps(payload).encode()
         signed = signature_headers(body, secret or self.secret, timestamp)
-        return requests.post(self.url, data=body, headers={**signed, **(headers or {})}, timeout=30)
+        return requests.post(self.url, data=body, timeout=30,
+                             headers={**signed, "Content-Type": "application/json", **(headers or {})})
+
+    def click(self, payload: dict[str, Any]) -> requests.Response:
+        """Posts an interactivity payload the way Slack does: a signed form with a `payload` field."""
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return requests.post(self.url, data=body, timeout=30, headers={
+            **signature_headers(body, self.secret), "Content-Type": "application/x-www-form-urlencoded"})
+
+
+def block_actions(value: str, user: str, channel: str, *, message_ts: str,
+                  thread_ts: str | None = None) -> dict[str, Any]:
+    """An interactivity payload: the customer clicked a button (value `value`) on the bot's message."""
+    posted = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": message_ts, "text": "pick one"}
+    if thread_ts:
+        posted["thread_ts"] = thread_ts
+    return {"type": "block_actions", "team": {"id": TEAM, "domain": "paylater"},
+            "user": {"id": user, "team_id": TEAM}, "channel": {"id": channel, "name": "directmessage"},
+            "message": posted, "trigger_id": uuid.uuid4().hex,
+            "actions": [{"type": "button", "action_id": "a1", "block_id": "b1", "value": value,
+                         "text": {"type": "plain_text", "text": value}, "action_ts": new_ts()}]}

@@ -1,6 +1,7 @@
 """Slack channel with human handoff: Rasa's Slack channel, routed like the widget and REST.
 
-Slack's Events API posts to `/webhooks/handoff_slack/webhook`. Compared with Rasa's own channel:
+Slack's Events API and button clicks (Interactivity) post to `/webhooks/handoff_slack/webhook`.
+Compared with Rasa's own channel:
 - every request must carry a valid signature made with the app's signing secret and be at most
   five minutes old (Rasa's check); others get 401;
 - Slack resends events it thinks were not acknowledged (`X-Slack-Retry-Num`): each event id is
@@ -22,6 +23,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
@@ -35,7 +37,7 @@ from handoff.channels.common import ChannelContext
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.slack.config import SlackConfig, SlackConfigError, resolve_slack_config
 from handoff.slack.delivery import SlackDelivery
-from handoff.slack.events import MalformedEvent, SlackMessage, customer_message
+from handoff.slack.events import MalformedEvent, SlackMessage, button_click, customer_message
 from handoff.slack.state import SlackState
 from handoff.slack.tail import LeasedEventTail, RetryLater
 from handoff.slack.web import call, web_client
@@ -44,6 +46,22 @@ from handoff.store import StoreUnavailable
 logger = logging.getLogger(__name__)
 
 RETRY_HEADER = "X-Slack-Retry-Num"
+INTERACTIONS = ("block_actions", "interactive_message")
+
+
+def read_payload(request: Request) -> dict[str, Any]:
+    """The JSON object Slack sent: the body of an event, or the `payload` form field of a click."""
+    try:
+        if request.content_type.startswith("application/x-www-form-urlencoded"):
+            fields = parse_qs(request.body.decode("utf-8"))
+            payload = json.loads(fields.get("payload", [""])[0])
+        else:
+            payload = json.loads(request.body or b"")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEvent("the body must be a JSON Slack event or a form with a JSON payload") from exc
+    if not isinstance(payload, dict):
+        raise MalformedEvent("the payload must be a JSON object")
+    return payload
 
 
 class CountingSlackOutput(SlackBot):
@@ -126,17 +144,18 @@ class HandoffSlackInput(SlackInput):
             if not self.is_request_from_slack_authentic(request):
                 return response.text("invalid or stale Slack signature", status=401)
             try:
-                payload = json.loads(request.body or b"")
-            except (ValueError, UnicodeDecodeError):
-                return response.text("the body must be a JSON Slack event", status=400)
-            if not isinstance(payload, dict):
-                return response.text("the body must be a JSON object", status=400)
+                payload = read_payload(request)
+            except MalformedEvent as exc:
+                return response.text(str(exc), status=400)
             if payload.get("type") == "url_verification":
                 return response.json({"challenge": payload.get("challenge")})
-            if payload.get("type") != "event_callback":
-                return response.text("ignored: not an event")
             try:
-                message = customer_message(payload)
+                if payload.get("type") == "event_callback":
+                    message = customer_message(payload)
+                elif payload.get("type") in INTERACTIONS:
+                    message = button_click(payload)
+                else:
+                    return response.text("ignored: neither an event nor a button click")
             except MalformedEvent as exc:
                 return response.text(f"malformed event: {exc}", status=400)
             if message is None:

@@ -1,4 +1,5 @@
-"""Reads Slack Events API payloads: which ones are a customer's new message, and which are noise.
+"""Reads Slack Events API payloads (and button clicks): which ones are a customer's new message,
+and which are noise.
 
 Slack also sends the app its own posts, edits and deletions of messages, people joining channels
 and more; answering any of those would make the bot talk to itself or answer a message twice.
@@ -44,8 +45,8 @@ class SlackMessage:
         return f"{self.address.channel}:{self.ts}"
 
 
-def _text_field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
+def _text_field(data: Any, name: str) -> str:
+    value = data.get(name) if isinstance(data, dict) else None
     if not isinstance(value, str) or not value:
         raise MalformedEvent(f"the event has no {name}")
     return value
@@ -87,3 +88,30 @@ def customer_message(payload: dict[str, Any]) -> SlackMessage | None:
     return SlackMessage(event_id=event_id, address=address, text=text, ts=ts,
                         mention=event.get("type") == "app_mention", direct=direct,
                         in_thread=isinstance(thread_ts, str) and thread_ts != ts)
+
+
+def button_click(payload: dict[str, Any]) -> SlackMessage | None:
+    """The customer's choice when they click a button the bot sent (an interactivity payload), as
+    a message whose text is the button's payload; None for other interactions.
+
+    Raises MalformedEvent for a payload without the fields every click carries.
+    """
+    actions = payload.get("actions")
+    if not isinstance(actions, list) or not actions or not SlackInput._is_interactive_message(payload):
+        return None
+    text = SlackInput._get_interactive_response(actions[0])
+    if not isinstance(text, str) or not text:
+        return None  # e.g. a link button: nothing for the bot
+    channel = _text_field(payload.get("channel"), "id")
+    posted = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    action_ts = _text_field(actions[0], "action_ts")
+    thread_ts = posted.get("thread_ts")
+    try:
+        address = SlackAddress.of_message(
+            _text_field(payload.get("team"), "id"), channel, _text_field(payload.get("user"), "id"),
+            _text_field(posted, "ts"), thread_ts if isinstance(thread_ts, str) else None,
+            direct=channel.startswith("D"))
+    except ValueError as exc:
+        raise MalformedEvent(str(exc)) from exc
+    return SlackMessage(event_id=f"action:{channel}:{action_ts}", address=address, text=text, ts=action_ts,
+                        mention=True, direct=channel.startswith("D"), in_thread=isinstance(thread_ts, str))

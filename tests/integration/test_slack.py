@@ -22,6 +22,7 @@ from tests.slack_events import (
     TEAM,
     SlackSender,
     app_mention,
+    block_actions,
     event_callback,
     message,
     new_ts,
@@ -73,6 +74,13 @@ def test_a_direct_message_gets_the_bots_answer(slack: SlackSender, slack_api: Fa
     answer = posted_to(slack_api, dm)[0]
     assert answer.args["text"] == response_text("utter_faq/refund_timeline")
     assert answer.args.get("thread_ts") is None  # a DM is answered in the DM itself
+
+
+def test_a_button_click_is_answered_like_a_message(slack: SlackSender, slack_api: FakeSlackApi) -> None:
+    dm = new_channel("D")
+    reply = slack.click(block_actions("how long does a refund take?", new_user(), dm, message_ts=new_ts()))
+    assert reply.status_code == 200
+    assert posted_to(slack_api, dm)[0].args["text"] == response_text("utter_faq/refund_timeline")
 
 
 def test_bad_or_stale_signatures_are_refused(slack: SlackSender, slack_api: FakeSlackApi) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from handoff.slack.address import SlackAddress
-from handoff.slack.events import MalformedEvent, customer_message
-from tests.slack_events import BOT_ID, BOT_USER, TEAM, app_mention, event_callback, message
+from handoff.slack.events import MalformedEvent, button_click, customer_message
+from tests.slack_events import BOT_ID, BOT_USER, TEAM, app_mention, block_actions, event_callback, message
 
 
 def test_a_direct_message_is_the_dm_conversation() -> None:
@@ -62,3 +62,21 @@ def test_non_slack_conversation_ids_do_not_parse() -> None:
     assert SlackAddress.parse("4f2a.signature") is None
     assert SlackAddress.parse("slack_T1_C1") is None
     assert SlackAddress.parse("slack_T1_C1_U1_notats") is None
+
+
+def test_a_button_click_is_the_buttons_payload_in_the_buttons_conversation() -> None:
+    click = button_click(block_actions("/request_human", "U1", "C1", message_ts="1700000009.000100",
+                                       thread_ts="1700000000.000200"))
+    assert click is not None and click.text == "/request_human"
+    assert click.address == SlackAddress(TEAM, "C1", "U1", "1700000000.000200")
+    in_dm = button_click(block_actions("/greet", "U1", "D1", message_ts="1700000009.000100"))
+    assert in_dm is not None and in_dm.address == SlackAddress(TEAM, "D1", "U1", None)
+
+
+def test_clicks_without_a_value_or_with_bad_ids_are_not_messages() -> None:
+    link = block_actions("x", "U1", "D1", message_ts="1700000009.000100")
+    del link["actions"][0]["value"]
+    assert button_click(link) is None
+    assert button_click({"type": "block_actions", "actions": []}) is None
+    with pytest.raises(MalformedEvent):
+        button_click(block_actions("/greet", "not a user", "D1", message_ts="1700000009.000100"))
