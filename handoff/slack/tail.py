@@ -72,6 +72,10 @@ class LeasedEventTail:
     async def _step(self) -> None:
         cursor = await self._state.tail_cursor(self._name)
         for event in await self._store.read_events(cursor, block_ms=BLOCK_MS, count=BATCH):
+            # Renewed per event: a slow Slack must not let the lease lapse mid-batch, or a second
+            # process would do the same events again.
+            if not await self._state.hold_lease(self._name, self._token, LEASE_MS):
+                return
             try:
                 await self._handle(event)
             except (StoreUnavailable, RetryLater):
