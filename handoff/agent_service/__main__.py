@@ -1,7 +1,9 @@
 """`python -m handoff.agent_service [--host 127.0.0.1] [--port 5006]`: runs the agent service as
 one process with one worker. Settings come from `HandoffSettings` (environment `HANDOFF_REDIS_URL`,
 `HANDOFF_AGENTS_FILE`, `HANDOFF_RASA_URL`, `HANDOFF_RASA_API_TOKEN`, ... or the YAML file named by
-`HANDOFF_SETTINGS`). Scale out by starting more processes behind a load balancer."""
+`HANDOFF_SETTINGS`). With `HANDOFF_SLACK_BOT_TOKEN` and `HANDOFF_SLACK_ALERT_CHANNEL` set it posts
+handoff alerts to Slack (README "Slack"). Scale out by starting more processes behind a load
+balancer."""
 
 from __future__ import annotations
 
