@@ -9,8 +9,8 @@ Compared with Rasa's own channel:
   answered again; the app's own posts, edits, deletions and joins are ignored;
 - the message goes through the CustomerRouter: to Rasa while the bot serves the customer, to the
   agent while a human does; agent replies are posted back by `handoff.slack.delivery`;
-- the conversation is one customer in one Slack conversation or thread (`handoff.slack.address`);
-  answers go to that thread. In a channel the app answers when mentioned (or everywhere in the
+- the conversation is one customer in a DM with the app, or in one channel thread
+  (`handoff.slack.address`); answers go to the thread the customer wrote in. In a channel the app answers when mentioned (or everywhere in the
   optional `slack_channel`), and afterwards to the customer's replies in its thread.
 Events are acknowledged at once and handled in the background, since Slack waits only 3 seconds.
 """
@@ -117,7 +117,7 @@ class HandoffSlackInput(SlackInput):
         bp = Blueprint("handoff_slack_webhook", __name__)
         context = self.context
         client = web_client(self.config)
-        delivery = LeasedEventTail(context.store, self.state, "delivery", SlackDelivery(context.store, client))
+        delivery = LeasedEventTail(context.store, self.state, "delivery", SlackDelivery(context.store, self.state, client))
         tasks: set[asyncio.Task] = set()
 
         @bp.after_server_start
@@ -198,8 +198,10 @@ class HandoffSlackInput(SlackInput):
         try:
             if not await self._addressed(message):
                 return
-            output = CountingSlackOutput(self.config, address.channel, address.thread_ts)
-            metadata = {"out_channel": address.channel, "thread_id": address.thread_ts,
+            if message.direct:
+                await self._note_reply_thread(message)
+            output = CountingSlackOutput(self.config, address.channel, message.reply_thread)
+            metadata = {"out_channel": address.channel, "thread_id": message.reply_thread,
                         "slack_user": address.user, "slack_team": address.team}
             routed = CustomerMessage(address.conversation_id, message.text, message.message_id,
                                      self.name(), metadata)
@@ -217,10 +219,17 @@ class HandoffSlackInput(SlackInput):
         except Exception:  # a background task: nobody else would see the failure
             logger.exception("slack message %s of %s failed", message.message_id, address.conversation_id)
 
+    async def _note_reply_thread(self, message: SlackMessage) -> None:
+        """Records where in the DM the customer wrote, so agent replies go there too."""
+        try:
+            await self.state.set_reply_thread(message.address.conversation_id, message.reply_thread)
+        except StoreUnavailable as exc:  # the bot still answers; agents are unreachable anyway
+            logger.warning("slack reply thread of %s not recorded: %s", message.address.conversation_id, exc)
+
     async def _tell(self, message: SlackMessage, text: str) -> None:
         try:
             await call(web_client(self.config).chat_postMessage(
-                channel=message.address.channel, thread_ts=message.address.thread_ts, text=text))
+                channel=message.address.channel, thread_ts=message.reply_thread, text=text))
         except (SlackApiError, RetryLater) as exc:
             logger.error("could not tell %s: %s", message.address.conversation_id, exc)
 

@@ -3,7 +3,8 @@
 The id must be stable for one customer in one Slack conversation (and thread), because Rasa's
 tracker and the handoff state hang off it; and the agents' replies must find their way back to
 the thread the customer wrote in. Both come from the same four values, so the id encodes them and
-delivery decodes them: no extra lookup on the message path, nothing to lose in a restart.
+delivery decodes them. (In a direct message, where the thread can change from one message to the
+next, the channel records the latest one; see `reply_thread` in `state.py`.)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ SLACK_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 @dataclass(frozen=True)
 class SlackAddress:
     """A customer (`user`) in a Slack workspace's conversation (`channel`), in `thread_ts` when
-    the conversation is a thread; replies go to that thread."""
+    the conversation is a channel thread; replies go to that thread."""
 
     team: str
     channel: str
@@ -54,11 +55,12 @@ class SlackAddress:
                    direct: bool) -> SlackAddress:
         """The conversation a customer's message belongs to.
 
-        A message in a thread belongs to that thread. A top-level message in a direct-message
-        conversation belongs to the DM itself; a top-level message in a shared channel starts a
-        thread of its own (answers go there, so the channel is not flooded), which the customer's
-        replies in that thread then continue.
+        Every message of a direct-message conversation with the app belongs to the DM itself,
+        threads included: the customer's one conversation with the app must not split (and lose
+        its agent) because they replied in a thread. In a shared channel a message in a thread
+        belongs to that thread, and a top-level message starts a thread of its own (answers go
+        there, so the channel is not flooded), which the customer's replies then continue.
         """
-        if thread_ts:
-            return cls(team, channel, user, thread_ts)
-        return cls(team, channel, user, None if direct else ts)
+        if direct:
+            return cls(team, channel, user, None)
+        return cls(team, channel, user, thread_ts or ts)

@@ -1,6 +1,6 @@
 """Delivers what agents (and the bot, after a handoff) send to Slack customers: every new outbox
 message of a Slack conversation is posted with chat.postMessage into the customer's conversation,
-in the thread the customer wrote in.
+in the thread the customer wrote in (for a direct message: the one they wrote in last).
 
 It runs as a leased tail (see `tail.py`) in the Rasa processes that serve the Slack channel:
 Slack customers hold no open connection, so delivery cannot wait for one as the widget's does.
@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.models import OUTBOX, ChatMessage, HandoffEvent
 from handoff.slack.address import SlackAddress
+from handoff.slack.state import SlackState
 from handoff.slack.web import call, escape
 from handoff.store import HandoffStore
 
@@ -35,8 +36,9 @@ def slack_text(message: ChatMessage) -> str:
 class SlackDelivery:
     """Handler of `message` events: posts new outbox messages of Slack conversations."""
 
-    def __init__(self, store: HandoffStore, client: AsyncWebClient) -> None:
+    def __init__(self, store: HandoffStore, state: SlackState, client: AsyncWebClient) -> None:
         self._store = store
+        self._state = state
         self._client = client
 
     async def __call__(self, event: HandoffEvent) -> None:
@@ -46,12 +48,13 @@ class SlackDelivery:
         if address is None:
             return
         conversation_id = event.conversation_id
+        thread = address.thread_ts or await self._state.reply_thread(conversation_id)
         cursor = await self._store.get_cursor(conversation_id, READER)
         for message in await self._store.read_messages(conversation_id, OUTBOX, cursor):
             if message.kind == "text":
                 try:
                     await call(self._client.chat_postMessage(
-                        channel=address.channel, thread_ts=address.thread_ts, text=slack_text(message)))
+                        channel=address.channel, thread_ts=thread, text=slack_text(message)))
                 except SlackApiError as exc:  # lasting (e.g. the app left the channel): report, go on
                     logger.error("message %s could not be posted to Slack for %s: %s",
                                  message.id, conversation_id, exc.response.get("error"))

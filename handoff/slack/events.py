@@ -37,6 +37,8 @@ class SlackMessage:
     mention: bool  # an app_mention event (the bot was addressed by name)
     direct: bool  # a direct message to the app
     in_thread: bool
+    reply_thread: str | None  # where answers go: the customer's thread, if any
+
 
     @property
     def message_id(self) -> str:
@@ -85,9 +87,10 @@ def customer_message(payload: dict[str, Any]) -> SlackMessage | None:
                                           ts, thread_ts if isinstance(thread_ts, str) else None, direct)
     except ValueError as exc:
         raise MalformedEvent(str(exc)) from exc
+    in_thread = isinstance(thread_ts, str) and thread_ts != ts
     return SlackMessage(event_id=event_id, address=address, text=text, ts=ts,
-                        mention=event.get("type") == "app_mention", direct=direct,
-                        in_thread=isinstance(thread_ts, str) and thread_ts != ts)
+                        mention=event.get("type") == "app_mention", direct=direct, in_thread=in_thread,
+                        reply_thread=thread_ts if in_thread else address.thread_ts)
 
 
 def button_click(payload: dict[str, Any]) -> SlackMessage | None:
@@ -113,5 +116,7 @@ def button_click(payload: dict[str, Any]) -> SlackMessage | None:
             direct=channel.startswith("D"))
     except ValueError as exc:
         raise MalformedEvent(str(exc)) from exc
+    in_thread = isinstance(thread_ts, str)
     return SlackMessage(event_id=f"action:{channel}:{action_ts}", address=address, text=text, ts=action_ts,
-                        mention=True, direct=channel.startswith("D"), in_thread=isinstance(thread_ts, str))
+                        mention=True, direct=channel.startswith("D"), in_thread=in_thread,
+                        reply_thread=thread_ts if in_thread else address.thread_ts)

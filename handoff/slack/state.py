@@ -7,6 +7,8 @@
   and the last handoff event it finished (see `tail.py`).
 - `<prefix>:{<conversation>}:slack_thread`: a channel thread the app takes part in, so the
   customer's replies there count without mentioning the app again; kept a week.
+- `<prefix>:{<conversation>}:slack_reply_thread`: the thread of a direct-message conversation
+  the customer last wrote in ("" for the DM itself), where agent replies go; kept a week.
 - `<prefix>:{<conversation>}:slack_alert` (hash): the Slack post announcing the conversation's
   current ticket, so claim and resolve update that same post, also after a restart.
 """
@@ -99,6 +101,15 @@ class SlackState:
     @store_errors
     async def knows_thread(self, conversation_id: str) -> bool:
         return bool(await self._redis.exists(f"{self.keys.prefix}:{{{conversation_id}}}:slack_thread"))
+
+    @store_errors
+    async def set_reply_thread(self, conversation_id: str, thread_ts: str | None) -> None:
+        await self._redis.set(f"{self.keys.prefix}:{{{conversation_id}}}:slack_reply_thread", thread_ts or "",
+                              ex=THREAD_TTL_SECONDS)
+
+    @store_errors
+    async def reply_thread(self, conversation_id: str) -> str | None:
+        return await self._redis.get(f"{self.keys.prefix}:{{{conversation_id}}}:slack_reply_thread") or None
 
     @store_errors
     async def hold_lease(self, name: str, token: str, ttl_ms: int) -> bool:

@@ -32,7 +32,7 @@ class DeliveryProcess:
         self.store = HandoffStore(redis_url, StoreConfig(prefix=prefix))
         client = web_client(SlackConfig(bot_token=SLACK_TOKEN, signing_secret="s", api_url=slack_api.base_url))
         self.task = asyncio.create_task(
-            LeasedEventTail(self.store, self.state, "delivery", SlackDelivery(self.store, client)).run())
+            LeasedEventTail(self.store, self.state, "delivery", SlackDelivery(self.store, self.state, client)).run())
 
     async def send(self, conversation_id: str, text: str, kind: str = "text") -> None:
         await self.store.append_message(conversation_id, OUTBOX, uuid.uuid4().hex, "alice", text, kind=kind,
@@ -87,6 +87,21 @@ async def test_replies_reach_the_thread_once_and_survive_a_restart(
         assert len(posts) == 2
     finally:
         await restarted.stop()
+
+
+async def test_in_a_direct_message_replies_follow_the_customers_latest_thread(
+        redis_url: str, prefix: str, slack_api: FakeSlackApi) -> None:
+    dm = "D" + uuid.uuid4().hex[:8].upper()
+    conversation_id = f"slack_T1_{dm}_U1"
+    process = DeliveryProcess(redis_url, prefix, slack_api)
+    try:
+        await process.send(conversation_id, "at the top")
+        assert (await posts_to(slack_api, dm, 1))[0].args.get("thread_ts") is None
+        await process.state.set_reply_thread(conversation_id, "1700000050.000100")
+        await process.send(conversation_id, "in your thread")
+        assert (await posts_to(slack_api, dm, 2))[1].args["thread_ts"] == "1700000050.000100"
+    finally:
+        await process.stop()
 
 
 async def test_a_slack_outage_delays_replies_without_losing_them(

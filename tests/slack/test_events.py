@@ -16,6 +16,15 @@ def test_a_direct_message_is_the_dm_conversation() -> None:
     assert found.direct and not found.mention
     assert found.address == SlackAddress(TEAM, "D1", "U1", None)
     assert found.message_id == "D1:1700000000.000100"
+    assert found.reply_thread is None
+
+
+def test_a_thread_in_a_direct_message_stays_the_same_conversation() -> None:
+    found = customer_message(event_callback(message("still me", "U1", "D1", ts="1700000009.000100",
+                                                    thread_ts="1700000000.000100")))
+    assert found is not None
+    assert found.address == SlackAddress(TEAM, "D1", "U1", None)
+    assert found.reply_thread == "1700000000.000100"
 
 
 def test_a_top_level_mention_starts_a_thread_that_replies_continue() -> None:
@@ -26,6 +35,7 @@ def test_a_top_level_mention_starts_a_thread_that_replies_continue() -> None:
                                                     ts="1700000005.000100", thread_ts="1700000000.000200")))
     assert reply is not None and reply.in_thread
     assert reply.address.conversation_id == first.address.conversation_id
+    assert first.reply_thread == reply.reply_thread == "1700000000.000200"
     assert SlackAddress.parse(first.address.conversation_id) == first.address
 
 
