@@ -160,10 +160,7 @@ def test_handoff_in_a_channel_thread_with_alert(slack: SlackSender, slack_api: F
     # The customer answers in the thread without mentioning the app: the agent gets it, the bot is quiet.
     assert slack.post(event_callback(message("my order KL-100001 never arrived", user, room,
                                              channel_type="channel", thread_ts=mention_ts))).status_code == 200
-    deadline = time.monotonic() + 15
-    while "my order KL-100001 never arrived" not in [m["text"] for m in alice.conversation(conversation_id)["messages"]]:
-        assert time.monotonic() < deadline, "the customer's Slack message never reached the agent"
-        time.sleep(0.2)
+    wait_for_agent_to_see(alice, conversation_id, "my order KL-100001 never arrived")
     assert len(slack_api.posts(channel=room)) == 3
 
     resolved = alice.resolve(conversation_id)
@@ -174,3 +171,30 @@ def test_handoff_in_a_channel_thread_with_alert(slack: SlackSender, slack_api: F
                                 if "Resolved by Alice Martin" in str(c.args["blocks"])])
     assert len([c for c in slack_api.posts(channel=SLACK_ALERT_CHANNEL)
                 if conversation_id in str(c.args["blocks"])]) == 1
+
+
+def wait_for_agent_to_see(agent: AgentClient, conversation_id: str, text: str) -> None:
+    deadline = time.monotonic() + 15
+    while text not in [m["text"] for m in agent.conversation(conversation_id)["messages"]]:
+        assert time.monotonic() < deadline, f"{text!r} never reached the agent"
+        time.sleep(0.2)
+
+
+def test_handoff_in_a_direct_message_follows_the_customer_into_a_thread(
+        slack: SlackSender, slack_api: FakeSlackApi, alice: AgentClient) -> None:
+    dm, user = new_channel("D"), new_user()
+    conversation_id = f"slack_{TEAM}_{dm}_{user}"
+    assert slack.post(event_callback(message("I want to talk to a real person", user, dm))).status_code == 200
+    said = posted_to(slack_api, dm, 2)
+    assert all(call.args.get("thread_ts") is None for call in said)
+    alice.wait_for_ticket(conversation_id)
+    assert alice.claim(conversation_id).status_code == 200
+
+    # The customer replies in a thread of the bot's last message: still the same conversation.
+    thread = said[1].reply["ts"]
+    assert slack.post(event_callback(message("are you there?", user, dm, thread_ts=thread))).status_code == 200
+    wait_for_agent_to_see(alice, conversation_id, "are you there?")
+    assert alice.send(conversation_id, "Yes, Alice here.").status_code == 201
+    reply = posted_to(slack_api, dm, 3)[2].args
+    assert reply["thread_ts"] == thread and reply["text"].endswith("Yes, Alice here.")
+    assert alice.resolve(conversation_id).status_code == 200
