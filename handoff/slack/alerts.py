@@ -24,6 +24,7 @@ from handoff.store import HandoffStore
 logger = logging.getLogger(__name__)
 
 AgentName = Callable[[str], str]
+CLOSING_EVENTS = ("ticket_resolved", "ticket_abandoned")
 
 
 def status_line(event: HandoffEvent, agent_name: AgentName) -> str | None:
@@ -52,8 +53,7 @@ def console_link(console_base_url: str, conversation_id: str) -> str:
 
 def render(post: AlertPost, link: str) -> dict[str, Any]:
     """The chat.postMessage / chat.update arguments showing `post`; customers' words are escaped."""
-    done = post.status.startswith(("Resolved", "The customer left"))
-    headline = "Handoff closed" if done else "New handoff"
+    headline = "Handoff closed" if post.closed else "New handoff"
     reason = escape(post.reason or "unknown reason")
     summary = escape(post.summary or "(no summary)")
     status = escape(post.status)
@@ -114,6 +114,7 @@ class SlackAlerts:
                         event.conversation_id, event.type)
             return
         post.status = status
+        post.closed = event.type in CLOSING_EVENTS
         await call(self._client.chat_update(
             channel=post.channel, ts=post.ts, **render(post, console_link(self._console, event.conversation_id))))
         await self._state.save_alert(event.conversation_id, post)

@@ -56,15 +56,16 @@ class AlertPost:
     summary: str
     customer_channel: str
     status: str
+    closed: bool = False  # resolved or abandoned
 
     @classmethod
     def from_hash(cls, values: dict[str, str]) -> AlertPost:
         names = {f.name for f in fields(cls)}
         known = {name: value for name, value in values.items() if name in names}
-        return cls(**{**known, "priority": int(known.get("priority") or 0)})
+        return cls(**{**known, "priority": int(known.get("priority") or 0), "closed": known.get("closed") == "1"})
 
     def to_hash(self) -> dict[str, str]:
-        return {name: str(value) for name, value in asdict(self).items()}
+        return {**{name: str(value) for name, value in asdict(self).items()}, "closed": "1" if self.closed else ""}
 
 
 class SlackState:

@@ -127,3 +127,18 @@ async def test_two_processes_post_each_alert_once(redis_url: str, prefix: str, s
     finally:
         for process in processes:
             await process.stop()
+
+
+async def test_a_customer_who_leaves_closes_the_alert(redis_url: str, prefix: str, slack_api: FakeSlackApi) -> None:
+    process = AlertsProcess(redis_url, prefix, slack_api)
+    before = len(alert_posts(slack_api))
+    try:
+        await hand_off(process.store)
+        posted = (await wait_for(slack_api, lambda: alert_posts(slack_api), before + 1))[-1]
+        assert posted.args["text"].startswith("New handoff")
+        assert (await process.store.abandon(CONVERSATION)).ok
+        closed = await wait_for(slack_api, lambda: slack_api.posts("chat.update", ts=posted.reply["ts"]))
+        assert closed[-1].args["text"].startswith("Handoff closed")
+        assert "The customer left" in str(closed[-1].args["blocks"])
+    finally:
+        await process.stop()
