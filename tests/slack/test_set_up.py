@@ -13,6 +13,7 @@ from rasa.shared.exceptions import InvalidConfigException
 
 from handoff.channels.slack import HandoffSlackInput
 from handoff.slack.config import SlackConfigError
+from rasa_bot.launcher import slack_lines
 from rasa_bot.settings import PROJECT_ROOT
 from rasa_bot.system import SLACK_CHANNEL, SystemLayout, service_env, slack_config, write_credentials
 
@@ -57,6 +58,15 @@ def test_alerts_only_keeps_the_customer_channel_off(tmp_path: Path) -> None:
     slack = slack_config(system)
     assert slack is not None and slack.alerts_enabled and not slack.channel_enabled
     assert SLACK_CHANNEL not in yaml.safe_load(write_credentials(slack, tmp_path / "c.yml").read_text())
+
+
+def test_the_launcher_says_whether_slack_is_on(tmp_path: Path) -> None:
+    system = layout(tmp_path)
+    assert "not configured" in slack_lines(system, None)
+    on = slack_config(layout(tmp_path, HANDOFF_SLACK_BOT_TOKEN="xoxb-t", HANDOFF_SLACK_SIGNING_SECRET="s"))
+    said = slack_lines(system, on)
+    assert "customer channel on" in said and "alerts off" in said
+    assert "http://127.0.0.1:1/webhooks/handoff_slack/webhook" in said
 
 
 def test_a_partial_set_up_stops_the_launch(tmp_path: Path) -> None:
