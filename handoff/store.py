@@ -392,8 +392,9 @@ class HandoffStore:
     async def _append(self, conversation_id: str, direction: str, message_id: str, sender: str, text: str,
                       kind: str, extra: Mapping[str, Any] | None, *, modes: tuple[str, ...] = (),
                       owner: str = "", bot_modes: tuple[str, ...] = ()) -> GuardedAppend:
-        """Appends in one round trip (see APPEND_MESSAGE); a customer message is then announced to
-        the consoles with the whole message in the event, so no reader has to fetch it again."""
+        """Appends in one round trip (see APPEND_MESSAGE), then announces it on the events stream
+        (channels that deliver from events, such as Slack's, follow agent messages there); a
+        customer message's event carries the whole message, so consoles need not read it back."""
         if direction not in DIRECTIONS or kind not in MESSAGE_KINDS or not message_id:
             raise ValueError(f"bad message: direction={direction!r} kind={kind!r} id={message_id!r}")
         keys = [self.keys.state(conversation_id), self.keys.stream(conversation_id, direction),
@@ -404,12 +405,14 @@ class HandoffStore:
         outcome, stream_id, seq, mode, agent_id, version = await self._batched_script("APPEND_MESSAGE", keys, [
             " ".join(modes), owner, " ".join(bot_modes), self.config.stream_maxlen,
             self.config.dedup_ttl_seconds, *_flatten(fields)])
-        if outcome == "appended" and direction == INBOX:  # consoles only ever need customer messages
-            message = ChatMessage(id=message_id, conversation_id=conversation_id, direction=direction,
-                                  sender=sender, text=text, kind=kind, ts=now, stream_id=stream_id, seq=int(seq),
-                                  extra=extra)
-            await self._emit("message", conversation_id, direction=direction, kind=kind, stream_id=stream_id,
-                             agent_id=agent_id or None, message=message.to_dict())
+        if outcome == "appended":
+            announced: dict[str, Any] = {"direction": direction, "kind": kind, "stream_id": stream_id,
+                                         "agent_id": agent_id or None}
+            if direction == INBOX:  # consoles show it at once, without reading it back
+                announced["message"] = ChatMessage(
+                    id=message_id, conversation_id=conversation_id, direction=direction, sender=sender, text=text,
+                    kind=kind, ts=now, stream_id=stream_id, seq=int(seq), extra=extra).to_dict()
+            await self._emit("message", conversation_id, **announced)
         return GuardedAppend(outcome, stream_id, mode, agent_id or None, int(version))
 
     @store_errors

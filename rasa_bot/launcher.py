@@ -10,9 +10,10 @@ import subprocess
 import sys
 import threading
 
+from handoff.slack.config import SlackConfig, SlackConfigError
 from rasa_bot.processes import ServiceFailed, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT, get_settings
-from rasa_bot.system import MODEL_PATH, SystemLayout, services
+from rasa_bot.system import MODEL_PATH, SystemLayout, services, slack_config
 
 logger = logging.getLogger("launcher")
 READY_TIMEOUT_SECONDS = 240.0
@@ -42,6 +43,17 @@ def ensure_demo_agent(layout: SystemLayout) -> str:
     return result.stdout.strip()
 
 
+def slack_lines(layout: SystemLayout, slack: SlackConfig | None) -> str:
+    """What the start-up banner says about Slack."""
+    if slack is None:
+        return ("  Slack:             not configured (see README \"Slack\": HANDOFF_SLACK_BOT_TOKEN with\n"
+                "                     HANDOFF_SLACK_SIGNING_SECRET and/or HANDOFF_SLACK_ALERT_CHANNEL)\n")
+    lines = f"  Slack:             {slack.describe()}\n"
+    if slack.channel_enabled:
+        lines += f"  Slack Request URL: {layout.rasa_url}/webhooks/handoff_slack/webhook (behind your public URL)\n"
+    return lines
+
+
 def main() -> int:
     """Runs the system in the foreground until interrupted; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -49,6 +61,11 @@ def main() -> int:
         logger.error("no trained model at %s: run `make run` (it trains one) or `make model`", MODEL_PATH)
         return 1
     layout = layout_from_settings()
+    try:
+        slack = slack_config(layout)
+    except SlackConfigError as exc:
+        logger.error("%s", exc)
+        return 1
     demo_token = ensure_demo_agent(layout)
     children = services(layout)
     stop_requested = threading.Event()
@@ -67,6 +84,7 @@ def main() -> int:
         f"  Widget channel:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
         f"  REST channel:      {layout.rasa_url}/webhooks/handoff_rest/  (POST session, then webhook)\n"
         f"  Rasa HTTP API:     {layout.rasa_url}/status\n"
+        f"{slack_lines(layout, slack)}"
         f"  Redis:             {layout.redis_url}\n"
         f"  Logs:              {layout.log_dir}\n"
         f"  Demo agent token:  {demo_token}\n"

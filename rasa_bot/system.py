@@ -4,19 +4,26 @@ handoff channels, and the agent service."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
+from handoff.slack.config import SlackConfig, resolve_slack_config
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.settings import PROJECT_ROOT
 
 MODEL_PATH = PROJECT_ROOT / "models" / "paylater.tar.gz"
 VENV_BIN = Path(sys.executable).parent
+SLACK_CHANNEL = "handoff.channels.slack.HandoffSlackInput"
+# Keys of the Slack section that may be written to the Rasa server's copy; secrets travel in the
+# environment instead, so no file we write holds them.
+SLACK_PUBLIC_KEYS = ("slack_channel",)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,30 @@ def write_endpoints(layout: SystemLayout, path: Path) -> Path:
     return path
 
 
+def project_credentials() -> dict[str, Any]:
+    """The project's credentials.yml (channel -> its settings)."""
+    return yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text()) or {}
+
+
+def slack_config(layout: SystemLayout) -> SlackConfig | None:
+    """The Slack set-up from the environment (the layout's first) and credentials.yml; None when no
+    Slack value is given. Raises SlackConfigError when it is incomplete."""
+    section = project_credentials().get(SLACK_CHANNEL)
+    return resolve_slack_config(section, {**os.environ, **layout.env})
+
+
+def write_credentials(slack: SlackConfig | None, path: Path) -> Path:
+    """The project's credentials.yml for the Rasa server: with the Slack channel only when Slack
+    customers are configured (so a machine without a Slack app runs without it)."""
+    credentials = project_credentials()
+    section = credentials.pop(SLACK_CHANNEL, None) or {}
+    if slack is not None and slack.channel_enabled:
+        credentials[SLACK_CHANNEL] = {key: section[key] for key in SLACK_PUBLIC_KEYS if key in section}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(credentials, sort_keys=False))
+    return path
+
+
 def _redis_parts(url: str) -> dict[str, object]:
     parsed = urlparse(url)
     parts: dict[str, object] = {"url": parsed.hostname or "127.0.0.1", "port": parsed.port or 6379,
@@ -88,9 +119,10 @@ def _redis_parts(url: str) -> dict[str, object]:
     return parts
 
 
-def service_env(layout: SystemLayout) -> dict[str, str]:
-    """Environment every child gets: where Redis, Rasa, the agents file and the secret are."""
+def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[str, str]:
+    """Environment every child gets: where Redis, Rasa, the agents file and the secrets are."""
     return {
+        **(slack.to_env() if slack else {}),
         "PYTHONPATH": str(PROJECT_ROOT),
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "HANDOFF_REDIS_URL": layout.redis_url,
@@ -103,10 +135,12 @@ def service_env(layout: SystemLayout) -> dict[str, str]:
 
 
 def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProcess]:
-    """Every process of the system, in start order."""
+    """Every process of the system, in start order; SlackConfigError if Slack is half set up."""
     rasa = str(VENV_BIN / "rasa")
-    env = service_env(layout)
+    slack = slack_config(layout)
+    env = service_env(layout, slack)
     endpoints = write_endpoints(layout, layout.data_dir / "endpoints.yml")
+    credentials = write_credentials(slack, layout.data_dir / "credentials.yml")
     children = []
     if layout.external_redis_url is None:
         redis_dir = layout.data_dir / "redis"
@@ -133,7 +167,7 @@ def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProc
             command=[
                 rasa, "run", "--enable-api",
                 "--model", str(model),
-                "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+                "--credentials", str(credentials),
                 "--endpoints", str(endpoints),
                 "--interface", layout.host,
                 "--port", str(layout.rasa_port),

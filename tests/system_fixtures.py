@@ -1,11 +1,13 @@
 """A pytest plugin (loaded by tests/conftest.py) that starts the real system once per test session,
 shared by the integration and browser tests: redis-server, the action server, the Rasa server
 with the trained model and the handoff channels, and the agent service, all on free loopback
-ports, against a freshly seeded SQLite shop database and a fresh agents file."""
+ports, against a freshly seeded SQLite shop database and a fresh agents file. Slack is on, pointed
+at a loopback stand-in of Slack's Web API (`tests/slack_api.py`)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,18 +20,31 @@ from rasa_bot.processes import ManagedProcess, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT
 from rasa_bot.system import MODEL_PATH, SystemLayout, services
 from tests.free_port import free_port
+from tests.slack_api import FakeSlackApi, running_slack_api
 
 READY_TIMEOUT_SECONDS = 300.0
 AGENTS = [
     {"id": "alice", "name": "Alice Martin", "token": "alice-test-token-0123456789"},
     {"id": "bob", "name": "Bob Keller", "token": "bob-test-token-0123456789"},
 ]
+SLACK_TOKEN = "xoxb-test-token-0123456789"
+SLACK_SIGNING_SECRET = secrets.token_hex(16)
+SLACK_ALERT_CHANNEL = "#paylater-agents"
 
 
 @pytest.fixture(scope="session")
-def system_layout(tmp_path_factory: pytest.TempPathFactory) -> SystemLayout:
+def slack_api() -> Iterator[FakeSlackApi]:
+    """The Slack Web API stand-in that the system's Slack parts post to."""
+    with running_slack_api(SLACK_TOKEN) as api:
+        yield api
+
+
+@pytest.fixture(scope="session")
+def system_layout(tmp_path_factory: pytest.TempPathFactory, slack_api: FakeSlackApi) -> SystemLayout:
     work = Path(tmp_path_factory.mktemp("system"))
-    env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}"}
+    env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}",
+           "HANDOFF_SLACK_BOT_TOKEN": SLACK_TOKEN, "HANDOFF_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+           "HANDOFF_SLACK_ALERT_CHANNEL": SLACK_ALERT_CHANNEL, "HANDOFF_SLACK_API_URL": slack_api.base_url}
     subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
     (work / "agents.yml").write_text(yaml.safe_dump({"agents": AGENTS}))

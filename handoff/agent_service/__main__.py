@@ -1,12 +1,15 @@
 """`python -m handoff.agent_service [--host 127.0.0.1] [--port 5006]`: runs the agent service as
 one process with one worker. Settings come from `HandoffSettings` (environment `HANDOFF_REDIS_URL`,
 `HANDOFF_AGENTS_FILE`, `HANDOFF_RASA_URL`, `HANDOFF_RASA_API_TOKEN`, ... or the YAML file named by
-`HANDOFF_SETTINGS`). Scale out by starting more processes behind a load balancer."""
+`HANDOFF_SETTINGS`). With `HANDOFF_SLACK_BOT_TOKEN` and `HANDOFF_SLACK_ALERT_CHANNEL` set it posts
+handoff alerts to Slack (README "Slack"). Scale out by starting more processes behind a load
+balancer."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -14,6 +17,7 @@ from handoff.agent_service.agents import AgentsFileError
 from handoff.agent_service.app import create_app
 from handoff.agent_service.canned import CannedRepliesError
 from handoff.settings import HandoffSettings
+from handoff.slack.config import SlackConfigError, resolve_slack_config
 from handoff.store import open_store
 
 
@@ -25,9 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = HandoffSettings()
+    try:
+        slack = resolve_slack_config(None, os.environ)
+    except SlackConfigError as exc:
+        print(f"agent service cannot start: {exc}", file=sys.stderr)
+        return 2
     store = open_store(settings)
     try:
-        app = create_app(settings, store)
+        app = create_app(settings, store, slack)
     except (AgentsFileError, CannedRepliesError) as exc:
         print(f"agent service cannot start: {exc}", file=sys.stderr)
         return 2

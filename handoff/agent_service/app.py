@@ -27,16 +27,19 @@ from handoff.agent_service.rasa_sync import RasaSync
 from handoff.agent_service.side_store import ServiceStore
 from handoff.care_store import CareStore
 from handoff.settings import HandoffSettings
+from handoff.slack.config import SlackConfig
+from handoff.slack.setup_alerts import install_slack_alerts
 from handoff.store import HandoffStore, StoreUnavailable
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 REQUEST_MAX_BYTES = 256 * 1024  # far above any valid request; bigger bodies get 413 from Sanic
-WEBSOCKET_MAX_BYTES = 64 * 1024  # consoles only send pings
+WEBSOCKET_MAX_BYTES = 64 * 1024  # consoles send pings and messages (at most max_message_bytes of text)
 
 
-def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
+def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfig | None = None) -> Sanic:
     """The service app. It reads the agents file now (AgentsFileError if missing or malformed) and
-    the canned replies (CannedRepliesError if malformed), and closes `store` when the server stops."""
+    the canned replies (CannedRepliesError if malformed), and closes `store` when the server stops;
+    with `slack` naming an alert channel it posts handoff alerts there."""
     app = Sanic("handoff_agent_service", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
     app.config.WEBSOCKET_MAX_SIZE = WEBSOCKET_MAX_BYTES
@@ -84,4 +87,5 @@ def create_app(settings: HandoffSettings, store: HandoffStore) -> Sanic:
     app.register_listener(start_tasks, "after_server_start")
     app.register_listener(stop_tasks, "before_server_stop")
     app.register_listener(close_clients, "after_server_stop")
+    install_slack_alerts(app, settings, store, slack)
     return app

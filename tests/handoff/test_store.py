@@ -303,7 +303,7 @@ async def test_duplicate_message_ids_are_dropped(store: HandoffStore, raw_redis:
     other_way = await store.append_message("c", OUTBOX, "m-1", "alice", "hi")
     assert not other_way.duplicate
     assert 0 < await raw_redis.ttl(store.keys.seen("c", INBOX, "m-1")) <= store.config.dedup_ttl_seconds
-    assert (await event_types(store)).count("message") == 1  # consoles hear of customer messages only
+    assert (await event_types(store)).count("message") == 2
 
 
 async def test_customer_messages_are_routed_by_mode_in_one_step(store: HandoffStore, raw_redis: Redis) -> None:

@@ -1,0 +1,46 @@
+"""Runs the handoff alerts as a background task of the agent service when Slack alerts are
+configured, with the service's own start/stop life cycle."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sanic import Sanic
+
+from handoff.settings import HandoffSettings
+from handoff.slack.alerts import SlackAlerts
+from handoff.slack.config import SlackConfig
+from handoff.slack.state import SlackState
+from handoff.slack.tail import LeasedEventTail
+from handoff.slack.web import web_client
+from handoff.store import HandoffStore
+
+
+def install_slack_alerts(app: Sanic, settings: HandoffSettings, store: HandoffStore,
+                         config: SlackConfig | None) -> None:
+    """Adds the alerts task to `app` if `config` names an alert channel; otherwise does nothing."""
+    if config is None or not config.alerts_enabled:
+        return
+    state = SlackState(settings.redis_url, settings.key_prefix)
+
+    def agent_name(agent_id: str) -> str:
+        agent = app.ctx.agents.get(agent_id)
+        return agent.name if agent else agent_id or "an agent"
+
+    alerts = SlackAlerts(store, state, web_client(config), config.alert_channel,
+                         config.console_base_url or settings.agent_service_url, agent_name)
+    tail = LeasedEventTail(store, state, "alerts", alerts)
+    tasks: list[asyncio.Task] = []
+
+    async def start(_app: Sanic, _loop: Any) -> None:
+        tasks.append(asyncio.create_task(tail.run(), name="slack-alerts"))
+
+    async def stop(_app: Sanic, _loop: Any) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await state.close()
+
+    app.register_listener(start, "after_server_start")
+    app.register_listener(stop, "before_server_stop")
