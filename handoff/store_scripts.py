@@ -199,5 +199,15 @@ end
 return previous
 """
 
+# Give up a lease (a key holding its holder's token) only if it is still ours: it may have expired
+# and been taken by another process. Used by the agent service's and the Slack tails' leases.
+# KEYS[1] lease. ARGV[1] our token. Returns how many keys were deleted.
+RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 SCRIPTS = {"TRANSITION": TRANSITION, "RESERVE": RESERVE, "REMOVE_IF_SCORE": REMOVE_IF_SCORE,
            "APPEND_MESSAGE": APPEND_MESSAGE, "SET_PRESENCE": SET_PRESENCE}

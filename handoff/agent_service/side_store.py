@@ -22,15 +22,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from handoff.store import store_errors
-from handoff.store_scripts import Keys
-
-# Delete the lease only if it is still ours (it may have expired and been taken by another process).
-RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+from handoff.store_scripts import RELEASE_LEASE, Keys
 
 
 @dataclass

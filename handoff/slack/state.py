@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, fields
 from redis.asyncio import Redis
 
 from handoff.store import store_errors
-from handoff.store_scripts import Keys
+from handoff.store_scripts import RELEASE_LEASE, Keys
 
 EVENT_TTL_SECONDS = 86_400
 THREAD_TTL_SECONDS = 7 * 86_400
@@ -32,13 +32,6 @@ local holder = redis.call('GET', KEYS[1])
 if holder == ARGV[1] or not holder then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
-end
-return 0
-"""
-# Give the lease up only if it is still ours.
-RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
 end
 return 0
 """
