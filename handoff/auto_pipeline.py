@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import redis.exceptions
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -40,22 +41,27 @@ class AutoPipeline:
         return await future
 
     async def _flush(self) -> None:
-        while self._queued:
-            batch, self._queued = self._queued[:self._max_batch], self._queued[self._max_batch:]
-            try:
-                replies = await self._send(batch)
-            except Exception as error:  # noqa: BLE001 - the round trip failed: each caller gets the error
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), reply in zip(batch, replies):
-                if future.done():
+        batch: list[tuple[Command, asyncio.Future[Any]]] = []
+        try:
+            while self._queued:
+                batch, self._queued = self._queued[:self._max_batch], self._queued[self._max_batch:]
+                try:
+                    replies = await self._send(batch)
+                except Exception as error:  # noqa: BLE001 - the round trip failed: each caller gets the error
+                    _fail(batch, error)
                     continue
-                if isinstance(reply, Exception):
-                    future.set_exception(reply)
-                else:
-                    future.set_result(reply)
+                for (_, future), reply in zip(batch, replies):
+                    if future.done():
+                        continue
+                    if isinstance(reply, Exception):
+                        future.set_exception(reply)
+                    else:
+                        future.set_result(reply)
+        finally:
+            # Cancelled (the loop is closing) or worse: nobody may wait for a reply that never comes.
+            _fail(batch, redis.exceptions.ConnectionError("the pipeline stopped before this command was answered"))
+            _fail(self._queued, redis.exceptions.ConnectionError("the pipeline stopped before this command was sent"))
+            self._queued = []
 
     async def _send(self, batch: list[tuple[Command, asyncio.Future[Any]]]) -> list[Any]:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -67,3 +73,9 @@ class AutoPipeline:
         """Waits for commands already queued (the store is closing)."""
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+
+
+def _fail(batch: list[tuple[Command, asyncio.Future[Any]]], error: Exception) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
