@@ -41,8 +41,11 @@ $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
 run: setup
 	$(PY) -m rasa_bot.launcher
 
+# tests/slack runs in a pytest process of its own: after the other suites in the same process one of
+# its alert tests can stall (an order dependency not yet understood; see the README's Tests section).
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest --ignore=tests/slack
+	$(PY) -m pytest tests/slack
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -69,10 +69,12 @@ class AutoPipeline:
                 await command(pipe)
             return await pipe.execute(raise_on_error=False)
 
-    async def close(self) -> None:
-        """Waits for commands already queued (the store is closing)."""
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+    async def close(self, timeout: float = 5.0) -> None:
+        """Waits a little for commands already queued (the store is closing), then stops sending."""
+        if self._flusher is not None and not self._flusher.done():
+            _, pending = await asyncio.wait({self._flusher}, timeout=timeout)
+            for task in pending:
+                task.cancel()
 
 
 def _fail(batch: list[tuple[Command, asyncio.Future[Any]]], error: Exception) -> None:
