@@ -18,6 +18,8 @@ from handoff.store import StoreUnavailable
 logger = logging.getLogger(__name__)
 
 
+STORE_UNAVAILABLE = "the handoff store (Redis) is unavailable; try again shortly"
+
 class ApiError(Exception):
     """A request the service refuses on purpose; `status` is the HTTP status to answer with and
     `details` extra fields for programs (e.g. `reason: already_claimed`)."""
@@ -41,7 +43,7 @@ def install_error_handlers(app: Sanic) -> None:
 
     def on_store_unavailable(request: Request, exc: StoreUnavailable) -> HTTPResponse:
         logger.warning("redis unavailable during %s %s: %s", request.method, request.path, exc)
-        return error_response(503, "the handoff store (Redis) is unavailable; try again shortly")
+        return error_response(503, STORE_UNAVAILABLE)
 
     def on_sanic_error(_request: Request, exc: SanicException) -> HTTPResponse:
         return error_response(exc.status_code, str(exc) or "request failed")

@@ -20,7 +20,7 @@ from sanic.server.websockets.impl import WebsocketImplProtocol
 from websockets.exceptions import ConnectionClosed
 
 from handoff.agent_service.auth import QUERY
-from handoff.agent_service.errors import ApiError
+from handoff.agent_service.errors import STORE_UNAVAILABLE, ApiError
 from handoff.agent_service.hub import Connection, Hub
 from handoff.agent_service.message_routes import send_agent_message
 from handoff.store import StoreUnavailable
@@ -137,6 +137,6 @@ async def _send(request: Request, connection: Connection, message: dict[str, Any
         connection.push({"type": "error", "id": message.get("id"), "status": refused.status, "error": refused.message})
     except StoreUnavailable:
         connection.push({"type": "error", "id": message.get("id"), "status": 503,
-                         "error": "the handoff store (Redis) is unavailable; try again shortly"})
+                         "error": STORE_UNAVAILABLE})
     else:
         connection.push({"type": "sent", **sent})
