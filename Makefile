@@ -41,11 +41,8 @@ $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
 run: setup
 	$(PY) -m rasa_bot.launcher
 
-# tests/slack runs in a pytest process of its own: after the other suites in the same process one of
-# its alert tests can stall (an order dependency not yet understood; see the README's Tests section).
 test: setup
-	$(PY) -m pytest --ignore=tests/slack
-	$(PY) -m pytest tests/slack
+	$(PY) -m pytest
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

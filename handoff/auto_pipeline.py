@@ -20,6 +20,8 @@ import redis.exceptions
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from handoff.task_stop import cancel_and_wait
+
 Command = Callable[[Pipeline], Awaitable[Any]]
 
 
@@ -73,8 +75,7 @@ class AutoPipeline:
         """Waits a little for commands already queued (the store is closing), then stops sending."""
         if self._flusher is not None and not self._flusher.done():
             _, pending = await asyncio.wait({self._flusher}, timeout=timeout)
-            for task in pending:
-                task.cancel()
+            await cancel_and_wait(list(pending))
 
 
 def _fail(batch: list[tuple[Command, asyncio.Future[Any]]], error: Exception) -> None:

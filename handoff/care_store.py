@@ -20,9 +20,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from redis.asyncio import Redis
-
 from handoff.models import ConversationState
+from handoff.redis_client import redis_from_url
 from handoff.store import store_errors
 from handoff.store_scripts import Keys
 
@@ -46,7 +45,7 @@ class CareStore:
     def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0,
                  connect_timeout: float = 1.0) -> None:
         self.keys = keys
-        self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=socket_timeout,
+        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
                                      socket_connect_timeout=connect_timeout)
         self._rate = self._redis.register_script(RATE)
 

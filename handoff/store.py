@@ -53,6 +53,7 @@ from handoff.models import (
     Ticket,
     TransitionResult,
 )
+from handoff.redis_client import redis_from_url
 
 if TYPE_CHECKING:
     from handoff.settings import HandoffSettings
@@ -134,7 +135,7 @@ class HandoffStore:
     def _client(self, url: str, read_timeout: float) -> Redis:
         # One quick retry on a fresh connection: after a Redis restart every pooled connection is
         # stale, and without it each one would fail a request before reconnecting.
-        return Redis.from_url(url, decode_responses=True, socket_timeout=read_timeout,
+        return redis_from_url(url, decode_responses=True, socket_timeout=read_timeout,
                               socket_connect_timeout=self.config.connect_timeout,
                               retry=Retry(NoBackoff(), 1),
                               retry_on_error=[redis.exceptions.ConnectionError])

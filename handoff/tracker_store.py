@@ -35,6 +35,8 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from redis.asyncio import Redis
 
+from handoff.redis_client import buffer_checked
+
 DEFAULT_KEY_PREFIX = "rasa"
 
 # Appends a turn's new events and, if one of them starts a session, remembers where it is.
@@ -81,8 +83,8 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
                  password: str | None = None, use_ssl: bool = False, event_broker: EventBroker | None = None,
                  record_exp: float | None = None, key_prefix: str | None = None, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
-        self.redis = Redis(host=host, port=int(port), db=int(db), password=password, ssl=use_ssl,
-                           decode_responses=True)
+        self.redis = buffer_checked(Redis(host=host, port=int(port), db=int(db), password=password, ssl=use_ssl,
+                                          decode_responses=True))
         self.record_exp = int(record_exp or 0)
         self.key_prefix = f"{key_prefix or DEFAULT_KEY_PREFIX}:tracker"
         self._append = self.redis.register_script(APPEND_EVENTS)

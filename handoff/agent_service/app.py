@@ -30,6 +30,7 @@ from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfig
 from handoff.slack.setup_alerts import install_slack_alerts
 from handoff.store import HandoffStore, StoreUnavailable
+from handoff.task_stop import cancel_and_wait
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.yaml")
 REQUEST_MAX_BYTES = 256 * 1024  # far above any valid request; bigger bodies get 413 from Sanic
@@ -74,9 +75,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
                          asyncio.create_task(app.ctx.rasa_sync.run_retries(), name="rasa-sync-retries")]
 
     async def stop_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
-        for task in app.ctx.tasks:
-            task.cancel()
-        await asyncio.gather(*app.ctx.tasks, return_exceptions=True)
+        await cancel_and_wait(app.ctx.tasks)
 
     async def close_clients(_app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         await rasa_client.close()

@@ -19,8 +19,7 @@ import secrets
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from redis.asyncio import Redis
-
+from handoff.redis_client import redis_from_url
 from handoff.store import store_errors
 from handoff.store_scripts import RELEASE_LEASE, Keys
 
@@ -61,7 +60,7 @@ class ServiceStore:
     def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0,
                  connect_timeout: float = 1.0) -> None:
         self.keys = keys
-        self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=socket_timeout,
+        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
                                      socket_connect_timeout=connect_timeout)
         self._release = self._redis.register_script(RELEASE_LEASE)
 

@@ -24,6 +24,7 @@ from handoff.agent_service.errors import STORE_UNAVAILABLE, ApiError
 from handoff.agent_service.hub import Connection, Hub
 from handoff.agent_service.message_routes import send_agent_message
 from handoff.store import StoreUnavailable
+from handoff.task_stop import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +55,7 @@ async def agent_socket(request: Request, ws: WebsocketImplProtocol) -> None:
         finally:
             # Also runs when Sanic cancels this handler (client gone, server stopping), so the
             # pump never outlives its socket.
-            pump.cancel()
-            (outcome,) = await asyncio.gather(pump, return_exceptions=True)
+            (outcome,) = await cancel_and_wait([pump])
             if isinstance(outcome, Exception) and not _closed(outcome):
                 logger.error("console socket of %s failed", connection.agent.id, exc_info=outcome)
     finally:

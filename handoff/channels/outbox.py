@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from handoff.models import OUTBOX, ChatMessage
 from handoff.store import HandoffStore, StoreUnavailable
+from handoff.task_stop import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +59,7 @@ class OutboxFollowers:
     async def stop_all(self) -> None:
         """Ends every follower now (the server is shutting down)."""
         self._wanted.clear()
-        tasks = list(self._tasks.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(list(self._tasks.values()))
 
     async def _run(self, conversation_id: str, deliver: Deliver) -> None:
         cursor: str | None = None

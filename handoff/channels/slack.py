@@ -42,6 +42,7 @@ from handoff.slack.state import SlackState
 from handoff.slack.tail import LeasedEventTail, RetryLater
 from handoff.slack.web import call, web_client
 from handoff.store import StoreUnavailable
+from handoff.task_stop import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +127,7 @@ class HandoffSlackInput(SlackInput):
 
         @bp.before_server_stop
         async def stop(_app: Sanic, _loop: Any) -> None:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(list(tasks))
 
         @bp.after_server_stop
         async def close(_app: Sanic, _loop: Any) -> None:

@@ -15,6 +15,7 @@ from handoff.slack.state import SlackState
 from handoff.slack.tail import LeasedEventTail
 from handoff.slack.web import web_client
 from handoff.store import HandoffStore
+from handoff.task_stop import cancel_and_wait
 
 
 def install_slack_alerts(app: Sanic, settings: HandoffSettings, store: HandoffStore,
@@ -37,9 +38,7 @@ def install_slack_alerts(app: Sanic, settings: HandoffSettings, store: HandoffSt
         tasks.append(asyncio.create_task(tail.run(), name="slack-alerts"))
 
     async def stop(_app: Sanic, _loop: Any) -> None:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await state.close()
 
     app.register_listener(start, "after_server_start")

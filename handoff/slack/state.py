@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from redis.asyncio import Redis
-
+from handoff.redis_client import redis_from_url
 from handoff.store import store_errors
 from handoff.store_scripts import RELEASE_LEASE, Keys
 
@@ -67,7 +66,7 @@ class SlackState:
     def __init__(self, url: str, prefix: str, *, socket_timeout: float = 2.0,
                  connect_timeout: float = 1.0) -> None:
         self.keys = Keys(prefix)
-        self._redis = Redis.from_url(url, decode_responses=True, socket_timeout=socket_timeout,
+        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
                                      socket_connect_timeout=connect_timeout)
         self._hold = self._redis.register_script(HOLD_LEASE)
         self._release = self._redis.register_script(RELEASE_LEASE)

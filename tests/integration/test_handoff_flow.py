@@ -17,7 +17,7 @@ from tests.integration.rest_client import RestCustomer
 from tests.integration.socket_customer import SocketCustomer
 from tests.system_fixtures import AGENTS
 
-pytestmark = [pytest.mark.model, pytest.mark.asyncio]
+pytestmark = pytest.mark.model
 
 FRUSTRATED_MESSAGES = [
     "that's not what I asked, this is useless!!",
@@ -62,6 +62,7 @@ async def frustrate(customer: SocketCustomer) -> list[str]:
     return shown
 
 
+@pytest.mark.asyncio
 async def test_frustration_hands_off_then_agent_chats_and_hands_back(
         bot_system: SystemLayout, alice: AgentClient) -> None:
     customer = SocketCustomer(bot_system)
@@ -122,6 +123,7 @@ async def test_frustration_hands_off_then_agent_chats_and_hands_back(
     (["I sent the item back three weeks ago but the shop says they never got it"], "judgement:return_problem"),
     (["blorp zzkx quantum marmalade", "flibber jabber wocky"], "low_nlu_confidence"),
 ])
+@pytest.mark.asyncio
 async def test_each_trigger_hands_off_with_its_reason(
         bot_system: SystemLayout, alice: AgentClient, messages: list[str], reason: str) -> None:
     customer = SocketCustomer(bot_system)
@@ -135,6 +137,7 @@ async def test_each_trigger_hands_off_with_its_reason(
         await customer.close()
 
 
+@pytest.mark.asyncio
 async def test_two_agents_racing_to_claim_only_one_wins(
         bot_system: SystemLayout, alice: AgentClient, bob: AgentClient) -> None:
     customer = SocketCustomer(bot_system)
@@ -151,6 +154,7 @@ async def test_two_agents_racing_to_claim_only_one_wins(
         await customer.close()
 
 
+@pytest.mark.asyncio
 async def test_reconnecting_customer_gets_what_the_agent_sent_meanwhile(
         bot_system: SystemLayout, alice: AgentClient) -> None:
     customer = SocketCustomer(bot_system)
@@ -170,6 +174,7 @@ async def test_reconnecting_customer_gets_what_the_agent_sent_meanwhile(
         alice.resolve(conversation_id)
 
 
+@pytest.mark.asyncio
 async def test_a_made_up_session_id_gets_a_fresh_conversation(bot_system: SystemLayout) -> None:
     customer = SocketCustomer(bot_system)
     try:
@@ -181,6 +186,7 @@ async def test_a_made_up_session_id_gets_a_fresh_conversation(bot_system: System
         await customer.close()
 
 
+@pytest.mark.asyncio
 async def test_oversized_message_gets_a_clear_error_over_socketio(bot_system: SystemLayout) -> None:
     customer = SocketCustomer(bot_system)
     await customer.connect()

@@ -18,6 +18,7 @@ from handoff.slack.state import SlackState
 from handoff.slack.tail import LeasedEventTail
 from handoff.slack.web import web_client
 from handoff.store import HandoffStore, StoreConfig
+from handoff.task_stop import cancel_and_wait
 from tests.slack.conftest import SLACK_TOKEN
 from tests.slack_api import FakeSlackApi, SlackCall
 
@@ -38,8 +39,7 @@ class AlertsProcess:
         self.task = asyncio.create_task(LeasedEventTail(self.store, self.state, "alerts", alerts).run())
 
     async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
+        await cancel_and_wait([self.task])
         await self.state.close()
         await self.store.close()
 

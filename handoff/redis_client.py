@@ -1,0 +1,69 @@
+"""Redis clients whose pooled connections are checked without an event-loop turn.
+
+Before every command, redis-py 4.6 (the newest release Rasa 3.6 allows) checks the connection it
+takes from the pool for unread data by reading from the socket under `async_timeout(0)`. On Python
+3.10 that check costs a task cancellation and an extra loop turn per command, a large share of a
+short command's CPU; worse, a real `task.cancel()` that lands during it is taken for the check's own
+timeout and swallowed, so the cancelled task runs on (a tail that never stops, a shutdown or a test
+that hangs). The check here looks at what is already buffered instead, which is all the original
+finds in practice: a reply left over from an interrupted command, or a socket the server closed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.connection import (
+    AbstractConnection,
+    Connection,
+    HiredisParser,
+    SSLConnection,
+    UnixDomainSocketConnection,
+)
+
+
+class BufferCheck:
+    """Mixin for a redis-py connection class: the pool's readiness check without a socket read."""
+
+    async def can_read_destructive(self: Any) -> bool:
+        stream = self._reader
+        if stream is None:
+            return False  # not connected: nothing to read
+        if stream.at_eof() or len(stream._buffer) > 0:
+            return True
+        parser = self._parser
+        if isinstance(parser, HiredisParser):
+            return parser._reader is not None and parser._reader.has_data()
+        return bool(getattr(parser, "_buffer", None))
+
+
+class BufferCheckedConnection(BufferCheck, Connection):
+    pass
+
+
+class BufferCheckedSSLConnection(BufferCheck, SSLConnection):
+    pass
+
+
+class BufferCheckedUnixConnection(BufferCheck, UnixDomainSocketConnection):
+    pass
+
+
+BUFFER_CHECKED: dict[type[AbstractConnection], type[AbstractConnection]] = {
+    Connection: BufferCheckedConnection,
+    SSLConnection: BufferCheckedSSLConnection,
+    UnixDomainSocketConnection: BufferCheckedUnixConnection,
+}
+
+
+def buffer_checked(client: Redis) -> Redis:
+    """`client`, its pool now making connections that check themselves cheaply (call before use)."""
+    pool = client.connection_pool
+    pool.connection_class = BUFFER_CHECKED.get(pool.connection_class, pool.connection_class)
+    return client
+
+
+def redis_from_url(url: str, **options: Any) -> Redis:
+    """`Redis.from_url` (redis://, rediss:// or unix://) with buffer-checked connections."""
+    return buffer_checked(Redis.from_url(url, **options))
