@@ -163,8 +163,14 @@ class HandoffStore:
         return await self._scripts[name](keys=keys, args=args)
 
     async def _batched_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Runs a script by its SHA in a shared pipeline. Not through redis-py's Script object: a
+        pipeline holding one asks Redis SCRIPT EXISTS first, an extra round trip on every batch."""
         self._check_tags(name, keys)
-        return await self._batched.execute(lambda pipe: self._scripts[name](keys=keys, args=args, client=pipe))
+        script = self._scripts[name]
+        try:
+            return await self._batched.execute(lambda pipe: pipe.evalsha(script.sha, len(keys), *keys, *args))
+        except redis.exceptions.NoScriptError:  # Redis restarted (or flushed its scripts): nothing ran
+            return await script(keys=keys, args=args)  # loads the script, then runs it
 
     @store_errors
     async def ping(self) -> float:

@@ -306,6 +306,15 @@ async def test_duplicate_message_ids_are_dropped(store: HandoffStore, raw_redis:
     assert (await event_types(store)).count("message") == 2
 
 
+async def test_messages_are_stored_after_redis_lost_its_scripts(store: HandoffStore, raw_redis: Redis) -> None:
+    """As after a Redis restart: the batched append finds no script by its SHA and loads it."""
+    await store.append_message("c", INBOX, "m-1", "customer", "before")
+    await raw_redis.script_flush()
+    after = await asyncio.gather(*(store.append_message("c", INBOX, f"m-{n}", "customer", "after") for n in range(2, 6)))
+    assert not any(result.duplicate for result in after)
+    assert await raw_redis.xlen(store.keys.stream("c", INBOX)) == 5
+
+
 async def test_customer_messages_are_routed_by_mode_in_one_step(store: HandoffStore, raw_redis: Redis) -> None:
     human = (QUEUED, ASSIGNED, WAITING_OFFLINE)
     to_bot = await store.accept_customer_message("c", "m-1", "customer", "hi", human)
