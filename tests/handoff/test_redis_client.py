@@ -9,6 +9,7 @@ import asyncio
 import pytest
 import uvloop
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 
 from handoff.redis_client import redis_from_url
 
@@ -37,6 +38,15 @@ async def cancels_lost(client: Redis) -> int:
     return lost
 
 
+async def until_readable(connection: AbstractConnection, what: str) -> None:
+    """Waits until the pool's check sees `what` on the connection (it arrives through the loop)."""
+    for _ in range(200):
+        if await connection.can_read_destructive():
+            return
+        await asyncio.sleep(0.005)
+    pytest.fail(f"{what} was never seen")
+
+
 @pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
 def test_a_task_busy_with_commands_stops_at_the_first_cancel(redis_url: str, run) -> None:
     assert run(cancels_lost(redis_from_url(redis_url))) == 0
@@ -48,12 +58,7 @@ async def test_a_reply_left_unread_is_never_taken_for_the_next_one(redis_url: st
     pool = client.connection_pool
     connection = await pool.get_connection("ECHO")
     await connection.send_command("ECHO", "stale")  # an interrupted command: its reply is never read
-    for _ in range(200):
-        if await connection.can_read_destructive():
-            break
-        await asyncio.sleep(0.005)
-    else:
-        pytest.fail("the stale reply never arrived")
+    await until_readable(connection, "the stale reply")
     await pool.release(connection)
     assert await client.echo("fresh") == "fresh"
     await client.close()
@@ -66,12 +71,7 @@ async def test_a_connection_closed_by_the_server_is_replaced(redis_url: str) -> 
     assert await client.ping()
     (connection,) = client.connection_pool._available_connections
     await admin.client_kill_filter(_type="normal", skipme=True)
-    for _ in range(200):
-        if await connection.can_read_destructive():
-            break
-        await asyncio.sleep(0.005)
-    else:
-        pytest.fail("the server's close was never seen")
+    await until_readable(connection, "the server's close")
     assert await client.echo("still here") == "still here"
     await client.close()
     await admin.close()
