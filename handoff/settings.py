@@ -132,6 +132,11 @@ class HandoffSettings(BaseSettings):
         30, ge=1, description="Days a conversation's handoff records (state, messages) are kept after it "
         "went back to the bot.",
     )
+    abandon_after_seconds: float = Field(
+        120.0, gt=0,
+        description="How long a queued customer whose chat widget disconnected may stay away before the "
+        "ticket is closed as abandoned (the agent service checks every few seconds).",
+    )
     agent_service_url: str = Field("http://127.0.0.1:5006", description="Base URL of the agent service.")
     rasa_url: str = Field("http://127.0.0.1:5005", description="Base URL of Rasa's HTTP API.")
     session_secret: str = Field(

@@ -298,10 +298,11 @@ class HandoffStore:
         return outcome
 
     @store_errors
-    async def abandon(self, conversation_id: str) -> TransitionResult:
-        """The customer left: queued / assigned / waiting_offline -> abandoned (the agent is kept
-        in the state so the console can say whose chat it was)."""
-        outcome = await self._transition(conversation_id, (QUEUED, ASSIGNED, WAITING_OFFLINE), ABANDONED)
+    async def abandon(self, conversation_id: str,
+                      modes: tuple[str, ...] = (QUEUED, ASSIGNED, WAITING_OFFLINE)) -> TransitionResult:
+        """The customer left: queued / assigned / waiting_offline (or only `modes`) -> abandoned
+        (the agent is kept in the state so the console can say whose chat it was)."""
+        outcome = await self._transition(conversation_id, modes, ABANDONED)
         if outcome.ok:
             await self._script("REMOVE_IF_SCORE", [self.keys.queue],
                                [conversation_id, self._score_of(outcome.state)])

@@ -32,6 +32,9 @@ SLACK_SIGNING_SECRET = secrets.token_hex(16)
 SLACK_ALERT_CHANNEL = "#paylater-agents"
 
 
+# Short, so a test can watch a queued customer who left be abandoned.
+ABANDON_AFTER_SECONDS = 3.0
+
 @pytest.fixture(scope="session")
 def slack_api() -> Iterator[FakeSlackApi]:
     """The Slack Web API stand-in that the system's Slack parts post to."""
@@ -44,7 +47,8 @@ def system_layout(tmp_path_factory: pytest.TempPathFactory, slack_api: FakeSlack
     work = Path(tmp_path_factory.mktemp("system"))
     env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}",
            "HANDOFF_SLACK_BOT_TOKEN": SLACK_TOKEN, "HANDOFF_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
-           "HANDOFF_SLACK_ALERT_CHANNEL": SLACK_ALERT_CHANNEL, "HANDOFF_SLACK_API_URL": slack_api.base_url}
+           "HANDOFF_SLACK_ALERT_CHANNEL": SLACK_ALERT_CHANNEL, "HANDOFF_SLACK_API_URL": slack_api.base_url,
+           "HANDOFF_ABANDON_AFTER_SECONDS": str(ABANDON_AFTER_SECONDS)}
     subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
     (work / "agents.yml").write_text(yaml.safe_dump({"agents": AGENTS}))

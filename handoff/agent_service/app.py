@@ -26,6 +26,7 @@ from handoff.agent_service.rasa_client import RasaClient
 from handoff.agent_service.rasa_sync import RasaSync
 from handoff.agent_service.side_store import ServiceStore
 from handoff.care_store import CareStore
+from handoff.departures import Departures, sweep_departures
 from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfig
 from handoff.slack.setup_alerts import install_slack_alerts
@@ -55,6 +56,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.canned_replies = canned.load_canned_replies(settings.canned_replies_file)
     app.ctx.care = care = CareStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
                                     connect_timeout=store.config.connect_timeout)
+    departures = Departures(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
+                            connect_timeout=store.config.connect_timeout)
     app.ctx.openapi_yaml = OPENAPI_FILE.read_text(encoding="utf-8")
     app.ctx.hub = Hub(store)
     app.ctx.rasa_sync = RasaSync(settings, store, side, rasa_client)
@@ -72,7 +75,9 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
         except StoreUnavailable:
             pass  # each agent's presence heartbeat publishes their name again
         app.ctx.tasks = [asyncio.create_task(EventTail(store, side, app.ctx.hub).run(), name="event-tail"),
-                         asyncio.create_task(app.ctx.rasa_sync.run_retries(), name="rasa-sync-retries")]
+                         asyncio.create_task(app.ctx.rasa_sync.run_retries(), name="rasa-sync-retries"),
+                         asyncio.create_task(sweep_departures(store, departures, settings.abandon_after_seconds),
+                                             name="departure-sweep")]
 
     async def stop_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         await cancel_and_wait(app.ctx.tasks)
@@ -81,6 +86,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
         await rasa_client.close()
         await side.close()
         await care.close()
+        await departures.close()
         await store.close()
 
     app.register_listener(start_tasks, "after_server_start")

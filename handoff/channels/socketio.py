@@ -32,7 +32,9 @@ from handoff.channels.common import ChannelContext, message_id_from, outgoing_pa
 from handoff.channels.customer_events import register_customer_events
 from handoff.channels.outbox import OutboxFollowers
 from handoff.channels.router import CustomerMessage, MessageRejected
+from handoff.departures import Departures
 from handoff.models import ChatMessage
+from handoff.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,7 @@ class HandoffSocketIOInput(InputChannel):
         context = self.context
         followers = OutboxFollowers(context.store, "socketio", context.settings.customer_block_ms)
         care = CareStore(context.settings.redis_url, context.store.keys)
+        departures = Departures(context.settings.redis_url, context.store.keys)
         register_customer_events(sio, context, care)
 
         async def deliver(message: ChatMessage) -> None:
@@ -111,6 +114,7 @@ class HandoffSocketIOInput(InputChannel):
         async def close(_app: Sanic, _loop: Any) -> None:
             await followers.stop_all()
             await care.close()
+            await departures.close()
             await context.store.close()
 
         @sio.on("session_request")
@@ -121,12 +125,17 @@ class HandoffSocketIOInput(InputChannel):
             await sio.enter_room(sid, conversation_id)
             await sio.emit("session_confirm", conversation_id, room=sid)
             followers.follow(conversation_id, deliver)
+            await _note(departures.back(conversation_id), "return", conversation_id)
 
         @sio.on("disconnect")
         async def disconnect(sid: str) -> None:
             conversation_id = (await sio.get_session(sid)).get("conversation_id")
             if conversation_id and not _other_sockets_in_room(sio, conversation_id, sid):
                 followers.stop(conversation_id)
+                await _note(departures.left(conversation_id), "departure", conversation_id)
+                if _other_sockets_in_room(sio, conversation_id, sid):
+                    # Back (a reload) while that was stored: its own `back` may have reached Redis first.
+                    await _note(departures.back(conversation_id), "return", conversation_id)
 
         @sio.on(self.user_message_evt)
         async def handle_message(sid: str, data: Any) -> None:
@@ -156,6 +165,15 @@ class HandoffSocketIOInput(InputChannel):
                                                       "metadata": {"sender": "system", "kind": "error"}}, room=sid)
 
         return bp
+
+
+async def _note(update: Awaitable[None], what: str, conversation_id: str) -> None:
+    """Records a customer's departure or return; without Redis the chat goes on (a missed
+    departure only leaves a ticket waiting, as before departures were recorded)."""
+    try:
+        await update
+    except StoreUnavailable as error:
+        logger.warning("%s of %s not recorded: %s", what, conversation_id, error)
 
 
 def _other_sockets_in_room(sio: AsyncServer, room: str, leaving_sid: str) -> bool:

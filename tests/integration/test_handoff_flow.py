@@ -15,7 +15,7 @@ from tests.integration.agent_client import AgentClient
 from tests.integration.domain_texts import response_text
 from tests.integration.rest_client import RestCustomer
 from tests.integration.socket_customer import SocketCustomer
-from tests.system_fixtures import AGENTS
+from tests.system_fixtures import ABANDON_AFTER_SECONDS, AGENTS
 
 pytestmark = pytest.mark.model
 
@@ -172,6 +172,36 @@ async def test_reconnecting_customer_gets_what_the_agent_sent_meanwhile(
     finally:
         await returning.close()
         alice.resolve(conversation_id)
+
+
+async def mode_of(agent: AgentClient, conversation_id: str) -> str:
+    return (await asyncio.to_thread(agent.conversation, conversation_id))["state"]["mode"]
+
+
+@pytest.mark.asyncio
+async def test_a_queued_customer_who_leaves_is_abandoned_but_one_still_connected_keeps_their_place(
+        bot_system: SystemLayout, alice: AgentClient) -> None:
+    leaving, first_tab = SocketCustomer(bot_system), SocketCustomer(bot_system)
+    gone, kept = await leaving.connect(), await first_tab.connect()
+    for customer in (leaving, first_tab):
+        await customer.say("I need a person")
+    await ticket_of(alice, gone)
+    await ticket_of(alice, kept)
+    second_tab = SocketCustomer(bot_system)
+    try:
+        assert await second_tab.connect(session_id=kept) == kept
+        await leaving.close()
+        await first_tab.close()  # the conversation is still open in the second tab
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ABANDON_AFTER_SECONDS + 15
+        while await mode_of(alice, gone) != "abandoned":
+            assert loop.time() < deadline, "the customer who left was never abandoned"
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(ABANDON_AFTER_SECONDS)
+        assert await mode_of(alice, kept) == "queued"
+        assert gone not in [entry["conversation_id"] for entry in await asyncio.to_thread(alice.queue)]
+    finally:
+        await second_tab.close()
 
 
 @pytest.mark.asyncio

@@ -1,0 +1,89 @@
+"""Customers who left while waiting for an agent: their tickets are closed as `abandoned`.
+
+A widget customer who closes the tab while queued would otherwise stay in the queue for good, and
+an agent would claim a conversation nobody reads. So a channel records when a customer's last
+connection in its process closes (`left`) and clears that when they connect again, in any process
+(`back`). The agent service sweeps: a conversation still waiting `abandon_after_seconds` after its
+customer left is abandoned (the usual transition, so consoles and Slack alerts see it, and a
+customer who writes again later is back with the bot). A customer already talking to an agent is
+left to that agent, who sees them go quiet and resolves.
+
+Departures live in one sorted set (score: when the customer left) next to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from handoff.models import QUEUED, WAITING_OFFLINE
+from handoff.redis_client import redis_from_url
+from handoff.store import HandoffStore, StoreUnavailable, store_errors
+from handoff.store_scripts import REMOVE_IF_SCORE, Keys
+
+logger = logging.getLogger(__name__)
+
+ABANDONED_FROM = (QUEUED, WAITING_OFFLINE)
+
+
+class Departures:
+    """When each waiting customer's last connection closed; raises StoreUnavailable without Redis."""
+
+    def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0, connect_timeout: float = 1.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._key = f"{keys.prefix}:{{queue}}:departed"
+        self._clock = clock
+        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
+                                     socket_connect_timeout=connect_timeout)
+        self._remove_if_score = self._redis.register_script(REMOVE_IF_SCORE)
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+    @store_errors
+    async def left(self, conversation_id: str) -> None:
+        await self._redis.zadd(self._key, {conversation_id: self._clock()})
+
+    @store_errors
+    async def back(self, conversation_id: str) -> None:
+        await self._redis.zrem(self._key, conversation_id)
+
+    @store_errors
+    async def away_since(self, conversation_id: str) -> float | None:
+        return await self._redis.zscore(self._key, conversation_id)
+
+    @store_errors
+    async def gone_longer_than(self, seconds: float, limit: int = 100) -> list[tuple[str, float]]:
+        """(conversation, left at) of the customers away longer than `seconds`, longest first."""
+        return await self._redis.zrangebyscore(self._key, "-inf", self._clock() - seconds, start=0, num=limit,
+                                               withscores=True)
+
+    @store_errors
+    async def forget(self, conversation_id: str, left_at: float) -> None:
+        """Drops a departure unless the customer left again since (a newer time is kept)."""
+        await self._remove_if_score(keys=[self._key], args=[conversation_id, repr(left_at)])
+
+
+async def abandon_departed(store: HandoffStore, departures: Departures, after_seconds: float) -> list[str]:
+    """One sweep: abandons the waiting conversations whose customer left over `after_seconds` ago;
+    returns them. Any other departure that is due is just forgotten."""
+    abandoned = []
+    for conversation_id, left_at in await departures.gone_longer_than(after_seconds):
+        if (await store.abandon(conversation_id, ABANDONED_FROM)).ok:
+            abandoned.append(conversation_id)
+            logger.info("%s abandoned: the customer left %.0f s ago", conversation_id, time.time() - left_at)
+        await departures.forget(conversation_id, left_at)
+    return abandoned
+
+
+async def sweep_departures(store: HandoffStore, departures: Departures, after_seconds: float) -> None:
+    """The agent service's task body: a sweep every few seconds, whatever Redis does meanwhile."""
+    interval = min(5.0, max(0.2, after_seconds / 4))
+    while True:
+        try:
+            await abandon_departed(store, departures, after_seconds)
+        except StoreUnavailable as error:
+            logger.warning("departure sweep skipped: %s", error)
+        await asyncio.sleep(interval)
