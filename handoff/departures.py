@@ -1,9 +1,9 @@
 """Customers who left while waiting for an agent: their tickets are closed as `abandoned`.
 
 A widget customer who closes the tab while queued would otherwise stay in the queue for good, and
-an agent would claim a conversation nobody reads. So a channel records when a customer's last
-connection in its process closes (`left`) and clears that when they connect again, in any process
-(`back`). The agent service sweeps: a conversation still waiting `abandon_after_seconds` after its
+an agent would claim a conversation nobody reads. So a channel records when a waiting customer's
+last connection in its process closes (`record_departure`) and clears that when they connect
+again, in any process (`back`). The agent service sweeps: a conversation still waiting `abandon_after_seconds` after its
 customer left is abandoned (the usual transition, so consoles and Slack alerts see it, and a
 customer who writes again later is back with the bot). A customer already talking to an agent is
 left to that agent, who sees them go quiet and resolves.
@@ -33,7 +33,7 @@ class Departures:
 
     def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0, connect_timeout: float = 1.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self._key = f"{keys.prefix}:{{queue}}:departed"
+        self._key = keys.departures
         self._clock = clock
         self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
                                      socket_connect_timeout=connect_timeout)
@@ -66,15 +66,28 @@ class Departures:
         await self._remove_if_score(keys=[self._key], args=[conversation_id, repr(left_at)])
 
 
-async def abandon_departed(store: HandoffStore, departures: Departures, after_seconds: float) -> list[str]:
-    """One sweep: abandons the waiting conversations whose customer left over `after_seconds` ago;
-    returns them. Any other departure that is due is just forgotten."""
-    abandoned = []
-    for conversation_id, left_at in await departures.gone_longer_than(after_seconds):
-        if (await store.abandon(conversation_id, ABANDONED_FROM)).ok:
-            abandoned.append(conversation_id)
-            logger.info("%s abandoned: the customer left %.0f s ago", conversation_id, time.time() - left_at)
-        await departures.forget(conversation_id, left_at)
+async def record_departure(store: HandoffStore, departures: Departures, conversation_id: str) -> None:
+    """The customer's last connection closed: remembered only if they wait for an agent, so the
+    sweeper never works through the (many more) customers who were only talking to the bot."""
+    if (await store.get_state(conversation_id)).mode in ABANDONED_FROM:
+        await departures.left(conversation_id)
+
+
+async def abandon_departed(store: HandoffStore, departures: Departures, after_seconds: float,
+                           batch: int = 100, max_batches: int = 50) -> list[str]:
+    """One sweep: abandons the waiting conversations whose customer left over `after_seconds` ago
+    (all that are due, `batch` at a time, at most `max_batches`); returns them. A departure whose
+    conversation is no longer waiting (claimed meanwhile) is just forgotten."""
+    abandoned: list[str] = []
+    for _ in range(max_batches):
+        due = await departures.gone_longer_than(after_seconds, limit=batch)
+        for conversation_id, left_at in due:
+            if (await store.abandon(conversation_id, ABANDONED_FROM)).ok:
+                abandoned.append(conversation_id)
+                logger.info("%s abandoned: the customer left over %.0f s ago", conversation_id, after_seconds)
+            await departures.forget(conversation_id, left_at)
+        if len(due) < batch:
+            break
     return abandoned
 
 

@@ -76,6 +76,11 @@ class Keys:
         return f"{self.prefix}:{{queue}}:waiting"
 
     @property
+    def departures(self) -> str:
+        """When waiting customers left (handoff/departures.py); beside the queue, in its slot."""
+        return f"{self.prefix}:{{queue}}:departed"
+
+    @property
     def events(self) -> str:
         return f"{self.prefix}:{{events}}:agents"
 

@@ -32,7 +32,7 @@ from handoff.channels.common import ChannelContext, message_id_from, outgoing_pa
 from handoff.channels.customer_events import register_customer_events
 from handoff.channels.outbox import OutboxFollowers
 from handoff.channels.router import CustomerMessage, MessageRejected
-from handoff.departures import Departures
+from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
 from handoff.store import StoreUnavailable
 
@@ -132,7 +132,7 @@ class HandoffSocketIOInput(InputChannel):
             conversation_id = (await sio.get_session(sid)).get("conversation_id")
             if conversation_id and not _other_sockets_in_room(sio, conversation_id, sid):
                 followers.stop(conversation_id)
-                await _note(departures.left(conversation_id), "departure", conversation_id)
+                await _note(record_departure(context.store, departures, conversation_id), "departure", conversation_id)
                 if _other_sockets_in_room(sio, conversation_id, sid):
                     # Back (a reload) while that was stored: its own `back` may have reached Redis first.
                     await _note(departures.back(conversation_id), "return", conversation_id)

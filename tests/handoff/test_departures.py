@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from handoff.departures import Departures, abandon_departed
+from handoff.departures import Departures, abandon_departed, record_departure
 from handoff.models import ABANDONED, ASSIGNED, QUEUED
 from handoff.store import HandoffStore
 from tests.handoff.conftest import FakeClock, StoreFactory
@@ -80,3 +80,22 @@ async def test_a_newer_departure_is_not_forgotten_with_the_older_one(
     assert first is not None
     await departures.forget("twice", first)
     assert await departures.away_since("twice") == clock.now
+
+
+async def test_only_customers_waiting_for_an_agent_are_recorded(
+        clocked_store: HandoffStore, departures: Departures) -> None:
+    await queue(clocked_store, "waiting")
+    await record_departure(clocked_store, departures, "waiting")
+    await record_departure(clocked_store, departures, "bot-only")
+    assert await departures.away_since("waiting") is not None
+    assert await departures.away_since("bot-only") is None
+
+
+async def test_one_sweep_takes_every_due_departure_batch_by_batch(
+        clocked_store: HandoffStore, departures: Departures, clock: FakeClock) -> None:
+    gone = [f"gone-{n}" for n in range(5)]
+    await queue(clocked_store, *gone)
+    for conversation_id in gone:
+        await departures.left(conversation_id)
+    clock.advance(GRACE + 1)
+    assert sorted(await abandon_departed(clocked_store, departures, GRACE, batch=2)) == gone
