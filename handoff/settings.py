@@ -137,6 +137,12 @@ class HandoffSettings(BaseSettings):
         description="How long a queued customer whose chat widget disconnected may stay away before the "
         "ticket is closed as abandoned (the agent service checks every few seconds).",
     )
+    freeze_startup_heap: bool = Field(
+        True,
+        description="Once a server has started (for Rasa: with its model loaded), leave the objects it "
+        "holds out of Python's garbage collection, so full collections no longer pause it for hundreds "
+        "of milliseconds (handoff/heap_freeze.py).",
+    )
     agent_service_url: str = Field("http://127.0.0.1:5006", description="Base URL of the agent service.")
     rasa_url: str = Field("http://127.0.0.1:5005", description="Base URL of Rasa's HTTP API.")
     session_secret: str = Field(

@@ -470,6 +470,56 @@ class HandoffStore:
         await self._batched.execute(lambda pipe: pipe.set(key, stream_id, ex=self.config.dedup_ttl_seconds))
 
     @store_errors
+    async def get_cursors(self, conversation_ids: list[str], reader: str) -> dict[str, str]:
+        """`get_cursor` for many conversations in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for conversation_id in conversation_ids:
+                pipe.get(self.keys.cursor(conversation_id, reader))
+            cursors = await pipe.execute()
+        return {conversation_id: cursor or "0-0" for conversation_id, cursor in zip(conversation_ids, cursors)}
+
+    @store_errors
+    async def read_outboxes(self, after: Mapping[str, str], reader: str, delivered: Mapping[str, str],
+                            wake: tuple[str, str], block_ms: int,
+                            count: int = 100) -> tuple[str, dict[str, list[ChatMessage]]]:
+        """One blocking read of many conversations' outboxes (each after its cursor in `after`) and
+        of the reader's wake-up stream (`wake`: key, last id seen); the same round trip first saves
+        `reader`'s cursors of what was `delivered` since the last read. Returns the wake stream's
+        newest id and the new messages by conversation.
+
+        One multi-key XREAD needs its streams in one Redis Cluster slot; a cluster deployment
+        would read one slot at a time."""
+        if not 0 < block_ms <= self.config.max_block_ms:
+            raise ValueError(f"block_ms must be within 1..{self.config.max_block_ms}: {block_ms}")
+        wake_key, wake_after = wake
+        conversations = {self.keys.stream(conversation_id, OUTBOX): conversation_id for conversation_id in after}
+        streams = {wake_key: wake_after, **{key: after[conversation_id] for key, conversation_id in conversations.items()}}
+        async with self._blocking.pipeline(transaction=False) as pipe:
+            for conversation_id, stream_id in delivered.items():
+                pipe.set(self.keys.cursor(conversation_id, reader), stream_id, ex=self.config.dedup_ttl_seconds)
+            pipe.xread(streams, count=count, block=block_ms)
+            *_, reply = await pipe.execute()
+        messages: dict[str, list[ChatMessage]] = {}
+        for key, entries in reply or []:
+            if key == wake_key:
+                wake_after = entries[-1][0]
+            else:
+                conversation_id = conversations[key]
+                messages[conversation_id] = [_message(conversation_id, OUTBOX, stream_id, fields)
+                                             for stream_id, fields in entries]
+        return wake_after, messages
+
+    @store_errors
+    async def wake_reader(self, wake_key: str, expire_seconds: int = 86_400) -> None:
+        """Ends the current `read_outboxes` on `wake_key` early (the key goes if nobody renews it)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await pipe.xadd(wake_key, {"wake": 1}, maxlen=1).expire(wake_key, expire_seconds).execute()
+
+    @store_errors
+    async def forget_reader(self, wake_key: str) -> None:
+        await self._redis.delete(wake_key)
+
+    @store_errors
     async def read_messages(self, conversation_id: str, direction: str, after_id: str = "0-0",
                             block_ms: int | None = None, count: int = 100) -> list[ChatMessage]:
         """Messages after `after_id`: catch-up after a reconnect, or (with `block_ms`) live tailing."""

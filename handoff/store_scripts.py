@@ -92,6 +92,10 @@ class Keys:
     def presence_expiry(self) -> str:
         return f"{self.prefix}:{{agents}}:presence_expiry"
 
+    def outbox_wake(self, reader_id: str) -> str:
+        """Where one process's outbox reader is woken to read a newly followed conversation too."""
+        return f"{self.prefix}:{{wake:{reader_id}}}:outbox"
+
     def agent_chats(self, agent_id: str) -> str:
         if not agent_id:
             raise ValueError("agent id must not be empty")

@@ -27,6 +27,7 @@ from handoff.agent_service.rasa_sync import RasaSync
 from handoff.agent_service.side_store import ServiceStore
 from handoff.care_store import CareStore
 from handoff.departures import Departures, sweep_departures
+from handoff.heap_freeze import freeze_startup_heap
 from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfig
 from handoff.slack.setup_alerts import install_slack_alerts
@@ -69,6 +70,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
                    socket_routes.blueprint(), canned.blueprint(), pages.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
+        if settings.freeze_startup_heap:
+            freeze_startup_heap()
         await rasa_client.start()
         try:
             await care.publish_names((agent.id, agent.name) for agent in app.ctx.agents)

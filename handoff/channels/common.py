@@ -7,8 +7,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sanic import Blueprint, Sanic
+
 from handoff.channels.router import CustomerRouter
 from handoff.channels.session_ids import SessionIds
+from handoff.heap_freeze import freeze_startup_heap
 from handoff.models import ChatMessage
 from handoff.settings import HandoffSettings, get_handoff_settings
 from handoff.store import HandoffStore, open_store
@@ -29,6 +32,16 @@ class ChannelContext:
         session_ids = SessionIds(settings.session_secret)
         store = open_store(settings)
         return cls(settings, store, CustomerRouter(store, settings), session_ids)
+
+
+def freeze_heap_after_start(bp: Blueprint, settings: HandoffSettings) -> None:
+    """Freezes the server's start-up heap (model included) once it serves, if the settings say so."""
+    if not settings.freeze_startup_heap:
+        return
+
+    @bp.after_server_start
+    async def freeze(_app: Sanic, _loop: Any) -> None:
+        freeze_startup_heap()
 
 
 def message_id_from(data: dict[str, Any]) -> str:

@@ -24,7 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from handoff.channels.common import ChannelContext, message_id_from, outgoing_payload
+from handoff.channels.common import ChannelContext, freeze_heap_after_start, message_id_from, outgoing_payload
 from handoff.channels.outbox import CUSTOMER_KINDS
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.models import OUTBOX
@@ -55,6 +55,7 @@ class HandoffRestInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("handoff_rest_webhook", __name__)
         context = self.context
+        freeze_heap_after_start(bp, context.settings)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

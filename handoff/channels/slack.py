@@ -33,7 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 
-from handoff.channels.common import ChannelContext
+from handoff.channels.common import ChannelContext, freeze_heap_after_start
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.slack.config import SlackConfig, SlackConfigError, resolve_slack_config
 from handoff.slack.delivery import SlackDelivery
@@ -117,6 +117,7 @@ class HandoffSlackInput(SlackInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("handoff_slack_webhook", __name__)
         context = self.context
+        freeze_heap_after_start(bp, context.settings)
         client = web_client(self.config)
         delivery = LeasedEventTail(context.store, self.state, "delivery", SlackDelivery(context.store, self.state, client))
         tasks: set[asyncio.Task] = set()

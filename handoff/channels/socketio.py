@@ -28,9 +28,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from handoff.care_store import CareStore
-from handoff.channels.common import ChannelContext, message_id_from, outgoing_payload
+from handoff.channels.common import ChannelContext, freeze_heap_after_start, message_id_from, outgoing_payload
 from handoff.channels.customer_events import register_customer_events
-from handoff.channels.outbox import OutboxFollowers
+from handoff.channels.outbox import OutboxReader
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
@@ -93,7 +93,8 @@ class HandoffSocketIOInput(InputChannel):
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "handoff_socketio_webhook", __name__)
         context = self.context
-        followers = OutboxFollowers(context.store, "socketio", context.settings.customer_block_ms)
+        freeze_heap_after_start(bp, context.settings)
+        outboxes = OutboxReader(context.store, "socketio", context.settings.customer_block_ms)
         care = CareStore(context.settings.redis_url, context.store.keys)
         departures = Departures(context.settings.redis_url, context.store.keys)
         register_customer_events(sio, context, care)
@@ -112,7 +113,7 @@ class HandoffSocketIOInput(InputChannel):
 
         @bp.after_server_stop
         async def close(_app: Sanic, _loop: Any) -> None:
-            await followers.stop_all()
+            await outboxes.stop_all()
             await care.close()
             await departures.close()
             await context.store.close()
@@ -124,14 +125,14 @@ class HandoffSocketIOInput(InputChannel):
             await sio.save_session(sid, {"conversation_id": conversation_id})
             await sio.enter_room(sid, conversation_id)
             await sio.emit("session_confirm", conversation_id, room=sid)
-            followers.follow(conversation_id, deliver)
+            outboxes.follow(conversation_id, deliver)
             await _note(departures.back(conversation_id), "return", conversation_id)
 
         @sio.on("disconnect")
         async def disconnect(sid: str) -> None:
             conversation_id = (await sio.get_session(sid)).get("conversation_id")
             if conversation_id and not _other_sockets_in_room(sio, conversation_id, sid):
-                followers.stop(conversation_id)
+                outboxes.stop(conversation_id)
                 await _note(record_departure(context.store, departures, conversation_id), "departure", conversation_id)
                 if _other_sockets_in_room(sio, conversation_id, sid):
                     # Back (a reload) while that was stored: its own `back` may have reached Redis first.

@@ -1,5 +1,6 @@
-"""Outbox followers deliver agent messages in order, skip internal notes, and resume after a
-reconnect right where the last delivery stopped."""
+"""The outbox reader delivers agent messages in order, skips internal notes, resumes after a
+reconnect right where the last delivery stopped, and reads every conversation of its process with
+one blocking read."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
+from redis.asyncio import Redis
 
-from handoff.channels.outbox import OutboxFollowers
+from handoff.channels.outbox import OutboxReader
 from handoff.models import OUTBOX, ChatMessage
 from handoff.store import HandoffStore
 
@@ -30,13 +32,13 @@ async def test_delivers_in_order_and_skips_notes(store: HandoffStore) -> None:
     async def deliver(message: ChatMessage) -> None:
         delivered.append(message)
 
-    followers = OutboxFollowers(store, "test", block_ms=200)
-    followers.follow("c1", deliver)
+    reader = OutboxReader(store, "test", block_ms=200)
+    reader.follow("c1", deliver)
     await store.append_message("c1", OUTBOX, "a1", "alice", "Hi, I'm Alice")
     await store.append_message("c1", OUTBOX, "a2", "alice", "customer seems upset", kind="note")
     await store.append_message("c1", OUTBOX, "a3", "alice", "<script>x</script>")
     await wait_for(lambda: len(delivered) == 2)
-    await followers.stop_all()
+    await reader.stop_all()
     assert [m.text for m in delivered] == ["Hi, I'm Alice", "<script>x</script>"]
 
 
@@ -50,16 +52,91 @@ async def test_reconnect_resumes_after_the_last_delivered_message(store: Handoff
     async def to_second(message: ChatMessage) -> None:
         second.append(message.text)
 
-    followers = OutboxFollowers(store, "test", block_ms=200)
-    followers.follow("c1", to_first)
+    reader = OutboxReader(store, "test", block_ms=200)
+    reader.follow("c1", to_first)
     await store.append_message("c1", OUTBOX, "a1", "alice", "one")
     await wait_for(lambda: first == ["one"])
-    followers.stop("c1")  # the customer's socket closed; its read is still waiting
+    reader.stop("c1")  # the customer's socket closed; its read is still waiting
     await store.append_message("c1", OUTBOX, "a2", "alice", "two")
-    await wait_for(lambda: not followers.is_following("c1"))
+    await wait_for(lambda: not reader.is_following("c1"))
     await store.append_message("c1", OUTBOX, "a3", "alice", "three")
-    other_process = OutboxFollowers(store, "test", block_ms=200)
+    other_process = OutboxReader(store, "test", block_ms=200)
     other_process.follow("c1", to_second)
     await wait_for(lambda: second == ["two", "three"])
     await other_process.stop_all()
     assert first == ["one"]
+
+
+async def blocked_clients(redis: Redis) -> int:
+    return int((await redis.info("clients"))["blocked_clients"])
+
+
+async def test_one_blocking_read_serves_every_conversation(store: HandoffStore, raw_redis: Redis) -> None:
+    delivered: dict[str, list[str]] = {}
+
+    async def deliver(message: ChatMessage) -> None:
+        delivered.setdefault(message.conversation_id, []).append(message.text)
+
+    blocked_before = await blocked_clients(raw_redis)
+    reader = OutboxReader(store, "test", block_ms=20_000)
+    conversations = [f"c{number}" for number in range(30)]
+    for conversation_id in conversations:
+        reader.follow(conversation_id, deliver)
+    for conversation_id in conversations:
+        await store.append_message(conversation_id, OUTBOX, f"{conversation_id}-1", "alice", f"hi {conversation_id}")
+    await wait_for(lambda: sum(map(len, delivered.values())) == len(conversations))
+    await asyncio.sleep(0.05)  # the reader is back in its read
+    assert await blocked_clients(raw_redis) == blocked_before + 1
+    await reader.stop_all()
+    assert delivered == {c: [f"hi {c}"] for c in conversations}
+
+
+async def test_a_conversation_followed_during_a_read_is_read_at_once(store: HandoffStore) -> None:
+    texts: list[str] = []
+
+    async def deliver(message: ChatMessage) -> None:
+        texts.append(message.text)
+
+    reader = OutboxReader(store, "test", block_ms=20_000)
+    reader.follow("c1", deliver)
+    await asyncio.sleep(0.1)  # the reader now waits on c1 alone, for up to 20 s
+    await store.append_message("c2", OUTBOX, "a1", "alice", "sent before the customer connected")
+    reader.follow("c2", deliver)
+    await wait_for(lambda: texts == ["sent before the customer connected"], timeout=2.0)
+    await reader.stop_all()
+
+
+async def test_a_failed_delivery_is_retried_in_order_without_holding_up_others(store: HandoffStore) -> None:
+    texts: dict[str, list[str]] = {"c1": [], "c2": []}
+    failures = iter([True])
+
+    async def deliver(message: ChatMessage) -> None:
+        if message.conversation_id == "c1" and next(failures, False):
+            raise RuntimeError("socket.io refused the emit")
+        texts[message.conversation_id].append(message.text)
+
+    reader = OutboxReader(store, "test", block_ms=20_000)
+    reader.follow("c1", deliver)
+    reader.follow("c2", deliver)
+    await asyncio.sleep(0.1)
+    await store.append_message("c1", OUTBOX, "a1", "alice", "one")
+    await store.append_message("c1", OUTBOX, "a2", "alice", "two")
+    await store.append_message("c2", OUTBOX, "b1", "bob", "other")
+    await wait_for(lambda: texts["c2"] == ["other"], timeout=0.9)  # before c1's retry is due
+    await wait_for(lambda: texts["c1"] == ["one", "two"], timeout=5.0)
+    await reader.stop_all()
+
+
+async def test_cursors_of_delivered_messages_are_saved(store: HandoffStore) -> None:
+    texts: list[str] = []
+
+    async def deliver(message: ChatMessage) -> None:
+        texts.append(message.text)
+
+    reader = OutboxReader(store, "test", block_ms=20_000)
+    reader.follow("c1", deliver)
+    await asyncio.sleep(0.1)
+    last = await store.append_message("c1", OUTBOX, "a1", "alice", "one")
+    await wait_for(lambda: texts == ["one"])
+    await reader.stop_all()
+    assert await store.get_cursor("c1", "test") == last.stream_id

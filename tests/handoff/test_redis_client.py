@@ -10,6 +10,8 @@ import pytest
 import uvloop
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.redis_client import redis_from_url
 
@@ -75,3 +77,64 @@ async def test_a_connection_closed_by_the_server_is_replaced(redis_url: str) -> 
     assert await client.echo("still here") == "still here"
     await client.close()
     await admin.close()
+
+
+@pytest.mark.asyncio
+async def test_commands_start_no_task(redis_url: str) -> None:
+    """redis-py's stock write starts one (asyncio.wait_for) per command, a third of its CPU."""
+    client = redis_from_url(redis_url, decode_responses=True, socket_timeout=5.0)
+    await client.ping()
+    loop = asyncio.get_running_loop()
+    started: list[object] = []
+
+    def counting_factory(loop: asyncio.AbstractEventLoop, coro: object) -> asyncio.Task:
+        started.append(coro)
+        return asyncio.Task(coro, loop=loop)
+
+    loop.set_task_factory(counting_factory)
+    try:
+        for number in range(10):
+            await client.set("key", number)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.incr("key").get("key")
+            assert await pipe.execute() == [10, "10"]
+    finally:
+        loop.set_task_factory(None)
+    assert started == []
+    await client.close()
+
+
+@pytest.mark.asyncio
+async def test_a_write_the_server_never_reads_times_out_and_drops_the_connection() -> None:
+    async def never_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+
+    server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = redis_from_url(f"redis://127.0.0.1:{port}/0", socket_timeout=0.5)
+    connection = await client.connection_pool.get_connection("SET")
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(RedisTimeoutError, match="writing"):
+        await connection.send_command("SET", "key", b"x" * 32_000_000)  # far more than socket buffers hold
+    assert 0.4 < asyncio.get_running_loop().time() - started < 5
+    assert not connection.is_connected
+    server.close()
+    await client.close()
+
+
+@pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])
+def test_a_write_to_a_closed_connection_fails_clearly(redis_url: str, run) -> None:
+    run(write_after_abort(redis_url))
+
+
+async def write_after_abort(redis_url: str) -> None:
+    client = redis_from_url(redis_url, decode_responses=True, socket_timeout=5.0)
+    connection = await client.connection_pool.get_connection("PING")
+    await connection.send_command("PING")
+    assert await connection.read_response() == "PONG"
+    connection._writer.transport.abort()  # the socket is gone under the client
+    await asyncio.sleep(0.01)
+    with pytest.raises(RedisConnectionError, match="writing to socket"):
+        await connection.send_command("PING", check_health=False)
+    assert not connection.is_connected
+    await client.close()
