@@ -11,7 +11,9 @@ finds in practice: a reply left over from an interrupted command, or a socket th
 
 Each write in redis-py 4.6 runs under `asyncio.wait_for`, which starts a task per command: about
 45 of a short command's 120 microseconds of CPU here. A write to a socket only waits when the
-socket's buffer is full, so the write timeout is applied only then.
+socket's buffer is full, so the write timeout is applied only then. And commands are packed by
+hiredis in C (as redis-py 5 does) instead of redis-py 4.6's Python loop: 14 instead of 150
+microseconds for an outbox read of 40 streams, 5 instead of 36 for a message append.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import (
     AbstractConnection,
@@ -33,7 +36,8 @@ from redis.exceptions import ConnectionError, TimeoutError
 
 
 class BufferCheck:
-    """Mixin for a redis-py connection class: the pool's readiness check without a socket read."""
+    """Mixin for a redis-py connection class: the pool's readiness check without a socket read,
+    writes without a task, and commands packed in C."""
 
     async def can_read_destructive(self: Any) -> bool:
         stream = self._reader
@@ -45,6 +49,21 @@ class BufferCheck:
         if isinstance(parser, HiredisParser):
             return parser._reader is not None and parser._reader.has_data()
         return bool(getattr(parser, "_buffer", None))
+
+    def pack_command(self: Any, *args: Any) -> list[bytes]:
+        """The command in Redis's protocol, byte for byte what redis-py makes. Arguments hiredis
+        does not take (memoryviews; None or bools, which redis-py refuses with a clear DataError)
+        and encodings other than UTF-8 go redis-py's way."""
+        encoder = self.encoder
+        if encoder.encoding.lower().replace("-", "") != "utf8" or encoder.encoding_errors != "strict":
+            return super().pack_command(*args)
+        name = args[0]
+        if isinstance(name, (str, bytes)) and len(name.split()) > 1:  # e.g. "SCRIPT LOAD": one word each
+            args = (*name.split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:
+            return super().pack_command(*args)
 
     async def send_packed_command(self: Any, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
         """redis-py's write with its errors (a failed write closes the connection), timed only

@@ -9,8 +9,9 @@ import asyncio
 import pytest
 import uvloop
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.connection import AbstractConnection, Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from handoff.redis_client import redis_from_url
@@ -137,4 +138,33 @@ async def write_after_abort(redis_url: str) -> None:
     with pytest.raises(RedisConnectionError, match="writing to socket"):
         await connection.send_command("PING", check_health=False)
     assert not connection.is_connected
+    await client.close()
+
+
+@pytest.mark.parametrize("args", [
+    ("SET", "key", "naïve café ☕"), ("SCRIPT LOAD", "return 1"), (b"CONFIG GET", "maxmemory"),
+    ("XADD", "stream", "MAXLEN", "~", 10_000, "*", "ts", 1795675656.1234567, "n", -3, "big", 10**20),
+    ("SET", "key", memoryview(b"raw bytes")), ("SET", "key", b"\x00\xff" * 5000)])
+def test_commands_are_packed_exactly_as_redis_py_packs_them(args: tuple) -> None:
+    ours = redis_from_url("redis://127.0.0.1:1/0").connection_pool.make_connection()
+    stock = Connection()
+    assert b"".join(ours.pack_command(*args)) == b"".join(stock.pack_command(*args))
+
+
+@pytest.mark.parametrize("value", [None, True])
+def test_values_redis_py_refuses_are_still_refused_clearly(value: object) -> None:
+    ours = redis_from_url("redis://127.0.0.1:1/0").connection_pool.make_connection()
+    with pytest.raises(DataError, match="Invalid input"):
+        ours.pack_command("SET", "key", value)
+
+
+@pytest.mark.asyncio
+async def test_text_round_trips_through_the_packed_commands(redis_url: str) -> None:
+    client = redis_from_url(redis_url, decode_responses=True)
+    text = "naïve café ☕ <b>&amp;</b> " + "x" * 10_000
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.set("packed", text).get("packed").xadd("packed-stream", {"text": text, "n": 7})
+        _, read_back, stream_id = await pipe.execute()
+    assert read_back == text
+    assert (await client.xrange("packed-stream"))[0] == (stream_id, {"text": text, "n": "7"})
     await client.close()
