@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import time
 import uuid
@@ -263,6 +264,10 @@ async def ramp(bench: RelayBench, direction: str, args: argparse.Namespace) -> t
 
 async def run(args: argparse.Namespace, system: BenchSystem) -> None:
     async with RelayBench(system, args.conversations, args.agent_send) as bench:
+        # The client's own full collections would stall its clock reads, not the system: what
+        # exists now (connections, clients) leaves garbage collection, as in the servers.
+        gc.collect()
+        gc.freeze()
         print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
         for direction in (TO_AGENT, TO_CUSTOMER):  # warm-up, not reported
             await bench.phase(direction, 50, 1.0, args.drain)
