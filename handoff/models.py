@@ -24,6 +24,10 @@ MODES = (BOT, QUEUED, ASSIGNED, ABANDONED, WAITING_OFFLINE)
 INBOX = "inbox"
 OUTBOX = "outbox"
 DIRECTIONS = (INBOX, OUTBOX)
+# Event feeds: what agents' consoles follow (tickets, customer messages), and the announcements of
+# agent messages, which only channels that deliver from events (Slack) follow.
+AGENT_FEED = "agents"
+OUTBOX_FEED = "outbox"
 MESSAGE_KINDS = ("text", "typing", "note", "system")
 
 # Agent presence. An agent whose heartbeat ran out counts as offline.

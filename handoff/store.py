@@ -32,6 +32,7 @@ from typing_extensions import Self
 
 from handoff.models import (
     ABANDONED,
+    AGENT_FEED,
     ASSIGNED,
     BOT,
     DIRECTIONS,
@@ -39,6 +40,7 @@ from handoff.models import (
     MESSAGE_KINDS,
     ONLINE,
     OUTBOX,
+    OUTBOX_FEED,
     PRESENCE_STATUSES,
     QUEUED,
     WAITING_OFFLINE,
@@ -400,9 +402,10 @@ class HandoffStore:
     async def _append(self, conversation_id: str, direction: str, message_id: str, sender: str, text: str,
                       kind: str, extra: Mapping[str, Any] | None, *, modes: tuple[str, ...] = (),
                       owner: str = "", bot_modes: tuple[str, ...] = ()) -> GuardedAppend:
-        """Appends in one round trip (see APPEND_MESSAGE), then announces it on the events stream
-        (channels that deliver from events, such as Slack's, follow agent messages there); a
-        customer message's event carries the whole message, so consoles need not read it back."""
+        """Appends in one round trip (see APPEND_MESSAGE), then announces it: a customer message to
+        the agents' feed, carrying the whole message so consoles need not read it back; an agent
+        message to the outbox feed, which channels that deliver from events (Slack's) follow and
+        consoles never have to read past."""
         if direction not in DIRECTIONS or kind not in MESSAGE_KINDS or not message_id:
             raise ValueError(f"bad message: direction={direction!r} kind={kind!r} id={message_id!r}")
         keys = [self.keys.state(conversation_id), self.keys.stream(conversation_id, direction),
@@ -420,7 +423,8 @@ class HandoffStore:
                 announced["message"] = ChatMessage(
                     id=message_id, conversation_id=conversation_id, direction=direction, sender=sender, text=text,
                     kind=kind, ts=now, stream_id=stream_id, seq=int(seq), extra=extra).to_dict()
-            await self._emit("message", conversation_id, **announced)
+            await self._emit("message", conversation_id, feed=OUTBOX_FEED if direction == OUTBOX else AGENT_FEED,
+                             **announced)
         return GuardedAppend(outcome, stream_id, mode, agent_id or None, int(version))
 
     @store_errors
@@ -549,16 +553,17 @@ class HandoffStore:
 
     # --- events for agent consoles ------------------------------------------------------------
 
-    async def _emit(self, event_type: str, conversation_id: str, **data: Any) -> None:
+    async def _emit(self, event_type: str, conversation_id: str, feed: str = AGENT_FEED, **data: Any) -> None:
         fields = {"type": event_type, "conversation_id": conversation_id, "ts": self._now(), "data": json.dumps(data)}
+        key = self.keys.feed(feed)
         await self._batched.execute(
-            lambda pipe: pipe.xadd(self.keys.events, fields, maxlen=self.config.events_maxlen, approximate=True))
+            lambda pipe: pipe.xadd(key, fields, maxlen=self.config.events_maxlen, approximate=True))
 
     @store_errors
     async def read_events(self, after_id: str = "0-0", block_ms: int | None = None,
-                          count: int = 100) -> list[HandoffEvent]:
-        """Notifications after `after_id` (`$` with `block_ms`: only new ones)."""
-        entries = await self._xread(self.keys.events, after_id, block_ms, count)
+                          count: int = 100, feed: str = AGENT_FEED) -> list[HandoffEvent]:
+        """Notifications of `feed` after `after_id` (`$` with `block_ms`: only new ones)."""
+        entries = await self._xread(self.keys.feed(feed), after_id, block_ms, count)
         return [HandoffEvent(id=stream_id, type=fields["type"], conversation_id=fields["conversation_id"],
                              ts=float(fields["ts"]), data=json.loads(fields["data"]))
                 for stream_id, fields in entries]

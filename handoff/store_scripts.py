@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from handoff.models import AGENT_FEED, OUTBOX_FEED
+
 # Queue score = -priority * PRIORITY_STEP + queued_at (epoch seconds): ascending order puts higher
 # priority first and, within one priority, the older request first. Epoch seconds stay below the
 # step until the year 2286; priorities are bounded so millisecond precision survives in a double.
@@ -83,6 +85,17 @@ class Keys:
     @property
     def events(self) -> str:
         return f"{self.prefix}:{{events}}:agents"
+
+    @property
+    def outbox_events(self) -> str:
+        return f"{self.prefix}:{{events}}:outbox"
+
+    def feed(self, name: str) -> str:
+        """The stream of event feed `name` (models.AGENT_FEED or models.OUTBOX_FEED)."""
+        streams = {AGENT_FEED: self.events, OUTBOX_FEED: self.outbox_events}
+        if name not in streams:
+            raise ValueError(f"unknown event feed {name!r}")
+        return streams[name]
 
     @property
     def presence(self) -> str:

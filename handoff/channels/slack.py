@@ -35,6 +35,7 @@ from slack_sdk.errors import SlackApiError
 
 from handoff.channels.common import ChannelContext, freeze_heap_after_start
 from handoff.channels.router import CustomerMessage, MessageRejected
+from handoff.models import OUTBOX_FEED
 from handoff.slack.config import SlackConfig, SlackConfigError, resolve_slack_config
 from handoff.slack.delivery import SlackDelivery
 from handoff.slack.events import MalformedEvent, SlackMessage, button_click, customer_message
@@ -119,7 +120,8 @@ class HandoffSlackInput(SlackInput):
         context = self.context
         freeze_heap_after_start(bp, context.settings)
         client = web_client(self.config)
-        delivery = LeasedEventTail(context.store, self.state, "delivery", SlackDelivery(context.store, self.state, client))
+        delivery = LeasedEventTail(context.store, self.state, "delivery", SlackDelivery(context.store, self.state, client),
+                                   feed=OUTBOX_FEED)
         tasks: set[asyncio.Task] = set()
 
         @bp.after_server_start

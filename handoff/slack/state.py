@@ -115,12 +115,13 @@ class SlackState:
         await self._release(keys=[self._tail_key(name, "lease")], args=[token])
 
     @store_errors
-    async def tail_cursor(self, name: str) -> str:
-        """Where tail `name` resumes; the newest handoff event the first time (older ones are history)."""
+    async def tail_cursor(self, name: str, feed: str) -> str:
+        """Where tail `name` resumes; the newest event of its feed the first time (older ones are
+        history)."""
         cursor = await self._redis.get(self._tail_key(name, "cursor"))
         if cursor:
             return cursor
-        newest = await self._redis.xrevrange(self.keys.events, count=1)
+        newest = await self._redis.xrevrange(self.keys.feed(feed), count=1)
         return newest[0][0] if newest else "0-0"
 
     @store_errors

@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 
-from handoff.models import HandoffEvent
+from handoff.models import AGENT_FEED, HandoffEvent
 from handoff.slack.state import SlackState
 from handoff.store import HandoffStore, StoreUnavailable
 
@@ -36,13 +36,15 @@ Handler = Callable[[HandoffEvent], Awaitable[None]]
 
 
 class LeasedEventTail:
-    """Follows the handoff events for `handle` while this process holds the lease `name`."""
+    """Follows an event feed for `handle` while this process holds the lease `name`."""
 
-    def __init__(self, store: HandoffStore, state: SlackState, name: str, handle: Handler) -> None:
+    def __init__(self, store: HandoffStore, state: SlackState, name: str, handle: Handler,
+                 feed: str = AGENT_FEED) -> None:
         self._store = store
         self._state = state
         self._name = name
         self._handle = handle
+        self._feed = feed
         self._token = secrets.token_hex(8)
 
     async def run(self) -> None:
@@ -70,8 +72,8 @@ class LeasedEventTail:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     async def _step(self) -> None:
-        cursor = await self._state.tail_cursor(self._name)
-        for event in await self._store.read_events(cursor, block_ms=BLOCK_MS, count=BATCH):
+        cursor = await self._state.tail_cursor(self._name, self._feed)
+        for event in await self._store.read_events(cursor, block_ms=BLOCK_MS, count=BATCH, feed=self._feed):
             # Renewed per event: a slow Slack must not let the lease lapse mid-batch, or a second
             # process would do the same events again.
             if not await self._state.hold_lease(self._name, self._token, LEASE_MS):

@@ -19,6 +19,7 @@ from handoff.models import (
     BOT,
     INBOX,
     OUTBOX,
+    OUTBOX_FEED,
     QUEUED,
     WAITING_OFFLINE,
     AppendResult,
@@ -303,7 +304,11 @@ async def test_duplicate_message_ids_are_dropped(store: HandoffStore, raw_redis:
     other_way = await store.append_message("c", OUTBOX, "m-1", "alice", "hi")
     assert not other_way.duplicate
     assert 0 < await raw_redis.ttl(store.keys.seen("c", INBOX, "m-1")) <= store.config.dedup_ttl_seconds
-    assert (await event_types(store)).count("message") == 2
+    # Each stored once: the customer's message on the agents' feed, the agent's on the outbox feed.
+    assert (await event_types(store)).count("message") == 1
+    [announced] = await store.read_events(feed=OUTBOX_FEED)
+    assert (announced.type, announced.data["direction"], announced.data["stream_id"]) == (
+        "message", OUTBOX, other_way.stream_id)
 
 
 async def test_messages_are_stored_after_redis_lost_its_scripts(store: HandoffStore, raw_redis: Redis) -> None:

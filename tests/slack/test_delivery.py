@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from handoff.models import OUTBOX
+from handoff.models import OUTBOX, OUTBOX_FEED
 from handoff.slack.config import SlackConfig
 from handoff.slack.delivery import SlackDelivery
 from handoff.slack.state import SlackState
@@ -33,7 +33,8 @@ class DeliveryProcess:
         self.store = HandoffStore(redis_url, StoreConfig(prefix=prefix))
         client = web_client(SlackConfig(bot_token=SLACK_TOKEN, signing_secret="s", api_url=slack_api.base_url))
         self.task = asyncio.create_task(
-            LeasedEventTail(self.store, self.state, "delivery", SlackDelivery(self.store, self.state, client)).run())
+            LeasedEventTail(self.store, self.state, "delivery", SlackDelivery(self.store, self.state, client),
+                            feed=OUTBOX_FEED).run())
 
     async def send(self, conversation_id: str, text: str, kind: str = "text") -> None:
         await self.store.append_message(conversation_id, OUTBOX, uuid.uuid4().hex, "alice", text, kind=kind,
