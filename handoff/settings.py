@@ -154,6 +154,12 @@ class HandoffSettings(BaseSettings):
         20_000, ge=100, le=30_000,
         description="How long one blocking read for agent messages waits before it is renewed (ms).",
     )
+    outbox_readers: int = Field(
+        16, ge=1, le=256,
+        description="Blocking reads per channel process that wait for agent messages, each for its share "
+        "of the connected customers: more cost Redis connections, fewer make each read (and Redis's work "
+        "for it) longer.",
+    )
 
     # --- agent service ---
     rasa_api_token: str | None = Field(

@@ -30,7 +30,7 @@ from socketio import AsyncServer
 from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, freeze_heap_after_start, message_id_from, outgoing_payload
 from handoff.channels.customer_events import register_customer_events
-from handoff.channels.outbox import OutboxReader
+from handoff.channels.outbox import OutboxReaders
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
@@ -94,7 +94,8 @@ class HandoffSocketIOInput(InputChannel):
         bp = SocketBlueprint(sio, self.socketio_path, "handoff_socketio_webhook", __name__)
         context = self.context
         freeze_heap_after_start(bp, context.settings)
-        outboxes = OutboxReader(context.store, "socketio", context.settings.customer_block_ms)
+        outboxes = OutboxReaders(context.store, "socketio", context.settings.customer_block_ms,
+                                 context.settings.outbox_readers)
         care = CareStore(context.settings.redis_url, context.store.keys)
         departures = Departures(context.settings.redis_url, context.store.keys)
         register_customer_events(sio, context, care)

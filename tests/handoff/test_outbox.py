@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from handoff.channels.outbox import OutboxReader
+from handoff.channels.outbox import OutboxReader, OutboxReaders
 from handoff.models import OUTBOX, ChatMessage
 from handoff.store import HandoffStore
 
@@ -140,3 +140,28 @@ async def test_cursors_of_delivered_messages_are_saved(store: HandoffStore) -> N
     await wait_for(lambda: texts == ["one"])
     await reader.stop_all()
     assert await store.get_cursor("c1", "test") == last.stream_id
+
+
+async def test_readers_share_the_conversations_with_a_bounded_number_of_reads(
+        store: HandoffStore, raw_redis: Redis) -> None:
+    delivered: dict[str, list[str]] = {}
+
+    async def deliver(message: ChatMessage) -> None:
+        delivered.setdefault(message.conversation_id, []).append(message.text)
+
+    blocked_before = await blocked_clients(raw_redis)
+    readers = OutboxReaders(store, "test", block_ms=20_000, count=4)
+    conversations = [f"c{number}" for number in range(30)]
+    for conversation_id in conversations:
+        readers.follow(conversation_id, deliver)
+    await asyncio.sleep(0.1)
+    for conversation_id in conversations:
+        await store.append_message(conversation_id, OUTBOX, f"{conversation_id}-1", "alice", f"hi {conversation_id}")
+    await wait_for(lambda: sum(map(len, delivered.values())) == len(conversations))
+    await asyncio.sleep(0.05)
+    assert 1 < await blocked_clients(raw_redis) - blocked_before <= 4
+    readers.stop("c1")
+    await store.append_message("c1", OUTBOX, "c1-2", "alice", "after the customer left")
+    await wait_for(lambda: not readers.is_following("c1"))
+    await readers.stop_all()
+    assert delivered == {c: [f"hi {c}"] for c in conversations}
