@@ -5,6 +5,7 @@ one blocking read."""
 from __future__ import annotations
 
 import asyncio
+from collections import defaultdict
 from collections.abc import Callable
 
 import pytest
@@ -67,42 +68,47 @@ async def test_reconnect_resumes_after_the_last_delivered_message(store: Handoff
     assert first == ["one"]
 
 
+class Received:
+    """What a reader delivered, texts by conversation."""
+
+    def __init__(self) -> None:
+        self.texts: defaultdict[str, list[str]] = defaultdict(list)
+
+    async def deliver(self, message: ChatMessage) -> None:
+        self.texts[message.conversation_id].append(message.text)
+
+    def count(self) -> int:
+        return sum(map(len, self.texts.values()))
+
+
 async def blocked_clients(redis: Redis) -> int:
     return int((await redis.info("clients"))["blocked_clients"])
 
 
 async def test_one_blocking_read_serves_every_conversation(store: HandoffStore, raw_redis: Redis) -> None:
-    delivered: dict[str, list[str]] = {}
-
-    async def deliver(message: ChatMessage) -> None:
-        delivered.setdefault(message.conversation_id, []).append(message.text)
-
+    received = Received()
     blocked_before = await blocked_clients(raw_redis)
     reader = OutboxReader(store, "test", block_ms=20_000)
     conversations = [f"c{number}" for number in range(30)]
     for conversation_id in conversations:
-        reader.follow(conversation_id, deliver)
+        reader.follow(conversation_id, received.deliver)
     for conversation_id in conversations:
         await store.append_message(conversation_id, OUTBOX, f"{conversation_id}-1", "alice", f"hi {conversation_id}")
-    await wait_for(lambda: sum(map(len, delivered.values())) == len(conversations))
+    await wait_for(lambda: received.count() == len(conversations))
     await asyncio.sleep(0.05)  # the reader is back in its read
     assert await blocked_clients(raw_redis) == blocked_before + 1
     await reader.stop_all()
-    assert delivered == {c: [f"hi {c}"] for c in conversations}
+    assert received.texts == {c: [f"hi {c}"] for c in conversations}
 
 
 async def test_a_conversation_followed_during_a_read_is_read_at_once(store: HandoffStore) -> None:
-    texts: list[str] = []
-
-    async def deliver(message: ChatMessage) -> None:
-        texts.append(message.text)
-
+    received = Received()
     reader = OutboxReader(store, "test", block_ms=20_000)
-    reader.follow("c1", deliver)
+    reader.follow("c1", received.deliver)
     await asyncio.sleep(0.1)  # the reader now waits on c1 alone, for up to 20 s
     await store.append_message("c2", OUTBOX, "a1", "alice", "sent before the customer connected")
-    reader.follow("c2", deliver)
-    await wait_for(lambda: texts == ["sent before the customer connected"], timeout=2.0)
+    reader.follow("c2", received.deliver)
+    await wait_for(lambda: received.texts["c2"] == ["sent before the customer connected"], timeout=2.0)
     await reader.stop_all()
 
 
@@ -128,40 +134,32 @@ async def test_a_failed_delivery_is_retried_in_order_without_holding_up_others(s
 
 
 async def test_cursors_of_delivered_messages_are_saved(store: HandoffStore) -> None:
-    texts: list[str] = []
-
-    async def deliver(message: ChatMessage) -> None:
-        texts.append(message.text)
-
+    received = Received()
     reader = OutboxReader(store, "test", block_ms=20_000)
-    reader.follow("c1", deliver)
+    reader.follow("c1", received.deliver)
     await asyncio.sleep(0.1)
     last = await store.append_message("c1", OUTBOX, "a1", "alice", "one")
-    await wait_for(lambda: texts == ["one"])
+    await wait_for(lambda: received.texts["c1"] == ["one"])
     await reader.stop_all()
     assert await store.get_cursor("c1", "test") == last.stream_id
 
 
 async def test_readers_share_the_conversations_with_a_bounded_number_of_reads(
         store: HandoffStore, raw_redis: Redis) -> None:
-    delivered: dict[str, list[str]] = {}
-
-    async def deliver(message: ChatMessage) -> None:
-        delivered.setdefault(message.conversation_id, []).append(message.text)
-
+    received = Received()
     blocked_before = await blocked_clients(raw_redis)
     readers = OutboxReaders(store, "test", block_ms=20_000, count=4)
     conversations = [f"c{number}" for number in range(30)]
     for conversation_id in conversations:
-        readers.follow(conversation_id, deliver)
+        readers.follow(conversation_id, received.deliver)
     await asyncio.sleep(0.1)
     for conversation_id in conversations:
         await store.append_message(conversation_id, OUTBOX, f"{conversation_id}-1", "alice", f"hi {conversation_id}")
-    await wait_for(lambda: sum(map(len, delivered.values())) == len(conversations))
+    await wait_for(lambda: received.count() == len(conversations))
     await asyncio.sleep(0.05)
     assert 1 < await blocked_clients(raw_redis) - blocked_before <= 4
     readers.stop("c1")
     await store.append_message("c1", OUTBOX, "c1-2", "alice", "after the customer left")
     await wait_for(lambda: not readers.is_following("c1"))
     await readers.stop_all()
-    assert delivered == {c: [f"hi {c}"] for c in conversations}
+    assert received.texts == {c: [f"hi {c}"] for c in conversations}
