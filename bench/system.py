@@ -149,7 +149,8 @@ def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, en
     layout = SystemLayout(host="127.0.0.1", rasa_port=free_port(), action_port=free_port(),
                           agent_port=free_port(), redis_port=free_port(), data_dir=work,
                           log_dir=work / "log", env=env)
-    credentials = write_credentials(work / "credentials.yml", extra_channels)
+    # Not credentials.yml: the launcher writes that one into the data directory, over ours.
+    credentials = write_credentials(work / "bench-credentials.yml", extra_channels)
     children = bench_services(layout, credentials, model)
     print(f"starting the system (logs in {layout.log_dir}) ...", flush=True)
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so `finally` stops the children
