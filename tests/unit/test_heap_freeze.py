@@ -27,8 +27,10 @@ def test_freezes_what_exists_once_and_still_collects_later_cycles(fresh_process:
     heap_freeze.freeze_startup_heap()
     frozen = gc.get_freeze_count()
     assert frozen > 1000  # everything pytest and the imports made
+    made_later = [[] for _ in range(1000)]  # tracked containers made after the freeze
     heap_freeze.freeze_startup_heap()
-    assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() <= frozen  # not frozen again (a frozen object may have been freed)
+    assert len(made_later) == 1000
 
     first, second = Node(), Node()
     first.partner, second.partner = second, first  # a cycle made while serving
