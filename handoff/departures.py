@@ -3,10 +3,10 @@
 A widget customer who closes the tab while queued would otherwise stay in the queue for good, and
 an agent would claim a conversation nobody reads. So a channel records when a waiting customer's
 last connection in its process closes (`record_departure`) and clears that when they connect
-again, in any process (`back`). The agent service sweeps: a conversation still waiting `abandon_after_seconds` after its
-customer left is abandoned (the usual transition, so consoles and Slack alerts see it, and a
-customer who writes again later is back with the bot). A customer already talking to an agent is
-left to that agent, who sees them go quiet and resolves.
+again, in any process (`back`). The agent service sweeps: a conversation still waiting
+`abandon_after_seconds` after its customer left is abandoned (the usual transition, so consoles
+and Slack alerts see it, and a customer who writes again later is back with the bot). A customer
+already talking to an agent is left to that agent, who sees them go quiet and resolves.
 
 Departures live in one sorted set (score: when the customer left) next to the queue.
 """

@@ -493,12 +493,11 @@ class HandoffStore:
 
         One multi-key XREAD needs its streams in one Redis Cluster slot; a cluster deployment
         would read one slot at a time."""
-        if not 0 < block_ms <= self.config.max_block_ms:
-            raise ValueError(f"block_ms must be within 1..{self.config.max_block_ms}: {block_ms}")
+        blocking = self._client_for(block_ms)
         wake_key, wake_after = wake
         conversations = {self.keys.stream(conversation_id, OUTBOX): conversation_id for conversation_id in after}
         streams = {wake_key: wake_after, **{key: after[conversation_id] for key, conversation_id in conversations.items()}}
-        async with self._blocking.pipeline(transaction=False) as pipe:
+        async with blocking.pipeline(transaction=False) as pipe:
             for conversation_id, stream_id in delivered.items():
                 pipe.set(self.keys.cursor(conversation_id, reader), stream_id, ex=self.config.dedup_ttl_seconds)
             pipe.xread(streams, count=count, block=block_ms)
@@ -542,14 +541,17 @@ class HandoffStore:
 
     async def _xread(self, key: str, after_id: str, block_ms: int | None,
                      count: int) -> list[tuple[str, dict[str, str]]]:
-        if block_ms is None:
-            client = self._redis
-        elif 0 < block_ms <= self.config.max_block_ms:
-            client = self._blocking
-        else:
-            raise ValueError(f"block_ms must be within 1..{self.config.max_block_ms}: {block_ms}")
-        reply = await client.xread({key: after_id}, count=count, block=block_ms)
+        reply = await self._client_for(block_ms).xread({key: after_id}, count=count, block=block_ms)
         return reply[0][1] if reply else []
+
+    def _client_for(self, block_ms: int | None) -> Redis:
+        """The client for a read that blocks `block_ms` (None: does not block); a block outside
+        1..max_block_ms is refused, since the blocking client's socket timeout covers only that."""
+        if block_ms is None:
+            return self._redis
+        if 0 < block_ms <= self.config.max_block_ms:
+            return self._blocking
+        raise ValueError(f"block_ms must be within 1..{self.config.max_block_ms}: {block_ms}")
 
     # --- events for agent consoles ------------------------------------------------------------
 
