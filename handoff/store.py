@@ -133,6 +133,8 @@ class HandoffStore:
         self._scripts = {name: self._redis.register_script(source) for name, source in SCRIPTS.items()}
         # The per-message commands (append, event, cursor) share round trips under load.
         self._batched = AutoPipeline(self._redis)
+        # Outbox reads block, so each concurrent one has a pipelined connection of its own.
+        self._idle_blocking_links: list[AutoPipeline] = []
 
     def _client(self, url: str, read_timeout: float) -> Redis:
         # One quick retry on a fresh connection: after a Redis restart every pooled connection is
@@ -144,6 +146,8 @@ class HandoffStore:
 
     async def close(self) -> None:
         await self._batched.close()
+        for link in self._idle_blocking_links:
+            await link.close()
         await self._redis.close()
         await self._blocking.close()
 
@@ -170,7 +174,7 @@ class HandoffStore:
         self._check_tags(name, keys)
         script = self._scripts[name]
         try:
-            return await self._batched.execute(lambda pipe: pipe.evalsha(script.sha, len(keys), *keys, *args))
+            return await self._batched.execute("EVALSHA", script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:  # Redis restarted (or flushed its scripts): nothing ran
             return await script(keys=keys, args=args)  # loads the script, then runs it
 
@@ -471,7 +475,7 @@ class HandoffStore:
     async def set_cursor(self, conversation_id: str, reader: str, stream_id: str) -> None:
         """Moves `reader`'s cursor forward after a delivery, so a reconnect resumes after it."""
         key = self.keys.cursor(conversation_id, reader)
-        await self._batched.execute(lambda pipe: pipe.set(key, stream_id, ex=self.config.dedup_ttl_seconds))
+        await self._batched.execute("SET", key, stream_id, "EX", self.config.dedup_ttl_seconds)
 
     @store_errors
     async def get_cursors(self, conversation_ids: list[str], reader: str) -> dict[str, str]:
@@ -493,22 +497,27 @@ class HandoffStore:
 
         One multi-key XREAD needs its streams in one Redis Cluster slot; a cluster deployment
         would read one slot at a time."""
-        blocking = self._client_for(block_ms)
+        self._client_for(block_ms)  # checks the block
         wake_key, wake_after = wake
         conversations = {self.keys.stream(conversation_id, OUTBOX): conversation_id for conversation_id in after}
-        streams = {wake_key: wake_after, **{key: after[conversation_id] for key, conversation_id in conversations.items()}}
-        async with blocking.pipeline(transaction=False) as pipe:
-            for conversation_id, stream_id in delivered.items():
-                pipe.set(self.keys.cursor(conversation_id, reader), stream_id, ex=self.config.dedup_ttl_seconds)
-            pipe.xread(streams, count=count, block=block_ms)
-            *_, reply = await pipe.execute()
+        commands = [("SET", self.keys.cursor(conversation_id, reader), stream_id, "EX", self.config.dedup_ttl_seconds)
+                    for conversation_id, stream_id in delivered.items()]
+        commands.append(("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", wake_key, *conversations,
+                         wake_after, *(after[conversation_id] for conversation_id in conversations.values())))
+        link = self._idle_blocking_links.pop() if self._idle_blocking_links else AutoPipeline(self._blocking)
+        try:
+            *_, reply = await link.execute_many(*commands)
+        except BaseException:
+            link.abort()  # an interrupted read would answer late, ahead of the next one's reply
+            raise
+        self._idle_blocking_links.append(link)
         messages: dict[str, list[ChatMessage]] = {}
         for key, entries in reply or []:
             if key == wake_key:
                 wake_after = entries[-1][0]
             else:
                 conversation_id = conversations[key]
-                messages[conversation_id] = [_message(conversation_id, OUTBOX, stream_id, fields)
+                messages[conversation_id] = [_message(conversation_id, OUTBOX, stream_id, _pairs(fields))
                                              for stream_id, fields in entries]
         return wake_after, messages
 
@@ -558,8 +567,7 @@ class HandoffStore:
     async def _emit(self, event_type: str, conversation_id: str, feed: str = AGENT_FEED, **data: Any) -> None:
         fields = {"type": event_type, "conversation_id": conversation_id, "ts": self._now(), "data": json.dumps(data)}
         key = self.keys.feed(feed)
-        await self._batched.execute(
-            lambda pipe: pipe.xadd(key, fields, maxlen=self.config.events_maxlen, approximate=True))
+        await self._batched.execute("XADD", key, "MAXLEN", "~", self.config.events_maxlen, "*", *_flatten(fields))
 
     @store_errors
     async def read_events(self, after_id: str = "0-0", block_ms: int | None = None,
