@@ -316,9 +316,9 @@ def main() -> None:
                         help="how the agent sends: console WebSocket or one HTTP POST per message (ws)")
     parser.add_argument("--rates", type=rate_list, default=[100, 1000], help="fixed rates, msg/s (100,1000)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per fixed-rate phase (5)")
-    parser.add_argument("--ramp", type=rate_list, default=[200, 300, 400, 500, 600, 800, 1000],
-                        help="rising rates tried per direction, msg/s (200,300,400,500,600,800,1000)")
-    parser.add_argument("--ramp-steps", type=int, default=7, help="at most this many ramp rates (7)")
+    parser.add_argument("--ramp", type=rate_list, default=[200, 400, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000],
+                        help="rising rates tried per direction, msg/s (200,400,600,800,1000,1250,1500,2000,2500,3000)")
+    parser.add_argument("--ramp-steps", type=int, default=10, help="at most this many ramp rates (10)")
     parser.add_argument("--ramp-duration", type=float, default=3.0, help="seconds per ramp step (3)")
     parser.add_argument("--limit-ms", type=float, default=100.0, help="p99 a ramp rate must hold (100)")
     parser.add_argument("--drain", type=float, default=20.0,
