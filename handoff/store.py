@@ -169,8 +169,8 @@ class HandoffStore:
         return await self._scripts[name](keys=keys, args=args)
 
     async def _batched_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        """Runs a script by its SHA in a shared pipeline. Not through redis-py's Script object: a
-        pipeline holding one asks Redis SCRIPT EXISTS first, an extra round trip on every batch."""
+        """Runs a script by its SHA on the shared pipelined connection, loading it only if Redis
+        does not have it (after a restart)."""
         self._check_tags(name, keys)
         script = self._scripts[name]
         try:
