@@ -1,5 +1,6 @@
-"""The two calls of Rasa's HTTP API (`rasa run --enable-api`) that hand a conversation back to the
-bot: append events to the tracker, and trigger an intent collecting the bot's replies."""
+"""The calls of Rasa's HTTP API (`rasa run --enable-api`) that hand a conversation back to the bot:
+append events to the tracker, trigger an intent collecting the bot's replies, and read the tracker
+(to see whether a call whose answer was lost took effect)."""
 
 from __future__ import annotations
 
@@ -42,14 +43,23 @@ class RasaClient:
         messages = reply.get("messages") if isinstance(reply, dict) else None
         return [message for message in messages or [] if isinstance(message, dict)]
 
+    async def tracker_events(self, conversation_id: str) -> list[dict[str, Any]]:
+        """GET /conversations/{id}/tracker: every event of the conversation's tracker."""
+        tracker = await self._call("GET", conversation_id, "tracker", None, include_events="ALL")
+        events = tracker.get("events") if isinstance(tracker, dict) else None
+        return [event for event in events or [] if isinstance(event, dict)]
+
     async def _post(self, conversation_id: str, endpoint: str, payload: Any) -> Any:
+        # The tracker in the reply can be large and is not needed.
+        return await self._call("POST", conversation_id, endpoint, payload, include_events="NONE")
+
+    async def _call(self, method: str, conversation_id: str, endpoint: str, payload: Any, include_events: str) -> Any:
         if self._session is None:
             raise RasaUnavailable("the Rasa client is not started")
         url = f"{self._base_url}/conversations/{quote(conversation_id, safe='')}/{endpoint}"
-        # The tracker in the reply can be large and is not needed.
-        params = {"include_events": "NONE", **({"token": self._token} if self._token else {})}
+        params = {"include_events": include_events, **({"token": self._token} if self._token else {})}
         try:
-            async with self._session.post(url, json=payload, params=params) as response:
+            async with self._session.request(method, url, json=payload, params=params) as response:
                 if response.status != 200:
                     detail = (await response.text())[:300]
                     raise RasaUnavailable(f"Rasa answered {response.status} to {endpoint}: {detail}")

@@ -15,9 +15,14 @@ Steps after the store's resolve (assigned -> bot):
 Rasa may be down: the resolve still holds in Redis and a pending-sync marker (`side_store.py`)
 keeps what is left to do. It is written before the resolve (so a crash cannot lose it), and
 retried with back-off by a background task, on service start, and whenever a sync succeeds (Rasa
-is back). A per-conversation lease keeps two processes from syncing the same conversation. A
-step that reached Rasa but whose answer was lost is repeated on retry (Rasa's API is not
-idempotent); the welcome-back messages are not doubled, their ids are fixed per sync.
+is back). A per-conversation lease keeps two processes from syncing the same conversation.
+
+Rasa's API is not idempotent, and a step can reach Rasa with only its answer lost (a timeout, a
+dropped connection, a process that died waiting). So every attempt but a sync's first reads the
+tracker before each step: messages already in it (by message id) are not appended again, and a
+welcome-back Rasa already gave (the resolved intent after the last `resume`) is taken from the
+tracker instead of triggering the intent twice. The welcome-back messages have fixed ids per
+sync, so the customer never gets them twice either.
 """
 
 from __future__ import annotations
@@ -89,6 +94,36 @@ def tracker_events(pending: PendingSync, messages: list[ChatMessage], message_in
     return events
 
 
+def applied_message_ids(events: list[dict[str, Any]]) -> set[str]:
+    """The ids of the handoff messages a tracker already holds (see `tracker_events`)."""
+    ids: set[str] = set()
+    for event in events:
+        metadata = event.get("metadata") or {}
+        if not metadata.get("handoff"):
+            continue
+        message_id = event.get("message_id") if event.get("event") == "user" else metadata.get("message_id")
+        if isinstance(message_id, str):
+            ids.add(message_id)
+    return ids
+
+
+def replies_already_given(events: list[dict[str, Any]], intent: str) -> list[dict[str, Any]] | None:
+    """The bot's replies to `intent` triggered after the tracker's last `resume`, shaped like the
+    trigger_intent answer's messages; None if it was not triggered since."""
+    resumed = max((index for index, event in enumerate(events) if event.get("event") == "resume"), default=-1)
+    replies: list[dict[str, Any]] | None = None
+    for event in events[resumed + 1:]:
+        if event.get("event") == "user":
+            if replies is not None:
+                break  # the customer spoke again: later bot events answer them
+            if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == intent:
+                replies = []
+        elif event.get("event") == "bot" and replies is not None:
+            data = {key: value for key, value in (event.get("data") or {}).items() if value is not None}
+            replies.append({"text": event.get("text"), **data})
+    return replies
+
+
 def _resolve_happened(state: ConversationState, pending: PendingSync) -> bool:
     """Whether the conversation left the handoff the marker was written for. A transfer or an
     abandon changes the version too, but keeps that handoff's request time."""
@@ -133,7 +168,7 @@ class RasaSync:
             transcript = await self._store.transcript(conversation_id)
             pending.until_seq = max((message.seq for message in transcript), default=0)
             await self._side.save_pending(pending, self._clock())
-            return result, await self._sync(pending, transcript)
+            return result, await self._sync(pending, transcript, first_attempt=True)
         finally:
             await self._side.release_lease(conversation_id, lease)
 
@@ -147,6 +182,7 @@ class RasaSync:
             pending.slots = {**earlier.slots, **pending.slots}
             if earlier.stage == EVENTS:
                 pending.since = min(earlier.since, pending.since)
+                pending.attempts = earlier.attempts  # its failed calls may have reached Rasa
         return pending
 
     async def _restore(self, conversation_id: str, earlier: PendingSync | None) -> None:
@@ -155,18 +191,22 @@ class RasaSync:
         else:
             await self._side.save_pending(earlier, self._clock())
 
-    async def _sync(self, pending: PendingSync, transcript: list[ChatMessage] | None = None) -> SyncOutcome:
-        """Runs what is left of one sync; the caller holds the conversation's lease."""
+    async def _sync(self, pending: PendingSync, transcript: list[ChatMessage] | None = None, *,
+                    first_attempt: bool = False) -> SyncOutcome:
+        """Runs what is left of one sync; the caller holds the conversation's lease. Unless this
+        is the sync's first attempt, Rasa's tracker is read before each step: a failed attempt, or
+        a process that died during one, may have reached Rasa."""
         conversation_id = pending.conversation_id
         state = await self._store.get_state(conversation_id)
         if not _resolve_happened(state, pending):
             # The marker was written, then the process died before the resolve itself.
             await self._side.drop_pending(conversation_id)
             return SyncOutcome(True)
+        check_rasa = not first_attempt or pending.attempts > 0
         try:
             if pending.stage == EVENTS:
-                await self._append_events(pending, state, transcript)
-            welcome = await self._welcome_back(pending) if pending.stage == TRIGGER else 0
+                await self._append_events(pending, state, transcript, check_rasa=check_rasa)
+            welcome = await self._welcome_back(pending, check_rasa=check_rasa) if pending.stage == TRIGGER else 0
         except RasaUnavailable as exc:
             return await self._postpone(pending, str(exc))
         await self._side.drop_pending(conversation_id)
@@ -174,20 +214,27 @@ class RasaSync:
         return SyncOutcome(True, welcome_messages=welcome)
 
     async def _append_events(self, pending: PendingSync, state: ConversationState,
-                             transcript: list[ChatMessage] | None) -> None:
+                             transcript: list[ChatMessage] | None, *, check_rasa: bool) -> None:
         if transcript is None:
             transcript = await self._store.transcript(pending.conversation_id)
         # If a new handoff is already under way, the tracker must stay paused and the bot silent.
         back_with_bot = state.mode == BOT
-        events = tracker_events(pending, handoff_messages(transcript, pending),
-                                self._settings.handoff_message_intent, resume=back_with_bot)
+        messages = handoff_messages(transcript, pending)
+        if check_rasa:
+            applied = applied_message_ids(await self._client.tracker_events(pending.conversation_id))
+            messages = [message for message in messages if message.id not in applied]
+        events = tracker_events(pending, messages, self._settings.handoff_message_intent, resume=back_with_bot)
         await self._client.append_events(pending.conversation_id, events)
         pending.stage = TRIGGER if back_with_bot else DONE
         await self._side.save_pending(pending, self._clock())
 
-    async def _welcome_back(self, pending: PendingSync) -> int:
+    async def _welcome_back(self, pending: PendingSync, *, check_rasa: bool) -> int:
         intent = self._settings.handoff_resolved_intent
-        replies = await self._client.trigger_intent(pending.conversation_id, intent)
+        replies = None
+        if check_rasa:
+            replies = replies_already_given(await self._client.tracker_events(pending.conversation_id), intent)
+        if replies is None:
+            replies = await self._client.trigger_intent(pending.conversation_id, intent)
         for index, reply in enumerate(replies):
             extra = {key: value for key, value in reply.items() if key not in ("text", "recipient_id")}
             # A fixed id per sync and reply: a retried sync does not greet the customer twice.

@@ -1,5 +1,7 @@
-"""A stand-in for the two endpoints of Rasa's HTTP API that a resolve calls, on loopback, recording
-every request so tests can check what the agent service sent."""
+"""A stand-in for the endpoints of Rasa's HTTP API that a resolve calls, on loopback: it records
+every request so tests can check what the agent service sent, keeps each conversation's events
+as a tracker that can be read back, and can apply a call but lose its answer (as when Rasa's
+reply times out)."""
 
 from __future__ import annotations
 
@@ -25,10 +27,13 @@ class RecordedCall:
 
 
 class FakeRasa:
-    """Answers POST /conversations/<id>/tracker/events and /trigger_intent like Rasa 3.6 does."""
+    """Answers POST /conversations/<id>/tracker/events and /trigger_intent and GET .../tracker
+    like Rasa 3.6 does."""
 
     def __init__(self, port: int = 0) -> None:
         self.calls: list[RecordedCall] = []
+        self.trackers: dict[str, list[dict[str, Any]]] = {}
+        self._answers_to_lose: dict[tuple[str, str], int] = {}  # applied, left unanswered
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -50,9 +55,37 @@ class FakeRasa:
         with self._lock:
             return [call for call in self.calls if call.conversation_id == conversation_id]
 
+    def lose_answers(self, conversation_id: str, endpoint: str, count: int = 1) -> None:
+        """The conversation's next `count` calls of `endpoint` take effect, but the connection
+        closes unanswered."""
+        with self._lock:
+            self._answers_to_lose[conversation_id, endpoint] = count
+
     def _record(self, call: RecordedCall) -> None:
         with self._lock:
             self.calls.append(call)
+
+    def _apply(self, call: RecordedCall) -> bool:
+        """Applies a POST to the conversation's tracker; False if its answer is to be lost."""
+        with self._lock:
+            tracker = self.trackers.setdefault(call.conversation_id, [])
+            if call.endpoint == "tracker/events":
+                tracker.extend(call.body)
+            else:
+                tracker.append({"event": "user", "text": f"EXTERNAL: {call.body['name']}",
+                                "parse_data": {"intent": {"name": call.body["name"]}, "entities": []},
+                                "metadata": {"is_external": True}})
+                tracker.extend({"event": "bot", "text": message["text"],
+                                "data": {"buttons": message.get("buttons"), "image": None}}
+                               for message in WELCOME_BACK)
+            key = (call.conversation_id, call.endpoint)
+            left = self._answers_to_lose.get(key, 0)
+            self._answers_to_lose[key] = max(0, left - 1)
+            return left == 0
+
+    def _tracker(self, conversation_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.trackers.get(conversation_id, []))
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -63,14 +96,28 @@ class FakeRasa:
                 prefix, _, rest = parts.path.partition("/conversations/")
                 conversation_id, _, endpoint = rest.partition("/")
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-                fake._record(RecordedCall(unquote(conversation_id), endpoint, parse_qs(parts.query), body))
+                call = RecordedCall(unquote(conversation_id), endpoint, parse_qs(parts.query), body)
+                fake._record(call)
                 if prefix or endpoint not in ("tracker/events", "trigger_intent"):
                     self._reply(404, {"status": "failure", "message": "not found"})
+                elif not fake._apply(call):
+                    self.close_connection = True  # applied, but the caller never hears back
                 elif endpoint == "trigger_intent":
                     messages = [{"recipient_id": unquote(conversation_id), **m} for m in WELCOME_BACK]
                     self._reply(200, {"tracker": {}, "messages": messages})
                 else:
                     self._reply(200, {"sender_id": unquote(conversation_id), "events": None})
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                prefix, _, rest = parts.path.partition("/conversations/")
+                conversation_id, _, endpoint = rest.partition("/")
+                fake._record(RecordedCall(unquote(conversation_id), "GET " + endpoint, parse_qs(parts.query), None))
+                if prefix or endpoint != "tracker":
+                    self._reply(404, {"status": "failure", "message": "not found"})
+                else:
+                    conversation_id = unquote(conversation_id)
+                    self._reply(200, {"sender_id": conversation_id, "events": fake._tracker(conversation_id)})
 
             def _reply(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()

@@ -140,9 +140,10 @@ async def test_a_pending_sync_is_retried_once_rasa_is_back(
         calls = rasa.calls_for(conversation_id)
     finally:
         rasa.stop()
-    assert [call.endpoint for call in calls] == ["tracker/events", "trigger_intent"]
-    assert calls[0].query["token"] == ["rasa-secret"]
-    assert [e["event"] for e in calls[0].body] == ["action", "user", "bot", "action", "user", "bot",
+    # A retry reads the tracker first: the failed attempt might have reached Rasa.
+    assert [call.endpoint for call in calls] == ["GET tracker", "tracker/events", "GET tracker", "trigger_intent"]
+    assert all(call.query["token"] == ["rasa-secret"] for call in calls)
+    assert [e["event"] for e in calls[1].body] == ["action", "user", "bot", "action", "user", "bot",
                                                        "resume", "action"]
     welcome = [m.text for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]
     assert welcome == [m["text"] for m in WELCOME_BACK]
@@ -168,7 +169,7 @@ async def test_a_marker_left_by_a_crash_after_the_resolve_is_synced_by_the_retry
 
     await poll(synced)
     endpoints = [call.endpoint for call in fake_rasa.calls_for(conversation_id)]
-    assert endpoints == ["tracker/events", "trigger_intent"]
+    assert endpoints == ["GET tracker", "tracker/events", "GET tracker", "trigger_intent"]
     assert len([m for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]) == 2
 
 
@@ -188,3 +189,53 @@ async def test_a_marker_whose_resolve_never_happened_is_dropped(
     await poll(dropped)
     assert fake_rasa.calls_for(conversation_id) == []
     assert (await store.get_state(conversation_id)).agent_id == agent.id
+
+
+def handoff_message_ids(events: list[dict]) -> list[str]:
+    """The ids of the handoff messages in a tracker, in order, repeats included."""
+    return [event.get("message_id") or event["metadata"]["message_id"]
+            for event in events if (event.get("metadata") or {}).get("handoff")]
+
+
+async def test_a_lost_answer_to_the_events_call_does_not_double_the_record(
+        api: Api, take_agents: TakeAgents, open_ticket: OpenTicket, store: HandoffStore, fake_rasa: FakeRasa,
+        side: ServiceStore) -> None:
+    (agent,) = take_agents(1)
+    conversation_id = await open_ticket()
+    await converse(api.as_agent(agent), store, conversation_id)
+    fake_rasa.lose_answers(conversation_id, "tracker/events")  # Rasa applies them; the answer never comes
+
+    _, body = await api.as_agent(agent).post(f"/api/conversations/{conversation_id}/resolve")
+    assert body["rasa_sync"] == "pending"
+
+    async def synced() -> bool:
+        return await side.load_pending(conversation_id) is None
+
+    await poll(synced)
+    tracker = fake_rasa.trackers[conversation_id]
+    assert handoff_message_ids(tracker) == ["c1", "a1", "c2", "a2"]  # each once
+    assert [event["event"] for event in tracker].count("resume") == 2  # repeating it changes nothing
+    welcome = [m.text for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]
+    assert welcome == [m["text"] for m in WELCOME_BACK]
+
+
+async def test_a_lost_answer_to_the_trigger_greets_the_customer_once_from_the_tracker(
+        api: Api, take_agents: TakeAgents, open_ticket: OpenTicket, store: HandoffStore, fake_rasa: FakeRasa,
+        side: ServiceStore) -> None:
+    (agent,) = take_agents(1)
+    conversation_id = await open_ticket()
+    await converse(api.as_agent(agent), store, conversation_id)
+    fake_rasa.lose_answers(conversation_id, "trigger_intent")  # Rasa greets; the answer never comes
+
+    _, body = await api.as_agent(agent).post(f"/api/conversations/{conversation_id}/resolve")
+    assert body["rasa_sync"] == "pending"
+
+    async def synced() -> bool:
+        return await side.load_pending(conversation_id) is None
+
+    await poll(synced)
+    endpoints = [call.endpoint for call in fake_rasa.calls_for(conversation_id)]
+    assert endpoints == ["tracker/events", "trigger_intent", "GET tracker"]  # not triggered again
+    welcome = [m for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]
+    assert [m.text for m in welcome] == [m["text"] for m in WELCOME_BACK]
+    assert welcome[1].extra["buttons"] == WELCOME_BACK[1]["buttons"]

@@ -10,6 +10,7 @@ import uuid
 import pytest
 import requests
 
+from handoff.agent_service.rasa_sync import applied_message_ids, replies_already_given
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
 from tests.integration.domain_texts import response_text
@@ -113,6 +114,10 @@ async def test_frustration_hands_off_then_agent_chats_and_hands_back(
     assert "thank you, it's order KL-100002" in texts
     assert any(event["event"] == "slot" and event.get("name") == "order_number"
                and event.get("value") == "KL-100002" for event in events)
+    # What a retried sync reads back from the real tracker to avoid doubling it.
+    assert {m["id"] for m in live if m["kind"] == "text"} <= applied_message_ids(events)
+    replies = replies_already_given(events, "handoff_resolved")
+    assert [reply["text"] for reply in replies] == [response_text("utter_welcome_back")]
 
 
 @pytest.mark.parametrize(("messages", "reason"), [
