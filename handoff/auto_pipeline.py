@@ -107,7 +107,7 @@ class _PipelinedLink:
     def send(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         """Queues the command for this loop turn's write; the future gets its reply."""
         if self._error is not None:
-            raise self._error
+            raise type(self._error)(*self._error.args)
         packed = self._connection.pack_command(*args)  # may raise DataError: then nothing is queued
         future = self._loop.create_future()
         if not self._unsent:
@@ -171,7 +171,7 @@ class _PipelinedLink:
         while self._waiting:
             future = self._waiting.popleft()
             if not future.done():
-                future.set_exception(error)
+                future.set_exception(type(error)(*error.args))  # one each: tracebacks stay apart
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
