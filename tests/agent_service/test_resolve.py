@@ -197,14 +197,15 @@ def handoff_message_ids(events: list[dict]) -> list[str]:
             for event in events if (event.get("metadata") or {}).get("handoff")]
 
 
-async def test_a_lost_answer_to_the_events_call_does_not_double_the_record(
-        api: Api, take_agents: TakeAgents, open_ticket: OpenTicket, store: HandoffStore, fake_rasa: FakeRasa,
-        side: ServiceStore) -> None:
+async def resolved_with_a_lost_answer(api: Api, take_agents: TakeAgents, open_ticket: OpenTicket,
+                                      store: HandoffStore, fake_rasa: FakeRasa, side: ServiceStore,
+                                      endpoint: str) -> str:
+    """A conversation resolved while Rasa applied the `endpoint` call but its answer never came,
+    once the retry task has synced it; returns its id."""
     (agent,) = take_agents(1)
     conversation_id = await open_ticket()
     await converse(api.as_agent(agent), store, conversation_id)
-    fake_rasa.lose_answers(conversation_id, "tracker/events")  # Rasa applies them; the answer never comes
-
+    fake_rasa.lose_answers(conversation_id, endpoint)
     _, body = await api.as_agent(agent).post(f"/api/conversations/{conversation_id}/resolve")
     assert body["rasa_sync"] == "pending"
 
@@ -212,6 +213,14 @@ async def test_a_lost_answer_to_the_events_call_does_not_double_the_record(
         return await side.load_pending(conversation_id) is None
 
     await poll(synced)
+    return conversation_id
+
+
+async def test_a_lost_answer_to_the_events_call_does_not_double_the_record(
+        api: Api, take_agents: TakeAgents, open_ticket: OpenTicket, store: HandoffStore, fake_rasa: FakeRasa,
+        side: ServiceStore) -> None:
+    conversation_id = await resolved_with_a_lost_answer(api, take_agents, open_ticket, store, fake_rasa, side,
+                                                        "tracker/events")
     tracker = fake_rasa.trackers[conversation_id]
     assert handoff_message_ids(tracker) == ["c1", "a1", "c2", "a2"]  # each once
     assert [event["event"] for event in tracker].count("resume") == 2  # repeating it changes nothing
@@ -222,18 +231,8 @@ async def test_a_lost_answer_to_the_events_call_does_not_double_the_record(
 async def test_a_lost_answer_to_the_trigger_greets_the_customer_once_from_the_tracker(
         api: Api, take_agents: TakeAgents, open_ticket: OpenTicket, store: HandoffStore, fake_rasa: FakeRasa,
         side: ServiceStore) -> None:
-    (agent,) = take_agents(1)
-    conversation_id = await open_ticket()
-    await converse(api.as_agent(agent), store, conversation_id)
-    fake_rasa.lose_answers(conversation_id, "trigger_intent")  # Rasa greets; the answer never comes
-
-    _, body = await api.as_agent(agent).post(f"/api/conversations/{conversation_id}/resolve")
-    assert body["rasa_sync"] == "pending"
-
-    async def synced() -> bool:
-        return await side.load_pending(conversation_id) is None
-
-    await poll(synced)
+    conversation_id = await resolved_with_a_lost_answer(api, take_agents, open_ticket, store, fake_rasa, side,
+                                                        "trigger_intent")
     endpoints = [call.endpoint for call in fake_rasa.calls_for(conversation_id)]
     assert endpoints == ["tracker/events", "trigger_intent", "GET tracker"]  # not triggered again
     welcome = [m for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]
