@@ -138,7 +138,10 @@ class _PipelinedLink:
         self._timer = None
         if not self._waiting:
             return
-        if self._answered == answered_before:
+        reader = self._connection._reader
+        # Data already received but not yet parsed is progress: after a stalled loop turn the
+        # timer can run before the reader task does.
+        if self._answered == answered_before and not (reader is not None and len(reader._buffer)):
             self.fail(redis.exceptions.TimeoutError("Timeout reading from Redis"))
         else:
             self._watch()

@@ -181,3 +181,17 @@ async def test_an_interrupted_blocking_read_goes_with_its_connection(redis_url: 
     assert await batched.execute("PING") == "PONG"
     assert time.monotonic() - started < 1.0
     await batched.close()
+
+
+async def test_a_reply_that_arrived_during_a_stalled_loop_is_not_taken_for_a_hang(redis_url: str) -> None:
+    """After a long stall the read timeout's timer can run before the reader task has parsed the
+    reply that came meanwhile; that reply is progress, not a hang."""
+    batched = pipeline_to(redis_url, socket_timeout=0.2)
+    assert await batched.execute("PING") == "PONG"
+    await asyncio.sleep(0.3)  # the PING's read timeout has run out: the next write arms a fresh one
+    link = batched._link
+    reply = link.send(("ECHO", "late"))
+    link._write()  # on the wire now, and the read timeout armed
+    time.sleep(0.5)  # noqa: ASYNC251 - the loop stalls on purpose: the reply arrives, the timeout expires
+    assert await reply == "late"
+    await batched.close()
