@@ -110,7 +110,8 @@ def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
 
 
 def _pairs(flat: list[str] | dict[str, str]) -> dict[str, str]:
-    """A HGETALL reply that went through cjson (an empty one arrives as `{}`)."""
+    """A flat field/value reply as a dict: a stream entry's fields, or a HGETALL reply that went
+    through cjson (where an empty one arrives as `{}`)."""
     return dict(zip(flat[::2], flat[1::2])) if isinstance(flat, list) else dict(flat)
 
 
@@ -497,7 +498,7 @@ class HandoffStore:
 
         One multi-key XREAD needs its streams in one Redis Cluster slot; a cluster deployment
         would read one slot at a time."""
-        self._client_for(block_ms)  # checks the block
+        self._check_block(block_ms)
         wake_key, wake_after = wake
         conversations = {self.keys.stream(conversation_id, OUTBOX): conversation_id for conversation_id in after}
         commands = [("SET", self.keys.cursor(conversation_id, reader), stream_id, "EX", self.config.dedup_ttl_seconds)
@@ -554,13 +555,17 @@ class HandoffStore:
         return reply[0][1] if reply else []
 
     def _client_for(self, block_ms: int | None) -> Redis:
-        """The client for a read that blocks `block_ms` (None: does not block); a block outside
-        1..max_block_ms is refused, since the blocking client's socket timeout covers only that."""
+        """The client for a read that blocks `block_ms` (None: does not block)."""
         if block_ms is None:
             return self._redis
-        if 0 < block_ms <= self.config.max_block_ms:
-            return self._blocking
-        raise ValueError(f"block_ms must be within 1..{self.config.max_block_ms}: {block_ms}")
+        self._check_block(block_ms)
+        return self._blocking
+
+    def _check_block(self, block_ms: int) -> None:
+        """Refuses a block outside 1..max_block_ms: the blocking connections' socket timeout covers
+        only that."""
+        if not 0 < block_ms <= self.config.max_block_ms:
+            raise ValueError(f"block_ms must be within 1..{self.config.max_block_ms}: {block_ms}")
 
     # --- events for agent consoles ------------------------------------------------------------
 

@@ -389,6 +389,8 @@ async def test_blocking_read_wakes_on_a_new_message(store: HandoffStore) -> None
     for block_ms in (0, store.config.max_block_ms + 1):
         with pytest.raises(ValueError):
             await store.read_messages("c", OUTBOX, block_ms=block_ms)
+        with pytest.raises(ValueError):
+            await store.read_outboxes({"c": "0-0"}, "channel", {}, (store.keys.outbox_wake("r"), "0-0"), block_ms)
 
 
 async def test_transcript_merges_both_directions_in_order(store: HandoffStore) -> None:
