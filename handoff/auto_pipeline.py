@@ -12,8 +12,8 @@ gives each reply, in order, to its caller. Redis answers in the order it was ask
 redis-py still makes the connection (host, port, unix socket, TLS, AUTH and SELECT from the URL).
 Replies are raw: what Redis sent, decoded if the client decodes, with error replies raised as
 redis-py's exceptions (so NOSCRIPT is a NoScriptError). The commands of one write are not atomic
-together: use Lua scripts where a step must be atomic. Blocking commands do not belong here, they
-would hold up everyone's replies.
+together: use Lua scripts where a step must be atomic. A blocking command holds up every reply
+after it, so it goes only on a connection of its own (the store gives each outbox read one).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class AutoPipeline:
 
     async def execute_many(self, *commands: tuple[Any, ...]) -> list[Any]:
         """Sends the commands together and returns their replies in order; raises the first error."""
-        futures = [(await self._connected()).send(args) for args in commands]
+        link = await self._connected()
+        futures = [link.send(args) for args in commands]
         try:
             return [await future for future in futures]
         finally:
