@@ -19,7 +19,7 @@ is back). A per-conversation lease keeps two processes from syncing the same con
 
 Rasa's API is not idempotent, and a step can reach Rasa with only its answer lost (a timeout, a
 dropped connection, a process that died waiting). So every attempt but a sync's first reads the
-tracker before each step: messages already in it (by message id) are not appended again, and a
+tracker before the step it starts with: messages already in it (by message id) are not appended again, and a
 welcome-back Rasa already gave (the resolved intent after the last `resume`) is taken from the
 tracker instead of triggering the intent twice. The welcome-back messages have fixed ids per
 sync, so the customer never gets them twice either.
@@ -194,8 +194,8 @@ class RasaSync:
     async def _sync(self, pending: PendingSync, transcript: list[ChatMessage] | None = None, *,
                     first_attempt: bool = False) -> SyncOutcome:
         """Runs what is left of one sync; the caller holds the conversation's lease. Unless this
-        is the sync's first attempt, Rasa's tracker is read before each step: a failed attempt, or
-        a process that died during one, may have reached Rasa."""
+        is the sync's first attempt, Rasa's tracker is read before the step the attempt starts
+        with: a failed attempt, or a process that died during one, may have reached Rasa."""
         conversation_id = pending.conversation_id
         state = await self._store.get_state(conversation_id)
         if not _resolve_happened(state, pending):
@@ -206,6 +206,7 @@ class RasaSync:
         try:
             if pending.stage == EVENTS:
                 await self._append_events(pending, state, transcript, check_rasa=check_rasa)
+                check_rasa = False  # the trigger now follows the resume just appended: nothing before it counts
             welcome = await self._welcome_back(pending, check_rasa=check_rasa) if pending.stage == TRIGGER else 0
         except RasaUnavailable as exc:
             return await self._postpone(pending, str(exc))
