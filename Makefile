@@ -5,11 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/paylater.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml)
+# The plugin's NLU components and policies are part of the model: a change to them retrains it too.
+MODEL_CODE := handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py handoff/detect.py \
+	handoff/answer_gate.py handoff/person_request.py
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(MODEL_CODE)
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: setup run test lint model seed bench clean
+.PHONY: setup run test lint model seed bench quality tune clean
 
 setup: $(VENV)/.installed var/.system-packages node_modules/.installed seed $(MODEL)
 
@@ -43,6 +46,14 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+# Held-out quality report (tests/nlu) against the gates `make test` asserts; writes results/quality.md.
+quality: setup
+	$(PY) -m rasa_bot.quality report
+
+# Chooses the answer gate's thresholds on the tuning set (tests/nlu_tuning); prints the curve.
+tune: setup
+	$(PY) -m rasa_bot.quality tune
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -85,6 +85,18 @@ class HandoffSettings(BaseSettings):
         description="Intents that may follow each other without meaning 'the answer did not help'.",
     )
 
+    # --- answering only what the bot is sure of (handoff/answer_gate.py; chosen by `make tune`) ---
+    intent_threshold: float = Field(
+        0.55, ge=0, le=1,
+        description="Intent confidence below which a message becomes an NLU fallback (the bot asks to "
+        "rephrase), whatever the intent.",
+    )
+    answer_threshold: float = Field(
+        0.5, ge=0, le=1,
+        description="Confidence of the chosen FAQ answer (the response selector's) below which the "
+        "message becomes an NLU fallback instead of being answered.",
+    )
+
     # --- other reasons to hand off ---
     fallback_streak: int = Field(2, ge=1, description="NLU fallbacks in a row that hand off.")
     fallback_intents: list[str] = Field(

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from handoff.answer_gate import AnswerDecision
 from handoff.detect import (
     EXPLICIT_REQUEST,
     FRUSTRATION,
@@ -34,25 +35,46 @@ def reason_label(reason: str) -> str:
 
 
 def transcript_from_events(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The whole bot part of the conversation, with each customer message's intent, confidence and
-    frustration, as the agent console shows it."""
+    """The whole bot part of the conversation, as the agent console shows it.
+
+    Each customer message carries its intent, the confidence that decided how the bot handled it
+    (the chosen answer's for FAQ) and its frustration; each bot message carries the deciding
+    confidence of the message it answered and whether the bot was sure, so an agent sees at a glance
+    which answers were guesses.
+    """
     transcript: list[dict[str, Any]] = []
+    decided: dict[str, Any] = {}
     for event in events:
         if event.get("event") == "user":
             parse_data = event.get("parse_data") or {}
-            intent = parse_data.get("intent") or {}
-            selector = (parse_data.get("response_selector") or {}).get("faq", {}).get("response", {})
+            decided = _deciding_confidence(parse_data)
             transcript.append({
                 "role": "customer",
                 "text": event.get("text") or "",
-                "intent": selector.get("intent_response_key") or intent.get("name"),
-                "confidence": round(float(intent.get("confidence") or 0.0), 3),
+                "intent": _intent_label(parse_data),
+                **decided,
                 "frustration": round(float((parse_data.get("frustration") or {}).get("score") or 0.0), 3),
                 "ts": event.get("timestamp"),
             })
         elif event.get("event") == "bot" and event.get("text"):
-            transcript.append({"role": "bot", "text": event["text"], "ts": event.get("timestamp")})
+            transcript.append({"role": "bot", "text": event["text"], **decided, "ts": event.get("timestamp")})
     return transcript
+
+
+def _intent_label(parse_data: Mapping[str, Any]) -> str | None:
+    """The intent, or the FAQ answer chosen ("faq/late_fees") when the message was taken as FAQ."""
+    intent = parse_data.get("intent") or {}
+    selector = (parse_data.get("response_selector") or {}).get(intent.get("name") or "", {})
+    return (selector.get("response") or {}).get("intent_response_key") or intent.get("name")
+
+
+def _deciding_confidence(parse_data: Mapping[str, Any]) -> dict[str, Any]:
+    """The answer gate's decision; for messages parsed without it, the intent's confidence alone."""
+    decision = AnswerDecision.from_dict(parse_data.get("decision"))
+    if decision is None:
+        intent = parse_data.get("intent") or {}
+        return {"confidence": round(float(intent.get("confidence") or 0.0), 3), "sure": None, "decided_by": "intent"}
+    return {"confidence": round(decision.confidence, 3), "sure": decision.sure, "decided_by": decision.source}
 
 
 def summarise(decision: HandoffDecision, transcript: list[dict[str, Any]], slots: Mapping[str, Any]) -> str:

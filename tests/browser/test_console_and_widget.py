@@ -50,6 +50,9 @@ def test_customer_and_agent_from_handoff_to_rating(
     transcript = agent.page.locator("#bot-transcript")
     expect(transcript).to_contain_text(FRUSTRATED_MESSAGES[1])
     expect(transcript).to_contain_text("faq/refund_timeline")
+    # The FAQ answer's row shows the confidence that decided it and that the bot was sure of it.
+    faq_row = transcript.locator("tr.bot").filter(has_text=response_text("utter_faq/refund_timeline")[:40])
+    expect(faq_row.locator('td[data-label="Confidence"]')).to_contain_text(re.compile(r"^\d\.\d\d · sure$"))
     expect(agent.page.locator("#ticket-summary")).to_contain_text("Frustrated customer")
 
     agent.composer.press_sequentially("Hi, I'm Alice")

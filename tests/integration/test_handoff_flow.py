@@ -85,6 +85,9 @@ async def test_frustration_hands_off_then_agent_chats_and_hands_back(
         customer_turns = [turn for turn in bot_part if turn["role"] == "customer"]
         assert [turn["text"] for turn in customer_turns][-2:] == FRUSTRATED_MESSAGES
         assert all("intent" in turn and "confidence" in turn and "frustration" in turn for turn in customer_turns)
+        # Each bot message shows the confidence that decided it; the FAQ answer was a sure one.
+        faq_answer = next(turn for turn in bot_part if turn["role"] == "bot" and turn["text"] == shown[0])
+        assert faq_answer["decided_by"] == "response" and faq_answer["sure"] is True
 
         assert alice.send(conversation_id, "Hi, I'm Alice. Let me look at your refund.").status_code == 201
         _, delivered = await customer.next_event("bot_uttered")
@@ -122,6 +125,10 @@ async def test_frustration_hands_off_then_agent_chats_and_hands_back(
 
 @pytest.mark.parametrize(("messages", "reason"), [
     (["I want to talk to a real person"], "explicit_request"),
+    (["THIS IS USELESS!!! I want to talk to a real person now"], "explicit_request"),
+    (["THIS IS RIDICULOUS!!! nothing works, I want a real person NOW"], "explicit_request"),
+    (["you people are a joke, get me a manager"], "explicit_request"),
+    (["can a human look at my double charge?"], "explicit_request"),
     (["I want to make a formal complaint about how I've been treated"], "judgement:complaint"),
     (["you charged me twice for the same purchase"], "judgement:dispute_charge"),
     (["my account has been locked and I can't get in"], "judgement:account_locked"),

@@ -288,8 +288,9 @@ function renderTicket(ticket) {
     const row = el("tr", null, turn.role);
     const customer = turn.role === "customer";
     const cells = [["Who", customer ? "Customer" : "Bot"], ["Message", turn.text],
-      ["Intent", customer ? turn.intent : ""], ["Confidence", customer ? Number(turn.confidence).toFixed(2) : ""],
+      ["Intent", customer ? turn.intent : ""], ["Confidence", customer ? "" : decidedBy(turn)],
       ["Frustration", customer ? Number(turn.frustration).toFixed(2) : ""]];
+    if (!customer && turn.sure === false) row.classList.add("unsure");
     for (const [label, text] of cells) {
       const cell = el("td", text);
       cell.dataset.label = label; // the narrow layout shows it in place of the column header
@@ -297,6 +298,16 @@ function renderTicket(ticket) {
     }
     return row;
   }));
+}
+
+// The confidence that decided a bot message (the chosen answer's for FAQ) and whether the bot was sure.
+function decidedBy(turn) {
+  if (turn.confidence === undefined || turn.confidence === null) return "";
+  const confidence = Number(turn.confidence).toFixed(2);
+  if (turn.decided_by === "person_request") return `${confidence} · asked for a person`;
+  if (turn.sure === true) return `${confidence} · sure`;
+  if (turn.sure === false) return `${confidence} · unsure`;
+  return confidence;
 }
 
 function addMessage(message) {

@@ -1,0 +1,125 @@
+"""Decides, per message, whether the bot is sure enough to answer, and with which confidence.
+
+The confidence that matters is the one of the answer that would be sent: for a retrieval intent
+(`faq`) the response selector's confidence in the chosen answer, otherwise the intent's. Checks run
+in order of certainty: a request for a person wins first, then the intent classifier's own
+confidence, then the answer's. A message that fails a check becomes an NLU fallback, so the bot asks
+to rephrase (and the second fallback in a row hands off). Pure logic, no Rasa import, so the NLU
+component, the quality report and the console read the same decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from handoff.person_request import asks_for_person, mentions_person
+from handoff.settings import HandoffSettings
+
+FALLBACK_INTENT = "nlu_fallback"
+
+# What decided: the person-request detector, the intent classifier, or the response selector.
+SOURCE_PERSON_REQUEST = "person_request"
+SOURCE_INTENT = "intent"
+SOURCE_RESPONSE = "response"
+
+
+@dataclass(frozen=True)
+class AnswerDecision:
+    """The intent the message is handled as, and the confidence that decided it."""
+
+    intent: str
+    confidence: float
+    source: str
+    sure: bool
+    threshold: float | None = None
+    answer: str | None = None
+    classified_intent: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form stored in the message's parse data under `decision`."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> AnswerDecision | None:
+        """Reads the stored form back; anything malformed gives None."""
+        if not isinstance(data, Mapping):
+            return None
+        try:
+            return cls(
+                intent=str(data["intent"]),
+                confidence=min(1.0, max(0.0, float(data["confidence"]))),
+                source=str(data["source"]),
+                sure=bool(data["sure"]),
+                threshold=None if data.get("threshold") is None else float(data["threshold"]),
+                answer=None if data.get("answer") is None else str(data["answer"]),
+                classified_intent=None if data.get("classified_intent") is None else str(data["classified_intent"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+@dataclass(frozen=True)
+class SelectedAnswer:
+    """The response selector's choice for a retrieval intent: the answer's key and its confidence."""
+
+    key: str
+    confidence: float
+
+
+def decide_answer(
+    text: str | None,
+    intent: str | None,
+    intent_confidence: float,
+    selected: SelectedAnswer | None,
+    settings: HandoffSettings,
+) -> AnswerDecision:
+    """The decision for one message, from the classifier's top intent and the selected answer."""
+    classified = intent or FALLBACK_INTENT
+    person_intent = settings.human_request_intents[0] if settings.human_request_intents else None
+    if person_intent and asks_for_person(text, settings.max_message_bytes):
+        return AnswerDecision(
+            intent=person_intent, confidence=1.0, source=SOURCE_PERSON_REQUEST, sure=True,
+            classified_intent=classified,
+        )
+    if classified == person_intent and not mentions_person(text, settings.max_message_bytes):
+        # The classifier hears a request for a person in a message that names nobody ("who is the
+        # manager of ..." aside, "no human needed"): a guess, so the customer is asked to rephrase.
+        return AnswerDecision(
+            intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
+            threshold=settings.intent_threshold, classified_intent=classified,
+        )
+    if intent_confidence < settings.intent_threshold:
+        return AnswerDecision(
+            intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
+            threshold=settings.intent_threshold, classified_intent=classified,
+        )
+    if selected is not None:
+        sure = selected.confidence >= settings.answer_threshold
+        return AnswerDecision(
+            intent=classified if sure else FALLBACK_INTENT, confidence=round(selected.confidence, 4),
+            source=SOURCE_RESPONSE, sure=sure, threshold=settings.answer_threshold, answer=selected.key,
+            classified_intent=classified,
+        )
+    return AnswerDecision(
+        intent=classified, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=True,
+        threshold=settings.intent_threshold, classified_intent=classified,
+    )
+
+
+def selected_answer(response_selector: Any, intent: str | None) -> SelectedAnswer | None:
+    """The answer the response selector chose for `intent`, from Rasa's `response_selector` output.
+
+    Rasa keys the output by retrieval intent, or by "default" when the selector was trained on all
+    of them; an intent the selector does not answer gives None.
+    """
+    if not isinstance(response_selector, Mapping) or not intent:
+        return None
+    output = response_selector.get(intent)
+    if output is None and intent in (response_selector.get("all_retrieval_intents") or []):
+        output = response_selector.get("default")
+    response = (output or {}).get("response") if isinstance(output, Mapping) else None
+    if not isinstance(response, Mapping) or not response.get("intent_response_key"):
+        return None
+    return SelectedAnswer(key=str(response["intent_response_key"]), confidence=float(response.get("confidence") or 0.0))

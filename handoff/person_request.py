@@ -1,0 +1,254 @@
+"""Recognises a customer asking for a person, however the request is phrased or wrapped.
+
+The intent classifier learns requests for a person from examples, but a request inside an angry or
+mixed message ("THIS IS USELESS!!! I want a real person now", "can a human look at my double
+charge?") is outweighed by the rest of the message. A request for a person must always win, so this
+reads each clause of the message for a person of ours ("human", "agent", "someone from your team",
+with common misspellings) together with a cue that the customer wants them: a verb before ("talk
+to", "put me through to", "I'd rather have"), words after ("... please", "... needed", "... to look
+at this"), or nothing else at all ("agent pls"). A refusal of the bot ("no more bots") counts too.
+Questions about who is answering ("are you a real person?"), people who are not ours ("my delivery
+agent", "my manager said"), declined offers ("don't transfer me to anyone") and questions about
+opening hours ("until when can I reach a person?") are not requests.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from functools import lru_cache
+
+# Nouns for a person of ours, and the spellings customers type for them.
+_NOUNS = (
+    "human", "person", "agent", "representative", "rep", "advisor", "adviser", "consultant", "specialist",
+    "operator", "manager", "supervisor", "staff", "employee", "colleague", "customer", "service", "support",
+    "care", "team", "member", "people", "being",
+)
+_SPELLINGS = {
+    "humans": "human", "humen": "human", "hooman": "human", "hoomans": "human", "humn": "human", "humna": "human", "hman": "human",
+    "humain": "human", "hu": "human", "persons": "person", "persn": "person", "agents": "agent", "agnet": "agent",
+    "agant": "agent", "reps": "rep", "representatives": "representative", "advisors": "advisor",
+    "consultants": "consultant", "specialists": "specialist", "operators": "operator", "managers": "manager",
+    "manger": "manager", "supervisors": "supervisor", "employees": "employee", "colleagues": "colleague",
+    "custumer": "customer", "costumer": "customer", "services": "service", "w": "with", "wiht": "with",
+    "u": "you", "ur": "your", "yr": "your", "pls": "please", "plz": "please", "plse": "please",
+    "speek": "speak", "ppl": "people", "tlak": "talk", "gimme": "give me", "wanna": "want to", "lemme": "let me",
+}
+# Real words one letter away from a noun: never corrected into it.
+_NOT_TYPOS = frozenset({
+    "operate", "personal", "humid", "agency", "manage", "managed", "manages", "supervise", "serve", "served",
+    "custom", "customs", "humane", "care", "cares", "cared", "car", "core", "cure", "team", "tea", "teams",
+    "member", "members", "being", "people", "peoples", "urgent", "parent", "parents", "repay", "rep",
+    "staffs", "stuff", "supports", "supported", "services", "servicing", "support", "service", "customer",
+    "person", "agent", "human", "advice", "advise", "advised", "specialise", "specialist", "consult",
+    "consulting", "employ", "employed", "colleges", "college",
+})
+_FUZZY_NOUNS = ("human", "person", "agent", "representative", "consultant", "specialist", "operator",
+                "manager", "supervisor", "employee", "colleague", "customer", "service", "support")
+
+_QUALITY = (
+    r"(?:(?:real|actual|live|living|proper|human|different|other|competent|qualified|senior|breathing|"
+    r"fucking|freaking|bloody|damn|goddamn|flesh and blood|paylater|support|customer service|customer "
+    r"support|customer care|service|friendly|nice|competent) )*"
+)
+_STRONG = (
+    r"(?:human (?:support|help|assistance|contact)|live (?:help|assistance)|human(?: being)?|person|agent|rep|representative|advisor|adviser|consultant|specialist|operator|"
+    r"manager|supervisor|staff(?: member)?|employee|colleague|team member|"
+    r"member of (?:staff|(?:the |your |our )?(?:[\w]+ )?(?:team|staff))|customer (?:service|support|care)"
+    r"(?: team| agent| rep| person)?|support (?:team|staff|person|agent|specialist)|service (?:team|desk)|"
+    r"live (?:chat|support))"
+    # "the staff discount", "the agent portal": a thing, not a person.
+    r"(?! (?:discount|account|number|portal|app|login|code|id|page|card|programme|program|price|rate|sale))"
+)
+# Someone, anyone, people: only when they are ours ("someone from your team", "one of your people").
+_WEAK = (
+    r"(?:(?:someone|somebody|anyone|anybody|one) (?:real|human|(?:from|at|on|in|of|who works (?:for|at|in)) "
+    r"(?:your|the|paylater|support|customer service)(?: support| customer service| paylater)?"
+    r"(?: team| staff| company| side| end)?)|"
+    r"(?:one of your|your) (?:people|team|humans|staff)|(?:your|ur) (?:boss|bosses|superior)|"
+    r"(?:an? )?(?:real|actual) (?:people|someone|somebody)|(?:someone|somebody) real|"
+    r"(?:someone|somebody) who (?:actually )?works (?:there|here|for you|at paylater|for paylater)|"
+    r"(?:real |actual )?(?:lady|gentleman|man|woman|guy) from (?:the|your) (?:company|team|support)|"
+    r"real (?:lady|gentleman|man|woman))"
+)
+_PERSON = rf"(?:{_QUALITY}{_STRONG}|{_WEAK})"
+_OF_YOURS = r"(?: of (?:yours|ours)| from (?:your |the )?[\w]+(?: [\w]+)?(?: team)?)?"
+# "someone", "anyone" asked for directly: "speak to someone", "get me somebody", "have someone call me".
+_ASK_SOMEONE = re.compile(
+    r"(?<!\w)(?:(?:talk(?:ing)?|speak(?:ing)?|chat(?:ting)?) (?:to|with)|(?:connect|put|transfer|patch|pass|hand)"
+    r" (?:me |us )?(?:through |over |on )?(?:to|with)|(?:get|give|find|bring|send) (?:me |us )?)"
+    r" ?(?:someone|somebody|anyone|anybody|one of you)(?!\w)"
+    r"|(?<!\w)(?:let|have|get) (?:someone|somebody) (?:call|ring|phone|email|contact|look|check|get back)(?!\w)"
+    r"|(?<!\w)(?:can|could|please|pls) (?:someone|somebody) (?:please )?(?:call|ring|phone|email|contact|"
+    r"get back|get in touch|reach out)(?!\w)"
+    r"|(?<!\w)(?:someone|somebody) (?:can|could) (?:help|call|ring|phone|contact)(?: \w+)? (?:by phone|on the phone|"
+    r"call|ring)(?!\w)"
+)
+# A person the customer says they do not need: "no human needed", "quicker than waiting for an agent".
+_NEGATED_PERSON = re.compile(
+    r"(?<!\w)(?<!if )(?:no|not|without|didn'?t need|did not need|don'?t need|do not need|no need for|"
+    rf"than waiting for|instead of) (?:(?:an?|any|the|a real|to talk to|to speak to) )*{_PERSON}(?: needed)?"
+)
+# A person mention that is about people in general, not a request: "can a person under 18 use it".
+_GENERAL_PERSON = re.compile(
+    r"(?:a|any|another|one|the|each|every) person (?:under|over|aged|of (?:age|\d+|legal)|who is|with(?:out)?|"
+    r"can use|may use)"
+)
+
+_PRE_CUE = (
+    r"(?:talk(?:ing)?|speak(?:ing)?|chat(?:ting)?|writ(?:e|ing)|discuss(?:ing)?|connect(?:ed)?|forward|route|"
+    r"transfer(?:red)?|put|patch|hook|loop|switch|get|give|bring|reach|contact|escalate|pass|hand|have|see|"
+    r"ask(?:ed|ing)?|demand(?:ing)?|want(?:ed)?|need(?:ed)?|like|prefer|preference|rather|appreciate|"
+    r"require|request(?:ing)?|is there|are there|any chance|looking for|in touch|deal with|sort|go over|"
+    r"take over|send|fetch|find|call ?back|ring back|(?:looked at|handled|reviewed|checked|dealt with) by)"
+)
+_REQUEST_BEFORE = re.compile(rf"(?<!\w){_PRE_CUE}(?: [\w']+){{0,5}}? {_PERSON}(?!\w)")
+_REQUEST_AFTER = re.compile(
+    rf"(?<!\w){_PERSON}{_OF_YOURS} (?:(?:please|now|right now|asap|urgently|immediately|needed|required|"
+    r"(?:be )?available|needs? to (?:explain|look|check|call|help|sort|handle|contact)|"
+    r"online|here|instead|on (?:the|this) chat|would be (?:nice|great|good|better|helpful)|"
+    r"is (?:\w+ )?what i(?: am|'m)? (?:need|want|after|asking for)|"
+    r"(?:to|can|could|would|will) (?:please )?(?:pick|take|look|check|help|call|ring|phone|handle|review|"
+    r"sort|contact|get back|deal|fix|explain|answer|assist|read|go over|investigate|email|reply|respond|"
+    r"message|text|join|confirm|step in))(?!\w))"
+)
+_PERSON_ACTS = re.compile(
+    rf"(?<!\w)(?:can|could|please|let|have)(?: please)? (?:(?:a|an|one|some|your|the) )?{_PERSON}{_OF_YOURS} "
+    r"(?:please )?(?:look|check|help|call|ring|phone|handle|review|sort|contact|get back|take|deal|fix|explain|"
+    r"give|pick|answer|"
+    r"assist|read|go over|investigate|email|reply|respond|message|text|join|confirm|step in)(?!\w)"
+)
+_FILLER = (
+    r"(?:please|now|asap|right now|immediately|thanks|thx|hello|hi|hey|ok|okay|just|a|an|only|i said|"
+    r"already|seriously|damn it|dammit|ffs|omg|need|want|give me|get me|me|talk to|speak to|speak with|"
+    r"if possible|for real|i'm begging you|im begging you|kthx|needed|required|hello|anyone|again|"
+    r"to|want to|for me)"
+)
+_BARE = re.compile(rf"^(?:{_FILLER} )*(?:(?:{_QUALITY}{_STRONG}|{_WEAK}) )*(?:{_QUALITY}{_STRONG}|{_WEAK})"
+                   rf"(?: {_FILLER})*$")
+_REFUSE_BOT = re.compile(
+    r"(?<!\w)(?:no|not|stop|enough|done with|sick of|tired of|fed up with|cut the|"
+    r"(?:don'?t|do not|dont) (?:want|need)(?: to (?:talk|speak|chat) (?:to|with))?) "
+    r"(?:(?:a|an|the|this|more|talking to|chatting with|your|another|with the|with this) )*"
+    r"(?:stupid |useless |dumb |damn )?(?:bot|bots|robot|robots|machine|chatbot|computer|ai|automated (?:chat|answers?))"
+    r"(?: (?:please|anymore|any more|thanks|thx|crap|nonsense|stuff))?(?!\w)(?! (?:or|and)\b)"
+)
+# Questions about who answers: a request only if they also ask to talk ("is there a human I can talk to?").
+_IDENTITY = re.compile(
+    r"^(?:[\w']+ ){0,3}?(?:am i|are we|are you|r you|ru|is this|is that|is it|is there|is anyone|is somebody|"
+    r"is someone|who am i|who is|who's|are there)(?: [\w']+){0,4}? (?:real|actual|human|person|people|bot|"
+    r"robot|machine|ai|agent|someone|somebody|anyone|anybody|computer|automated|program|staff)(?!\w)"
+)
+_TALK = re.compile(r"(?<!\w)(?:(?:i|we|me|us) (?:[\w']+ ){0,2}?(?:talk|speak|chat|write) (?:to|with)|"
+                   r"(?:free|available|around|able) to (?:talk|chat|speak|help|assist)|"
+                   r"(?:i|we|who|that) (?:can|could)|get them|get me|put me|connect me|transfer me|"
+                   r"i (?:want|need)|give me)(?!\w)")
+# Questions about opening hours or about how something is done mention a person without asking for
+# one now: "until when can I reach a person?", "do I have to talk to somebody to delete my account?",
+# "is a declined order looked at by a person, or is it all automatic?".
+_HOURS = re.compile(
+    r"^(?:[\w']+ ){0,2}?(?:when|what time|until when|until what time|till when|how long|what hours|at what time|"
+    r"during what hours|do i (?:have|need) to|does it (?:have|need) to|is it necessary|must i)(?!\w)"
+    r"|(?<!\w)or (?:is it|is that|does it happen) (?:all |fully |completely )?automatic|or can i do it"
+)
+# People who are not ours, and requests the customer turns down ("I'd rather not speak to anyone").
+_NOT_OURS = re.compile(
+    r"(?<!\w)(?:(?:my|his|her|their|the|a|an|our|your) )?(?:delivery|courier|shop|shop's|store|store's|bank|"
+    r"bank's|travel|real estate|estate|insurance|booking|sales|dhl|ups|post office|postal|parcel|local|own|line|"
+    r"phone company's|football|team's|club's|hotel|airline) (?:agent|person|manager|guy|staff|people|employee|rep)s?"
+    r"|(?<!\w)(?:human (?:resources|rights|nature|error|body|race|history)|manager of|staff (?:discount|room))"
+    r"|(?<!\w)(?:hiring|jobs?|vacanc\w*|careers?|work as|become an?|apply (?:as|for)) [^.?!,;]*"
+    r"|(?<!\w)(?:pass on|give|send|say) (?:my |our )?(?:thanks|compliments|regards|thank you)[^.?!;]*"
+    r"|(?<!\w)(?:my|his|her|their|our) (?:manager|boss|supervisor|colleague|employee)s?"
+    r"|(?<!\w)(?:human|person|agent|someone|somebody) (?:at|from|in) the (?:shop|store|bank|post office|courier)"
+)
+_DECLINED = re.compile(
+    r"(?<!\w)(?<!if i )(?<!if we )(?<!unless i )(?:don'?t|do not|dont|didn'?t|did not|no need to|never|"
+    r"not going to|won'?t|no need for|without) (?:\w+ ){0,2}?"
+    r"(?:transfer|connect|put|pass|hand|get|give|need|want|bother|escalate|an?|any)(?!\w)[^.?!,;]*"
+)
+_NOT_TALKING = re.compile(
+    r"(?<!\w)(?:not|never|without|rather not|didn'?t|did not)(?: [\w']+){0,3}? (?:talk|speak|chat)\w*(?: to| with)?"
+    rf"(?: [\w']+){{0,3}}? (?:{_PERSON}|anyone|anybody|someone|somebody)(?!\w)"
+)
+_MENTION = re.compile(
+    rf"(?<!\w)(?:{_QUALITY}{_STRONG}|{_WEAK}|someone|somebody|anyone|anybody|bot|bots|robot|machine|chatbot|"
+    r"you (?:people|guys|lot))(?!\w)"
+)
+_SENTENCE = re.compile(r"(?<=[.?!;:])\s+|\s*\n\s*|\s*[.?!;:]+$")
+_CLAUSE = re.compile(r"[.?!;:,\n]+|\s+-\s+|\s+(?:but|although|though)\s+")
+
+
+def asks_for_person(text: str | None, max_bytes: int = 4096) -> bool:
+    """Whether the message asks to be served by a person (a member of our support team)."""
+    clean = _plain(text or "", max_bytes)
+    if not clean:
+        return False
+    if _REFUSE_BOT.search(_DECLINED.sub(" ", clean)) and not _IDENTITY.search(_words(clean)):
+        return True
+    for sentence in _SENTENCE.split(clean):
+        sentence_words = _ours(sentence)
+        if not sentence_words or (_IDENTITY.search(sentence_words) and not _TALK.search(sentence_words)):
+            continue
+        if _HOURS.search(sentence_words) or _GENERAL_PERSON.search(sentence_words):
+            continue
+        if any(pattern.search(sentence_words) for pattern in (_PERSON_ACTS, _REQUEST_BEFORE, _ASK_SOMEONE)):
+            return True
+        for clause in _CLAUSE.split(sentence):
+            words = _ours(clause)
+            if words and (_BARE.match(words) or _REQUEST_AFTER.search(words)):
+                return True
+    return False
+
+
+def mentions_person(text: str | None, max_bytes: int = 4096) -> bool:
+    """Whether the message names a person of ours (or turns the bot down) where it could be asking
+    for one: outside questions about who answers, opening hours, people in general, people who are
+    not ours, and requests turned down. A classifier's "asks for a person" without this is a guess
+    from the message's other words."""
+    clean = _plain(text or "", max_bytes)
+    if _REFUSE_BOT.search(_DECLINED.sub(" ", clean)):
+        return True
+    for sentence in _SENTENCE.split(clean):
+        words = _ours(sentence)
+        if not words or (_IDENTITY.search(words) and not _TALK.search(words)):
+            continue
+        if _HOURS.search(words) or _GENERAL_PERSON.search(words):
+            continue
+        if _MENTION.search(words):
+            return True
+    return False
+
+
+def _ours(text: str) -> str:
+    """The words of `text` without people who are not ours and without requests turned down (each
+    clause on its own: "my english is not perfect, I want to speak with a person" is a request)."""
+    kept = []
+    for clause in _CLAUSE.split(_NOT_OURS.sub(" ", text)):
+        words = _words(_DECLINED.sub(" ", clause))
+        kept.append(_NOT_TALKING.sub(" ", _NEGATED_PERSON.sub(" ", words)))
+    return " ".join(" ".join(kept).split())
+
+
+def _plain(text: str, max_bytes: int) -> str:
+    """Lower case and compatibility-folded, cut to `max_bytes`; sentence marks kept for splitting."""
+    cut = text.encode("utf-8", "ignore")[:max_bytes].decode("utf-8", "ignore")
+    return unicodedata.normalize("NFKC", cut).replace("\u2019", "'").replace("\u2018", "'").lower()
+
+
+def _words(text: str) -> str:
+    """The words of a sentence or clause, misspellings of the person nouns corrected, punctuation gone."""
+    return " ".join(_spelled(word) for word in re.findall(r"[\w']+", text))
+
+
+@lru_cache(maxsize=4096)
+def _spelled(word: str) -> str:
+    """The word as the patterns expect it: a known misspelling or a near miss of a person noun fixed."""
+    if word in _SPELLINGS:
+        return _SPELLINGS[word]
+    if len(word) < 5 or word in _NOT_TYPOS or word in _NOUNS:
+        return word
+    candidates = [noun for noun in _FUZZY_NOUNS if abs(len(noun) - len(word)) <= 1 and noun[:2] == word[:2]]
+    match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.85)
+    return match[0] if match else word

@@ -1,0 +1,109 @@
+"""Chooses the answer gate's thresholds on the tuning set (`make tune`), never on the held-out set.
+
+The tuning set is run once with both thresholds at zero; every pair of thresholds on a grid is then
+replayed from the recorded confidences (a message under a threshold becomes a fallback, which asks to
+rephrase on a first message). The chosen pair meets every target with the margin and answers the
+most questions; the coverage/accuracy curve is printed and plotted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+
+from handoff.answer_gate import FALLBACK_INTENT, SOURCE_PERSON_REQUEST
+from handoff.settings import HandoffSettings
+from rasa_bot.quality.evaluate import REPHRASE_ACTION, Outcome
+from rasa_bot.quality.metrics import MARGIN, RETRIEVAL_INTENT, Figure, QualityMeasure
+
+GRID = [round(step * 0.05, 2) for step in range(20)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """The figures the tuning set gives at one pair of thresholds."""
+
+    intent_threshold: float
+    answer_threshold: float
+    figures: dict[str, Figure]
+
+    @property
+    def targets_with_margin(self) -> int:
+        """How many targets the figures meet with the margin to spare."""
+        return sum(1 for f in self.figures.values() if f.target and _gap(f) >= MARGIN)
+
+    @property
+    def coverage(self) -> float:
+        return self.figures["answered_share"].value
+
+    @property
+    def accuracy(self) -> float:
+        return self.figures["answered_accuracy"].value
+
+
+def replay(outcomes: Iterable[Outcome], intent_threshold: float, answer_threshold: float) -> list[Outcome]:
+    """The outcomes as they would be at these thresholds, from a run with both thresholds at zero."""
+    replayed = []
+    for outcome in outcomes:
+        gated = outcome.decision.source != SOURCE_PERSON_REQUEST and (
+            outcome.intent_confidence < intent_threshold
+            or (outcome.classified.split("/")[0] == RETRIEVAL_INTENT and outcome.answer_confidence is not None
+                and outcome.answer_confidence < answer_threshold)
+        )
+        replayed.append(dataclasses.replace(outcome, action=REPHRASE_ACTION, intent=FALLBACK_INTENT)
+                        if gated else outcome)
+    return replayed
+
+
+def sweep(outcomes: list[Outcome], settings: HandoffSettings) -> list[Point]:
+    """The figures at every pair of thresholds on the grid."""
+    measure = QualityMeasure(settings)
+    return [Point(i, a, measure.figures(replay(outcomes, i, a))) for i in GRID for a in GRID]
+
+
+def choose(points: list[Point]) -> Point:
+    """Most targets met with margin; then the most questions answered; then the lowest thresholds."""
+    return max(points, key=lambda p: (p.targets_with_margin, round(p.coverage, 4), round(p.accuracy, 4),
+                                      -p.intent_threshold, -p.answer_threshold))
+
+
+def curve_lines(points: list[Point], chosen: Point) -> list[str]:
+    """The coverage/accuracy curve along the answer threshold, at the chosen intent threshold."""
+    lines = [f"answer threshold curve at intent threshold {chosen.intent_threshold:.2f}:",
+             f"{'answer':>7} {'answered':>9} {'accuracy':>9} {'out of scope':>13} {'targets met':>12}"]
+    for point in points:
+        if point.intent_threshold != chosen.intent_threshold:
+            continue
+        mark = "  <- chosen" if point is chosen else ""
+        lines.append(f"{point.answer_threshold:7.2f} {point.coverage:9.3f} {point.accuracy:9.3f} "
+                     f"{point.figures['out_of_scope_share'].value:13.3f} {point.targets_with_margin:>12}{mark}")
+    return lines
+
+
+def plot(points: list[Point], chosen: Point, path: Path) -> None:
+    """Accuracy of the answered questions against the share answered, one line per intent threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for intent_threshold in sorted({p.intent_threshold for p in points})[::2]:
+        row = [p for p in points if p.intent_threshold == intent_threshold]
+        axes.plot([p.coverage for p in row], [p.accuracy for p in row], marker=".", label=f"intent {intent_threshold:.2f}")
+    axes.scatter([chosen.coverage], [chosen.accuracy], s=120, facecolors="none", edgecolors="black", zorder=5,
+                 label=f"chosen ({chosen.intent_threshold:.2f}, {chosen.answer_threshold:.2f})")
+    axes.set_xlabel("share of FAQ and look-up questions answered")
+    axes.set_ylabel("share of answered that were right")
+    axes.set_title("Answer gate on the tuning set (each point: one answer threshold)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7, ncol=2)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def _gap(figure: Figure) -> float:
+    assert figure.target is not None
+    return figure.target.value - figure.value if figure.target.at_most else figure.value - figure.target.value

@@ -1,0 +1,72 @@
+"""The answer gate answers only what the bot is sure of, and a request for a person always wins."""
+
+from handoff.answer_gate import (
+    FALLBACK_INTENT,
+    SOURCE_INTENT,
+    SOURCE_PERSON_REQUEST,
+    SOURCE_RESPONSE,
+    AnswerDecision,
+    SelectedAnswer,
+    decide_answer,
+    selected_answer,
+)
+from handoff.settings import HandoffSettings
+
+SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.6)
+
+
+def test_a_request_for_a_person_wins_over_a_confident_faq() -> None:
+    decision = decide_answer("THIS IS USELESS!!! I want to talk to a real person now", "faq", 0.99999,
+                             SelectedAnswer("faq/delete_account", 0.13), SETTINGS)
+    assert (decision.intent, decision.source, decision.sure) == ("request_human", SOURCE_PERSON_REQUEST, True)
+    assert decision.classified_intent == "faq"
+
+
+def test_an_unsure_faq_answer_becomes_a_fallback() -> None:
+    decision = decide_answer("is it going to snow", "faq", 0.558, SelectedAnswer("faq/return_item", 0.11), SETTINGS)
+    assert decision == AnswerDecision(
+        intent=FALLBACK_INTENT, confidence=0.11, source=SOURCE_RESPONSE, sure=False, threshold=0.6,
+        answer="faq/return_item", classified_intent="faq",
+    )
+
+
+def test_a_sure_faq_answer_is_kept_with_the_answers_confidence() -> None:
+    decision = decide_answer("how do late fees work", "faq", 0.97, SelectedAnswer("faq/late_fees", 0.81), SETTINGS)
+    assert (decision.intent, decision.confidence, decision.source, decision.sure) == ("faq", 0.81, SOURCE_RESPONSE, True)
+
+
+def test_a_low_intent_confidence_becomes_a_fallback_before_the_answer_is_read() -> None:
+    decision = decide_answer("hmm", "faq", 0.3, SelectedAnswer("faq/late_fees", 0.99), SETTINGS)
+    assert (decision.intent, decision.source, decision.confidence) == (FALLBACK_INTENT, SOURCE_INTENT, 0.3)
+
+
+def test_other_intents_are_decided_by_their_own_confidence() -> None:
+    assert decide_answer("bye", "goodbye", 0.9, None, SETTINGS).intent == "goodbye"
+    assert decide_answer("bye?", "goodbye", 0.49, None, SETTINGS).intent == FALLBACK_INTENT
+
+
+def test_the_stored_form_reads_back_and_bad_data_gives_none() -> None:
+    decision = decide_answer("how do late fees work", "faq", 0.97, SelectedAnswer("faq/late_fees", 0.81), SETTINGS)
+    assert AnswerDecision.from_dict(decision.as_dict()) == decision
+    assert AnswerDecision.from_dict({"intent": "faq"}) is None
+    assert AnswerDecision.from_dict("nonsense") is None
+
+
+def test_the_selected_answer_is_read_from_rasas_output() -> None:
+    output = {"all_retrieval_intents": ["faq"],
+              "faq": {"response": {"intent_response_key": "faq/late_fees", "confidence": 0.7}}}
+    assert selected_answer(output, "faq") == SelectedAnswer("faq/late_fees", 0.7)
+    assert selected_answer(output, "greet") is None
+    assert selected_answer({"all_retrieval_intents": ["faq"],
+                            "default": {"response": {"intent_response_key": "faq/x", "confidence": 0.2}}},
+                           "faq") == SelectedAnswer("faq/x", 0.2)
+    assert selected_answer(None, "faq") is None
+
+
+def test_a_classified_request_for_a_person_that_names_nobody_is_a_guess() -> None:
+    """Intent classifiers hear "request_human" in any message with a person word; without a person of
+    ours named, the bot asks to rephrase rather than hand off."""
+    decision = decide_answer("who is the manager of manchester united", "request_human", 0.99, None, SETTINGS)
+    assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False)
+    kept = decide_answer("the human touch, that's what i miss with you lot", "request_human", 0.9, None, SETTINGS)
+    assert (kept.intent, kept.source, kept.sure) == ("request_human", SOURCE_INTENT, True)
