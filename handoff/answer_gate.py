@@ -2,10 +2,11 @@
 
 The confidence that matters is the one of the answer that would be sent: for a retrieval intent
 (`faq`) the response selector's confidence in the chosen answer, otherwise the intent's. Checks run
-in order of certainty: a request for a person wins first, then the intent classifier's own
-confidence, then the answer's. A message that fails a check becomes an NLU fallback, so the bot asks
-to rephrase (and the second fallback in a row hands off). Pure logic, no Rasa import, so the NLU
-component, the quality report and the console read the same decision.
+in order of certainty: a request for a person wins first, then a judgement case recognised by its
+phrases (`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's.
+A message that fails a check becomes an NLU fallback, so the bot asks to rephrase (and the second
+fallback in a row hands off). Pure logic, no Rasa import, so the NLU component, the quality report
+and the console read the same decision.
 """
 
 from __future__ import annotations
@@ -14,13 +15,18 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from handoff.judgement_cues import judgement_from_cues
 from handoff.person_request import asks_for_person, mentions_person
 from handoff.settings import HandoffSettings
 
 FALLBACK_INTENT = "nlu_fallback"
 
-# What decided: the person-request detector, the intent classifier, or the response selector.
+# What decided: the person-request detector, a judgement cue, the intent classifier, or the response
+# selector.
 SOURCE_PERSON_REQUEST = "person_request"
+SOURCE_JUDGEMENT_CUE = "judgement_cue"
+# Sources that read the message's own words and win over the classifier.
+RULE_SOURCES = (SOURCE_PERSON_REQUEST, SOURCE_JUDGEMENT_CUE)
 SOURCE_INTENT = "intent"
 SOURCE_RESPONSE = "response"
 
@@ -83,6 +89,12 @@ def decide_answer(
             intent=person_intent, confidence=1.0, source=SOURCE_PERSON_REQUEST, sure=True,
             classified_intent=classified,
         )
+    if classified not in settings.judgement_intents or intent_confidence < settings.intent_threshold:
+        judged = judgement_from_cues(text, settings)
+        if judged:
+            return AnswerDecision(
+                intent=judged, confidence=1.0, source=SOURCE_JUDGEMENT_CUE, sure=True, classified_intent=classified,
+            )
     if classified == person_intent and not mentions_person(text, settings.max_message_bytes):
         # The classifier hears a request for a person in a message that names nobody ("who is the
         # manager of ..." aside, "no human needed"): a guess, so the customer is asked to rephrase.

@@ -107,6 +107,42 @@ class HandoffSettings(BaseSettings):
         ["complaint", "dispute_charge", "account_locked", "return_problem"],
         description="Intents that need a person's judgement: handed off at once.",
     )
+    judgement_cues: dict[str, list[str]] = Field(
+        {
+            "dispute_charge": [
+                r"charged (?:me )?(?:twice|double|two times|2 times|three times|3 times|the wrong amount|too much)",
+                r"(?:double|duplicate|doubled) (?:charge|charged|payment|debit|billing|transaction)s?",
+                r"(?:debited|billed|deducted|took|taken|withdrew|pulled)(?: [\w']+){0,6} (?:twice|two times|double)",
+                r"(?:don'?t|do not|didn'?t|can'?t) recogni[sz]e (?:this|the|a|that|one) (?:charge|payment|transaction|debit)",
+                r"(?:unknown|unauthori[sz]ed|unrecogni[sz]ed|fraudulent) (?:charge|payment|transaction|debit)s?",
+                (r"(?:charge|payment|transaction|debit)(?: [\w']+){0,6} (?:i|we) (?:don'?t|do not|can'?t|cannot) "
+                r"(?:recogni[sz]e|remember making)"),
+                r"overcharged", r"wrong amount", r"(?:dispute|contest) (?:a |the |this |that )?(?:charge|payment)",
+            ],
+            "account_locked": [
+                (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
+                r"compromised)"),
+                r"locked out of (?:my|the) (?:account|app)", r"(?:been|got|was|i'?m|am) hacked",
+                r"(?:card|wallet|phone) (?:was |has been |got |is )?(?:stolen|nicked|pinched)",
+                r"stole my (?:card|phone|wallet|identity|details)", r"identity theft",
+                (r"someone (?:else )?(?:has )?(?:used|is using|accessed|logged into|got into|changed) my "
+                r"(?:account|card|password|login)"),
+            ],
+            "return_problem": [
+                (r"return(?:ed)?(?: [\w']+){0,6} (?:got lost|was lost|never arrived|not received|never received|"
+                r"was refused|was rejected|isn'?t showing|is not showing|not registered)"),
+                (r"(?:shop|store|merchant|seller|retailer)(?: [\w']+){0,3} (?:says|claims|denies|refuses|refused|"
+                r"rejected|won'?t accept)(?: [\w']+){0,6} (?:return|returned|sent back|parcel back)"),
+                r"return label (?:doesn'?t|does not|won'?t|isn'?t|is not|will not) (?:work|scan|valid|print)",
+            ],
+            "complaint": [
+                r"(?:make|file|lodge|raise|submit|register) (?:a |an )?(?:formal |official )?complaint",
+                r"(?:i want|i'd like|i would like|i wish) to (?:formally )?complain", r"formal complaint",
+            ],
+        },
+        description="Phrases (regular expressions, matched in lower case) that mark a judgement case "
+        "whatever else the message says, per judgement intent; they win over a classifier that saw none.",
+    )
     human_request_intents: list[str] = Field(
         ["request_human"], description="Intents by which the customer asks for a person."
     )

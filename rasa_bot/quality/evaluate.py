@@ -17,7 +17,7 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from tqdm import tqdm
 
-from handoff.answer_gate import FALLBACK_INTENT, SOURCE_INTENT, SOURCE_PERSON_REQUEST, AnswerDecision
+from handoff.answer_gate import FALLBACK_INTENT, RULE_SOURCES, SOURCE_INTENT, AnswerDecision
 from handoff.nlu_answer_gate import DECISION_KEY
 from rasa_bot.quality.examples import LabelledExample
 
@@ -40,8 +40,9 @@ class Outcome:
 
     @property
     def classified(self) -> str:
-        """The intent NLU settled on before the confidence gate (a detected request for a person counts)."""
-        if self.decision.source == SOURCE_PERSON_REQUEST:
+        """The intent NLU settled on before the confidence gate (a detected request for a person or a
+        judgement cue counts)."""
+        if self.decision.source in RULE_SOURCES:
             return self.decision.intent
         return self.decision.classified_intent or self.intent
 

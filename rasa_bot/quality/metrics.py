@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sklearn.metrics import f1_score
 
-from handoff.answer_gate import SOURCE_PERSON_REQUEST, SOURCE_RESPONSE
+from handoff.answer_gate import RULE_SOURCES, SOURCE_RESPONSE
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import OUT_OF_SCOPE_ACTION, REPHRASE_ACTION, Outcome
 from rasa_bot.quality.examples import NEAR_MISS
@@ -50,6 +50,24 @@ TARGETS: dict[str, Target] = {
     "out_of_scope_share": Target(0.90),
     "near_miss_handoff_share": Target(0.03, at_most=True),
 }
+
+# What `make test` holds while a target is out of reach: each figure no worse than this floor, set
+# 0.03 below what the model measured when the floor was set, so a model retrained on another machine
+# passes and a real regression does not. Raise a floor as the model improves, up to its target, and
+# drop it once the target holds with the margin; never lower one. A figure without a floor is held
+# at its target.
+FLOORS: dict[str, Target] = {}
+
+# The two gates the held-out set had when it was 176 messages (tests/nlu_legacy), still held there.
+LEGACY_GATES: dict[str, Target] = {
+    "intent_macro_f1": Target(0.90),
+    "response_selector_accuracy": Target(0.90),
+}
+
+
+def gate(name: str) -> Target:
+    """The bar `make test` holds a held-out figure to: its floor while the target is out of reach."""
+    return FLOORS.get(name, TARGETS[name])
 
 
 @dataclass(frozen=True)
@@ -114,8 +132,8 @@ class QualityMeasure:
 
     def decision_right(self, outcome: Outcome) -> bool:
         """Whether what the deciding confidence was about (person, answer or intent) was right."""
-        if outcome.decision.source == SOURCE_PERSON_REQUEST:
-            return outcome.example.label in self._settings.human_request_intents
+        if outcome.decision.source in RULE_SOURCES:
+            return outcome.example.label == outcome.decision.intent
         if outcome.decision.source == SOURCE_RESPONSE:
             return outcome.answer == outcome.example.label
         return outcome.classified.split("/")[0] == outcome.example.intent

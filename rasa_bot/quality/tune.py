@@ -3,7 +3,8 @@
 The tuning set is run once with both thresholds at zero; every pair of thresholds on a grid is then
 replayed from the recorded confidences (a message under a threshold becomes a fallback, which asks to
 rephrase on a first message). The chosen pair meets every target with the margin and answers the
-most questions; the coverage/accuracy curve is printed and plotted.
+most questions (or, while some targets are out of reach, comes closest to all of them); the
+coverage/accuracy curve is printed and plotted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
-from handoff.answer_gate import FALLBACK_INTENT, SOURCE_PERSON_REQUEST
+from handoff.answer_gate import FALLBACK_INTENT, RULE_SOURCES
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import REPHRASE_ACTION, Outcome
 from rasa_bot.quality.metrics import MARGIN, RETRIEVAL_INTENT, Figure, QualityMeasure
@@ -34,6 +35,11 @@ class Point:
         return sum(1 for f in self.figures.values() if f.target and _gap(f) >= MARGIN)
 
     @property
+    def shortfall(self) -> float:
+        """How far, summed over the targets, the figures fall short of target plus margin."""
+        return sum(max(0.0, MARGIN - _gap(f)) for f in self.figures.values() if f.target)
+
+    @property
     def coverage(self) -> float:
         return self.figures["answered_share"].value
 
@@ -46,7 +52,7 @@ def replay(outcomes: Iterable[Outcome], intent_threshold: float, answer_threshol
     """The outcomes as they would be at these thresholds, from a run with both thresholds at zero."""
     replayed = []
     for outcome in outcomes:
-        gated = outcome.decision.source != SOURCE_PERSON_REQUEST and (
+        gated = outcome.decision.source not in RULE_SOURCES and (
             outcome.intent_confidence < intent_threshold
             or (outcome.classified.split("/")[0] == RETRIEVAL_INTENT and outcome.answer_confidence is not None
                 and outcome.answer_confidence < answer_threshold)
@@ -63,8 +69,10 @@ def sweep(outcomes: list[Outcome], settings: HandoffSettings) -> list[Point]:
 
 
 def choose(points: list[Point]) -> Point:
-    """Most targets met with margin; then the most questions answered; then the lowest thresholds."""
-    return max(points, key=lambda p: (p.targets_with_margin, round(p.coverage, 4), round(p.accuracy, 4),
+    """Most targets met with the margin; then the smallest total shortfall below target plus margin
+    (so that, while some targets are out of reach, the point comes as close to all of them as it can);
+    then the most questions answered; then the lowest thresholds."""
+    return max(points, key=lambda p: (p.targets_with_margin, round(-p.shortfall, 4), round(p.coverage, 4),
                                       -p.intent_threshold, -p.answer_threshold))
 
 

@@ -1,0 +1,43 @@
+"""Judgement cases are recognised by their unmistakable phrases, whatever else the message asks."""
+
+import pytest
+
+from handoff.answer_gate import SOURCE_JUDGEMENT_CUE, SelectedAnswer, decide_answer
+from handoff.judgement_cues import judgement_from_cues
+from handoff.settings import HandoffSettings
+
+SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("YOU CHARGED ME TWICE FOR THE SAME ORDER!!! and when is my next payment due?", "dispute_charge"),
+    ("there's a payment on my statement i don't recognise", "dispute_charge"),
+    ("my account has been frozen, how do late fees work now?", "account_locked"),
+    ("someone stole my card last night", "account_locked"),
+    ("the shop claims they never got my return, I have the receipt", "return_problem"),
+    ("the return label won't scan at the post office", "return_problem"),
+    ("I'd like to make a formal complaint", "complaint"),
+])
+def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
+    assert judgement_from_cues(text, SETTINGS) == intent
+
+
+@pytest.mark.parametrize("text", [
+    "how do late fees work", "can I return an item I bought last week", "how do I change my card",
+    "what happens if a payment fails", "", None,
+])
+def test_routine_questions_have_no_cue(text: str | None) -> None:
+    assert judgement_from_cues(text, SETTINGS) is None
+
+
+def test_a_cue_wins_over_a_confident_faq_but_not_over_a_classified_judgement_case() -> None:
+    cued = decide_answer("you charged me twice!!! how do refunds work?", "faq", 0.99,
+                         SelectedAnswer("faq/refund_timeline", 0.9), SETTINGS)
+    assert (cued.intent, cued.source, cued.classified_intent) == ("dispute_charge", SOURCE_JUDGEMENT_CUE, "faq")
+    classified = decide_answer("you charged me twice and I want to complain formally", "complaint", 0.9, None, SETTINGS)
+    assert classified.intent == "complaint"
+
+
+def test_cues_of_an_intent_that_is_not_a_judgement_intent_are_ignored() -> None:
+    settings = HandoffSettings(judgement_intents=["complaint"])
+    assert judgement_from_cues("you charged me twice", settings) is None
