@@ -6,8 +6,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/paylater.tar.gz
 # The plugin's NLU components and policies are part of the model: a change to them retrains it too.
-MODEL_CODE := handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py handoff/detect.py \
-	handoff/answer_gate.py handoff/person_request.py
+MODEL_CODE := handoff/nlu_component.py handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py \
+	handoff/detect.py handoff/answer_gate.py handoff/person_request.py handoff/judgement_cues.py
 TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(MODEL_CODE)
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1

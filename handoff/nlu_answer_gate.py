@@ -2,19 +2,14 @@
 
 It replaces Rasa's `FallbackClassifier`, which reads only the intent's confidence: this one also
 reads the confidence of the FAQ answer the response selector chose, and turns a request for a person
-into the person-request intent whatever else the message says. It runs last in the pipeline, after
+or an unmistakable judgement case into its intent whatever else the message says. It runs last in the pipeline, after
 the response selector, and writes its decision under `decision` in the parse data, so the policy,
 the console and the quality report see the confidence that decided.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -26,33 +21,14 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from handoff.answer_gate import AnswerDecision, decide_answer, selected_answer
-from handoff.settings import HandoffSettings, get_handoff_settings
+from handoff.nlu_component import SettingsComponent
 
 DECISION_KEY = "decision"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class AnswerGate(GraphComponent):
+class AnswerGate(SettingsComponent):
     """Sets the intent to the person-request intent, the fallback intent, or leaves it."""
-
-    def __init__(self, settings: HandoffSettings) -> None:
-        self._settings = settings
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        """No component options: the thresholds are handoff settings, changed without retraining."""
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> AnswerGate:
-        """Creates the component with the process-wide handoff settings."""
-        return cls(get_handoff_settings())
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Decides each message and records the decision in its parse data."""

@@ -7,17 +7,12 @@ see the same numbers without scoring the text again.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from handoff.detect import score_message
-from handoff.settings import HandoffSettings, get_handoff_settings
+from handoff.nlu_component import SettingsComponent
 
 FRUSTRATION_KEY = "frustration"
 
@@ -26,27 +21,8 @@ FRUSTRATION_KEY = "frustration"
 # that type runs only at inference, after the message is classified; a featurizer would also be run
 # over every training example and story for nothing, and it is not an intent classifier.
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class FrustrationScorer(GraphComponent):
+class FrustrationScorer(SettingsComponent):
     """Adds `{"score": float, "signals": {name: strength}}` under `frustration` to every message."""
-
-    def __init__(self, settings: HandoffSettings) -> None:
-        self._settings = settings
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        """No component options: thresholds and weights live in the handoff settings."""
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FrustrationScorer:
-        """Creates the component with the process-wide handoff settings."""
-        return cls(get_handoff_settings())
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Scores each message's text; the result is part of the output the tracker stores."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
 
 # Nouns for a person of ours, and the spellings customers type for them.
@@ -187,17 +188,12 @@ def asks_for_person(text: str | None, max_bytes: int = 4096) -> bool:
         return False
     if _REFUSE_BOT.search(_DECLINED.sub(" ", clean)) and not _IDENTITY.search(_words(clean)):
         return True
-    for sentence in _SENTENCE.split(clean):
-        sentence_words = _ours(sentence)
-        if not sentence_words or (_IDENTITY.search(sentence_words) and not _TALK.search(sentence_words)):
-            continue
-        if _HOURS.search(sentence_words) or _GENERAL_PERSON.search(sentence_words):
-            continue
-        if any(pattern.search(sentence_words) for pattern in (_PERSON_ACTS, _REQUEST_BEFORE, _ASK_SOMEONE)):
+    for sentence, words in _sentences_that_may_ask(clean):
+        if any(pattern.search(words) for pattern in (_PERSON_ACTS, _REQUEST_BEFORE, _ASK_SOMEONE)):
             return True
         for clause in _CLAUSE.split(sentence):
-            words = _ours(clause)
-            if words and (_BARE.match(words) or _REQUEST_AFTER.search(words)):
+            clause_words = _ours(clause)
+            if clause_words and (_BARE.match(clause_words) or _REQUEST_AFTER.search(clause_words)):
                 return True
     return False
 
@@ -210,15 +206,19 @@ def mentions_person(text: str | None, max_bytes: int = 4096) -> bool:
     clean = _plain(text or "", max_bytes)
     if _REFUSE_BOT.search(_DECLINED.sub(" ", clean)):
         return True
+    return any(_MENTION.search(words) for _sentence, words in _sentences_that_may_ask(clean))
+
+
+def _sentences_that_may_ask(clean: str) -> Iterator[tuple[str, str]]:
+    """Each sentence that could ask for someone, with its words as `_ours` leaves them: not a question
+    about who answers (unless it also asks to talk), about opening hours or about people in general."""
     for sentence in _SENTENCE.split(clean):
         words = _ours(sentence)
         if not words or (_IDENTITY.search(words) and not _TALK.search(words)):
             continue
         if _HOURS.search(words) or _GENERAL_PERSON.search(words):
             continue
-        if _MENTION.search(words):
-            return True
-    return False
+        yield sentence, words
 
 
 def _ours(text: str) -> str:
