@@ -87,12 +87,12 @@ class HandoffSettings(BaseSettings):
 
     # --- answering only what the bot is sure of (handoff/answer_gate.py; chosen by `make tune`) ---
     intent_threshold: float = Field(
-        0.55, ge=0, le=1,
+        0.65, ge=0, le=1,
         description="Intent confidence below which a message becomes an NLU fallback (the bot asks to "
         "rephrase), whatever the intent.",
     )
     answer_threshold: float = Field(
-        0.5, ge=0, le=1,
+        0.45, ge=0, le=1,
         description="Confidence of the chosen FAQ answer (the response selector's) below which the "
         "message becomes an NLU fallback instead of being answered.",
     )

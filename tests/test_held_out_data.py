@@ -63,7 +63,7 @@ def test_tuning_set_covers_every_group() -> None:
     assert sum(e.kind == NEAR_MISS for e in tuning) >= 20
 
 
-@pytest.mark.parametrize("folder", ["tests/nlu", "tests/nlu_tuning", "tests/nlu_legacy"])
+@pytest.mark.parametrize("folder", ["tests/nlu", "tests/nlu_tuning"])
 def test_no_message_is_a_copy_of_a_training_example(folder: str) -> None:
     training = [tokens(e.text) for e in examples("data")]
     close = []

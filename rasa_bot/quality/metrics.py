@@ -51,19 +51,23 @@ TARGETS: dict[str, Target] = {
     "near_miss_handoff_share": Target(0.03, at_most=True),
 }
 
-# What `make test` holds while a target is out of reach: each figure no worse than this floor, set
-# 0.03 below what the model measured when the floor was set, so a model retrained on another machine
-# passes and a real regression does not. Raise a floor as the model improves, up to its target, and
+# What `make test` holds while a target is out of reach (or met by less than the margin): each figure
+# no worse than this floor, set 0.03 below what the model measured when the floor was set (2026-11-30,
+# see README "Knowing when it does not know"), so a model retrained elsewhere passes and a real
+# regression does not. These are not the targets: issue 11 stays open until every figure meets its
+# target with the margin. Raise a floor as the model improves, up to its target, and
 # drop it once the target holds with the margin; never lower one. A figure without a floor is held
 # at its target.
-FLOORS: dict[str, Target] = {}
-
-# The two gates the held-out set had when it was 176 messages (tests/nlu_legacy), still held there.
-LEGACY_GATES: dict[str, Target] = {
-    "intent_macro_f1": Target(0.90),
-    "response_selector_accuracy": Target(0.90),
+FLOORS: dict[str, Target] = {
+    "intent_macro_f1": Target(0.77),
+    "response_selector_accuracy": Target(0.89),
+    "answered_share": Target(0.76),
+    "answered_accuracy": Target(0.87),
+    "person_handoff_share": Target(0.93),
+    "judgement_share": Target(0.88),
+    "out_of_scope_share": Target(0.85),
+    "near_miss_handoff_share": Target(0.18, at_most=True),
 }
-
 
 def gate(name: str) -> Target:
     """The bar `make test` holds a held-out figure to: its floor while the target is out of reach."""

@@ -3,8 +3,8 @@
 The tuning set is run once with both thresholds at zero; every pair of thresholds on a grid is then
 replayed from the recorded confidences (a message under a threshold becomes a fallback, which asks to
 rephrase on a first message). The chosen pair meets every target with the margin and answers the
-most questions (or, while some targets are out of reach, comes closest to all of them); the
-coverage/accuracy curve is printed and plotted.
+most questions or, while no pair meets them all, comes closest to all of them; the coverage/accuracy
+curve is printed and plotted.
 """
 
 from __future__ import annotations
@@ -69,10 +69,12 @@ def sweep(outcomes: list[Outcome], settings: HandoffSettings) -> list[Point]:
 
 
 def choose(points: list[Point]) -> Point:
-    """Most targets met with the margin; then the smallest total shortfall below target plus margin
-    (so that, while some targets are out of reach, the point comes as close to all of them as it can);
-    then the most questions answered; then the lowest thresholds."""
-    return max(points, key=lambda p: (p.targets_with_margin, round(-p.shortfall, 4), round(p.coverage, 4),
+    """Among the points that meet every target with the margin, the one answering the most questions;
+    while no point does, the one that falls short of target plus margin by the least in total (so it
+    comes as close to all targets as it can, rather than trading one away for another); ties go to
+    more questions answered, then to the lower thresholds."""
+    every = len(points[0].figures) and sum(1 for f in points[0].figures.values() if f.target)
+    return max(points, key=lambda p: (p.targets_with_margin == every, round(-p.shortfall, 4), round(p.coverage, 4),
                                       -p.intent_threshold, -p.answer_threshold))
 
 
