@@ -215,15 +215,17 @@ def decide(turns: list[Turn], settings: HandoffSettings | None = None) -> Handof
         reason, details = EXPLICIT_REQUEST, intent_details
     elif _intent_in(latest.intent, settings.judgement_intents):
         reason, details = f"{JUDGEMENT_PREFIX}{latest.intent}", intent_details
-    elif signals.fallback_streak >= settings.fallback_streak:
-        reason, details = LOW_NLU_CONFIDENCE, {"fallback_streak": signals.fallback_streak}
     elif signals.frustration >= settings.frustration_threshold:
+        # Before the fallback streak: a customer the bot misunderstood twice who is also angry needs the
+        # apology and the agent the warning that frustration gives.
         reason = FRUSTRATION
         details = {
             "threshold": settings.frustration_threshold,
             "turn_scores": signals.turn_scores,
             "latest_signals": signals.latest_signals,
         }
+    elif signals.fallback_streak >= settings.fallback_streak:
+        reason, details = LOW_NLU_CONFIDENCE, {"fallback_streak": signals.fallback_streak}
     else:
         return None
     details = {**details, "turns": len(turns), "since": turns[0].timestamp}

@@ -265,6 +265,15 @@ def test_judgement_intents_hand_off_at_once(intent: str, settings: HandoffSettin
     assert decision is not None and decision.reason == f"judgement:{intent}"
 
 
+def test_two_angry_fallbacks_in_a_row_hand_off_for_frustration(settings: HandoffSettings) -> None:
+    """The customer the bot did not understand twice is also angry: the apology and the warning fit."""
+    turns = customer([("how long does a refund take?", "faq"),
+                      ("that's not what I asked, this is useless!!", "nlu_fallback"),
+                      ("THIS IS RIDICULOUS, WHY IS IT SO HARD TO GET MY MONEY BACK???", "nlu_fallback")])
+    decision = decide(turns, settings)
+    assert decision is not None and decision.reason == FRUSTRATION
+
+
 def test_two_fallbacks_in_a_row_hand_off_but_one_does_not(settings: HandoffSettings) -> None:
     one = customer([("where is my order", "check_order_status"), ("blorp", "nlu_fallback")])
     assert decide(one, settings) is None
