@@ -95,14 +95,10 @@ def decide_answer(
             return AnswerDecision(
                 intent=judged, confidence=1.0, source=SOURCE_JUDGEMENT_CUE, sure=True, classified_intent=classified,
             )
-    if classified == person_intent and not mentions_person(text, settings.max_message_bytes):
-        # The classifier hears a request for a person in a message that names nobody ("who is the
-        # manager of ..." aside, "no human needed"): a guess, so the customer is asked to rephrase.
-        return AnswerDecision(
-            intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
-            threshold=settings.intent_threshold, classified_intent=classified,
-        )
-    if intent_confidence < settings.intent_threshold:
+    # A classifier that hears a request for a person in a message naming nobody of ours ("who is the
+    # manager of ...", "no human needed") is guessing, as is one below the intent threshold.
+    guessed_person = classified == person_intent and not mentions_person(text, settings.max_message_bytes)
+    if guessed_person or intent_confidence < settings.intent_threshold:
         return AnswerDecision(
             intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
             threshold=settings.intent_threshold, classified_intent=classified,

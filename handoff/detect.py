@@ -162,7 +162,7 @@ class HandoffDecision:
 def score_message(text: str | None, settings: HandoffSettings | None = None) -> MessageFrustration:
     """Scores one message without context (no knowledge of the bot's previous answer)."""
     settings = settings or get_handoff_settings()
-    clean = _normalise(text or "", settings.max_message_bytes)
+    clean = normalise_text(text or "", settings.max_message_bytes)
     signals = {
         SENTIMENT: _negative_sentiment(clean, settings.sentiment_neutral_band),
         CAPS: _shouting(clean, settings.shout_min_words),
@@ -322,7 +322,7 @@ def _fallback_streak(turns: list[Turn], fallback_intents: list[str]) -> int:
     return streak
 
 
-def _normalise(text: str, max_bytes: int) -> str:
+def normalise_text(text: str, max_bytes: int) -> str:
     """Cuts to `max_bytes` (a flood must not stall the bot), folds look-alike characters and quotes."""
     cut = text.encode("utf-8", "ignore")[:max_bytes].decode("utf-8", "ignore")
     return unicodedata.normalize("NFKC", cut).replace("\u2019", "'").replace("\u2018", "'")
@@ -376,7 +376,7 @@ def _profanity(text: str) -> float:
 
 
 def _content_words(text: str, max_bytes: int) -> frozenset[str]:
-    words = re.findall(r"\w+", _normalise(text, max_bytes).lower())
+    words = re.findall(r"\w+", normalise_text(text, max_bytes).lower())
     return frozenset(word for word in words if len(word) >= _MIN_WORD_LETTERS and word not in _STOPWORDS)
 
 

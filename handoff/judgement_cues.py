@@ -9,9 +9,9 @@ classifier that saw no judgement case; when the classifier sees one itself, its 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
+from handoff.detect import normalise_text
 from handoff.settings import HandoffSettings
 
 
@@ -19,8 +19,7 @@ def judgement_from_cues(text: str | None, settings: HandoffSettings) -> str | No
     """The judgement intent whose cue the message contains (the first listed wins), or None."""
     if not text:
         return None
-    cut = text.encode("utf-8", "ignore")[: settings.max_message_bytes].decode("utf-8", "ignore")
-    folded = " ".join(unicodedata.normalize("NFKC", cut).replace("\u2019", "'").lower().split())
+    folded = " ".join(normalise_text(text, settings.max_message_bytes).lower().split())
     for intent, pattern in _compiled(tuple((name, tuple(cues)) for name, cues in settings.judgement_cues.items())):
         if intent in settings.judgement_intents and pattern.search(folded):
             return intent

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
+
+from handoff.detect import normalise_text
 
 # Nouns for a person of ours, and the spellings customers type for them.
 _NOUNS = (
@@ -233,8 +234,7 @@ def _ours(text: str) -> str:
 
 def _plain(text: str, max_bytes: int) -> str:
     """Lower case and compatibility-folded, cut to `max_bytes`; sentence marks kept for splitting."""
-    cut = text.encode("utf-8", "ignore")[:max_bytes].decode("utf-8", "ignore")
-    return unicodedata.normalize("NFKC", cut).replace("\u2019", "'").replace("\u2018", "'").lower()
+    return normalise_text(text, max_bytes).lower()
 
 
 def _words(text: str) -> str:
