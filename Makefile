@@ -12,7 +12,7 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(MODEL_CODE)
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: setup run test lint model seed bench quality tune clean
+.PHONY: setup run test lint model seed bench quality tune docs clean
 
 setup: $(VENV)/.installed var/.system-packages node_modules/.installed seed $(MODEL)
 
@@ -54,6 +54,10 @@ quality: setup
 # Chooses the answer gate's thresholds on the tuning set (tests/nlu_tuning); prints the curve.
 tune: setup
 	$(PY) -m rasa_bot.quality tune
+
+# docs/settings.md is generated from the settings classes; a test fails when it is out of date.
+docs: $(VENV)/.installed
+	$(PY) -m rasa_bot.settings_doc
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

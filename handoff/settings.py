@@ -101,7 +101,7 @@ class HandoffSettings(BaseSettings):
     fallback_streak: int = Field(2, ge=1, description="NLU fallbacks in a row that hand off.")
     fallback_intents: list[str] = Field(
         ["nlu_fallback", "out_of_scope"],
-        description="Intents meaning the bot did not understand: the FallbackClassifier's, and out of scope.",
+        description="Intents meaning the bot did not understand: the answer gate's fallback, and out of scope.",
     )
     judgement_intents: list[str] = Field(
         ["complaint", "dispute_charge", "account_locked", "return_problem"],
@@ -178,7 +178,7 @@ class HandoffSettings(BaseSettings):
     )
     retention_days: int = Field(
         30, ge=1, description="Days a conversation's handoff records (state, messages) are kept after it "
-        "went back to the bot.",
+        "went back to the bot. Rasa's trackers expire on their own (`record_exp` in endpoints.yml).",
     )
     abandon_after_seconds: float = Field(
         120.0, gt=0,

@@ -30,7 +30,7 @@ def _yaml_source(_settings: BaseSettings) -> dict[str, Any]:
 
 
 class Settings(BaseSettings):
-    """Settings of the assistant; see README "Settings" for what each one does."""
+    """Settings of the assistant; docs/settings.md lists them all (generated: `make docs`)."""
 
     database_url: str = Field(
         f"sqlite:///{PROJECT_ROOT / 'var' / 'shop.sqlite3'}",

@@ -9,7 +9,7 @@ missing, because a half-configured app fails silently in ways that are hard to t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -40,11 +40,16 @@ class SlackConfig:
     """A usable Slack set-up: the bot token, plus the signing secret for the customer channel
     and/or the alert channel for handoff alerts."""
 
-    bot_token: str
-    signing_secret: str = ""
-    alert_channel: str = ""
-    api_url: str = DEFAULT_API_URL
-    console_base_url: str = ""
+    bot_token: str = field(metadata={"description": "The app's Bot User OAuth Token (`xoxb-...`)."})
+    signing_secret: str = field(default="", metadata={
+        "description": "The app's Signing Secret; turns the customer channel on."})
+    alert_channel: str = field(default="", metadata={
+        "description": "Channel for handoff alerts (an id such as `C0123456789`, or `#name`); turns the "
+        "alerts on."})
+    api_url: str = field(default=DEFAULT_API_URL, metadata={
+        "description": "Slack's Web API (the tests point it at a loopback stand-in)."})
+    console_base_url: str = field(default="", metadata={
+        "description": "Base of the console link in an alert; empty: the agent service's `agent_service_url`."})
 
     @property
     def channel_enabled(self) -> bool:
