@@ -2,7 +2,7 @@
 
 One Rasa server serves both: the handoff channel at /socket.io and the stock `socketio` channel at
 /stock-socket.io (with `session_persistence: false`; with `true`, Rasa 3.6.21's stock channel
-never delivers replies under python-socketio 5, see the design notes). The same fixed list of
+never delivers replies under python-socketio 5, see docs/architecture.md). The same fixed list of
 greeting/FAQ messages goes through both, one message at a time (concurrency 1), interleaved
 message by message with alternating order so that both see the same load. Each customer speaks
 socket.io over a WebSocket.
@@ -12,7 +12,7 @@ bot's turn is over when no further reply came for `--quiet` seconds; that wait i
 Printed: p50/p99 per channel and the overhead of the handoff channel at p50 (target for a
 2-core machine: <= 5 %). Loopback only; bounded by the message count.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/bot_overhead.py [--conversations 10]
+    PYTHONPATH=. .venv/bin/python bench/bot_overhead.py [--conversations 10]
 """
 
 from __future__ import annotations

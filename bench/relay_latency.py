@@ -17,7 +17,7 @@ ramp of rising rates per direction that stops at the first rate whose p99 exceed
 (100 ms) or that loses messages. Every message carries a unique id, so losses and duplicates are
 counted. Loopback only; every phase is bounded in messages and time.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/relay_latency.py [--duration 5]
+    PYTHONPATH=. .venv/bin/python bench/relay_latency.py [--duration 5]
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ HandoffPolicy predicts `action_handoff`, the action writes the ticket and queues
 Conversations run one after another (default 50, after 2 warm-ups) and each is abandoned after
 its ticket arrived, so the queue stays short. Loopback only.
 
-    cd /work/main && PYTHONPATH=. .venv/bin/python bench/ticket_latency.py [--conversations 50]
+    PYTHONPATH=. .venv/bin/python bench/ticket_latency.py [--conversations 50]
 """
 
 from __future__ import annotations

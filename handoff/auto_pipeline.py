@@ -2,9 +2,9 @@
 
 Under load a channel process stores hundreds of messages a second, each with its own commands.
 Through redis-py 4.6 every command, or every pipeline of them, costs a connection checkout, a
-retry wrapper, timeouts and a parse per reply: about 100 microseconds of CPU for a SET here,
-against 30 for writing the packed command to a socket and handing the reply to its caller, and
-at 1,000 messages a second that difference is a tenth of a core per process. So these commands
+retry wrapper, timeouts and a parse per reply: several times the CPU of writing the packed command
+to a socket and handing the reply to its caller, which at a thousand messages a second is a
+noticeable share of a core per process (measured in docs/benchmarks.md). So these commands
 skip it: each is packed (by the connection's own packer, in C), the commands issued in one
 event-loop turn go out in a single write without waiting for earlier replies, and one reader task
 gives each reply, in order, to its caller. Redis answers in the order it was asked.

@@ -2,8 +2,9 @@
 
 A Rasa server holds millions of objects once its model is loaded (TensorFlow, the NLU pipeline,
 the domain). CPython walks all of them in every full (generation 2) collection, and under load
-those came every few seconds and stopped the event loop for 250-680 ms on our 2-core machine:
-every message in flight waited, so a relay p99 hinged on whether a collection fell into the run.
+those came every few seconds and stopped the event loop for hundreds of milliseconds (figures in
+docs/benchmarks.md): every message in flight waited, so a relay's tail latency hinged on whether a
+collection fell into the run.
 Frozen objects (`gc.freeze`) are never walked again; objects made later still are, so cycles
 created while serving are collected as before. Start-up objects live for the whole process
 anyway, so freezing them costs nothing but the memory they already use.

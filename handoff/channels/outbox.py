@@ -5,7 +5,8 @@ A few readers per process (`outbox_readers`) each wait on the outboxes of their 
 customers with a single blocking read, instead of a task and a Redis connection per customer:
 under load one round trip brings the messages of many conversations, and a thousand open chats
 do not hold a thousand connections. Not one reader for all: Redis redoes a multi-stream read in
-full each time it wakes it, ~4 us per stream, which with 40 streams cost more than it saved.
+full each time it wakes it, at a cost per stream, which over many streams cost more than it saved
+(docs/benchmarks.md).
 A newly followed conversation wakes its reader's read through a small stream of the reader's own.
 
 A cursor in Redis remembers the last entry handed to each customer's channel, so after a reconnect

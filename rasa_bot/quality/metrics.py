@@ -53,7 +53,7 @@ TARGETS: dict[str, Target] = {
 
 # What `make test` holds while a target is out of reach (or met by less than the margin): each figure
 # no worse than this floor, set 0.03 below what the model measured when the floor was set (2026-11-30,
-# see README "Knowing when it does not know"), so a model retrained elsewhere passes and a real
+# see docs/quality.md), so a model retrained elsewhere passes and a real
 # regression does not. These are not the targets: issue 11 stays open until every figure meets its
 # target with the margin. Raise a floor as the model improves, up to its target, and
 # drop it once the target holds with the margin; never lower one. A figure without a floor is held
