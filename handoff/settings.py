@@ -12,6 +12,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseSettings, Field
@@ -32,6 +33,12 @@ def _yaml_source(_settings: BaseSettings) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise TypeError(f"{name} must hold a mapping of setting names to values")
     return loaded
+
+
+def origin_of(url: str) -> str:
+    """The web origin (scheme://host[:port]) of a URL, as browsers send it in `Origin`."""
+    parsed = urlsplit(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 class HandoffSettings(BaseSettings):
@@ -202,6 +209,12 @@ class HandoffSettings(BaseSettings):
         20_000, ge=100, le=30_000,
         description="How long one blocking read for agent messages waits before it is renewed (ms).",
     )
+    shop_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host[:port]) of the shop pages that embed the chat widget: the "
+        "only origins Rasa's CORS headers and the socket.io channel accept. Empty: the agent service's "
+        "own origin (it serves the demo shop page).",
+    )
     outbox_readers: int = Field(
         16, ge=1, le=256,
         description="Blocking reads per channel process that wait for agent messages, each for its share "
@@ -210,9 +223,15 @@ class HandoffSettings(BaseSettings):
     )
 
     # --- agent service ---
-    rasa_api_token: str | None = Field(
-        None,
-        description="Token of Rasa's HTTP API (`rasa run --auth-token`), sent as `?token=`; unset: none.",
+    rasa_jwt_secret: str = Field(
+        "",
+        description="Secret that signs the JWTs of Rasa's HTTP API (`rasa run --jwt-secret`, HS256): the "
+        "Rasa server refuses API calls without a token it signed, and the agent service signs a "
+        "short-lived one per call. `make run` generates it into var/rasa_jwt_secret.",
+    )
+    rasa_token_seconds: float = Field(
+        60.0, gt=0, le=3600,
+        description="Lifetime of each JWT the agent service signs for one call to Rasa's HTTP API.",
     )
     rasa_timeout_seconds: float = Field(
         10.0,
@@ -254,6 +273,10 @@ class HandoffSettings(BaseSettings):
         Path("node_modules/socket.io-client/dist/socket.io.min.js"),
         description="The socket.io browser client the pages load (installed by `npm ci` at set-up).",
     )
+
+    def allowed_shop_origins(self) -> list[str]:
+        """The origins whose pages may talk to the Rasa server from a browser (CORS, socket.io)."""
+        return self.shop_origins or [origin_of(self.agent_service_url)]
 
     class Config:
         env_prefix = "HANDOFF_"

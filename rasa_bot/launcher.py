@@ -31,6 +31,8 @@ def layout_from_settings() -> SystemLayout:
         data_dir=PROJECT_ROOT / "var",
         log_dir=PROJECT_ROOT / "var" / "log",
         external_redis_url=os.environ.get("REDIS_URL") or None,
+        action_host=settings.action_host,
+        redis_maxmemory=settings.redis_maxmemory,
     )
 
 
@@ -83,9 +85,9 @@ def main() -> int:
         f"  Agent API spec:    {layout.agent_url}/api/openapi.yaml\n"
         f"  Widget channel:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
         f"  REST channel:      {layout.rasa_url}/webhooks/handoff_rest/  (POST session, then webhook)\n"
-        f"  Rasa HTTP API:     {layout.rasa_url}/status\n"
+        f"  Rasa HTTP API:     {layout.rasa_url}/status  (needs a JWT signed with var/rasa_jwt_secret)\n"
         f"{slack_lines(layout, slack)}"
-        f"  Redis:             {layout.redis_url}\n"
+        f"  Redis:             {layout.redis_url_for_display}\n"
         f"  Logs:              {layout.log_dir}\n"
         f"  Demo agent token:  {demo_token}\n"
         "Press Ctrl-C to stop.\n",

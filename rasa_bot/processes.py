@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+import redis
 
 logger = logging.getLogger(__name__)
 
@@ -101,13 +101,17 @@ class ManagedProcess:
 
 
 def answers(url: str) -> bool:
-    """Whether a service answers: HTTP 2xx for http:// URLs, PONG for redis:// URLs."""
+    """Whether a service answers: HTTP 2xx for http:// URLs, PONG for redis:// URLs (with the
+    password the URL carries)."""
+    if url.startswith("redis://"):
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
     try:
-        if url.startswith("redis://"):
-            parsed = urllib.parse.urlparse(url)
-            with socket.create_connection((parsed.hostname, parsed.port or 6379), timeout=2) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
         with urllib.request.urlopen(url, timeout=2) as response:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError):

@@ -39,8 +39,19 @@ class Settings(BaseSettings):
     rasa_host: str = Field("127.0.0.1", description="Interface the Rasa server binds to.")
     rasa_port: int = Field(5005, description="Port of the Rasa server (REST, socket.io, HTTP API).")
     action_port: int = Field(5055, description="Port of the action server.")
+    action_host: str = Field(
+        "127.0.0.1",
+        description="Interface the action server binds to. It trusts whoever calls it, so anything but "
+        "loopback needs a private network or a proxy in front that only lets the Rasa server through "
+        "(docs/security.md).",
+    )
     agent_port: int = Field(5006, description="Port of the agent service (console and agent API).")
     redis_port: int = Field(6379, description="Port of the redis-server `make run` starts (unless REDIS_URL).")
+    redis_maxmemory: str = Field(
+        "256mb",
+        description="Memory cap of the redis-server `make run` starts (policy noeviction: when full it "
+        "refuses writes, which clients report, instead of dropping conversations).",
+    )
     model_dir: Path = Field(PROJECT_ROOT / "models", description="Where trained models are kept.")
     max_lookup_attempts: int = Field(
         3, description="Failed order/email checks allowed before the bot stops the look-up."

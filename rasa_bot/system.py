@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
 
 import yaml
 
@@ -43,6 +43,8 @@ class SystemLayout:
     log_dir: Path
     external_redis_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    action_host: str | None = None
+    redis_maxmemory: str = "256mb"
 
     @property
     def rasa_url(self) -> str:
@@ -58,7 +60,25 @@ class SystemLayout:
 
     @property
     def redis_url(self) -> str:
-        return self.external_redis_url or f"redis://{self.host}:{self.redis_port}/0"
+        """The URL clients use, with the password of the redis-server we start."""
+        if self.external_redis_url:
+            return self.external_redis_url
+        return f"redis://:{quote(self.redis_password, safe='')}@{self.host}:{self.redis_port}/0"
+
+    @property
+    def redis_url_for_display(self) -> str:
+        """`redis_url` without its password, for banners and logs."""
+        return masked_url(self.redis_url)
+
+    @property
+    def redis_password(self) -> str:
+        """The password of the redis-server we start, generated into `data_dir` on first use."""
+        return ensure_secret(self.data_dir / "redis_password")
+
+    @property
+    def rasa_jwt_secret(self) -> str:
+        """The secret Rasa's HTTP API checks tokens against, generated into `data_dir` on first use."""
+        return ensure_secret(self.data_dir / "rasa_jwt_secret")
 
     @property
     def agents_file(self) -> Path:
@@ -68,10 +88,37 @@ class SystemLayout:
 def ensure_secret(path: Path) -> str:
     """The secret stored at `path`, created (random, readable by the owner only) on first use."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
+
+
+def masked_url(url: str) -> str:
+    """`url` with any password replaced by `***`."""
+    parsed = urlparse(url)
+    if not parsed.password:
+        return url
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)).geturl()
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Writes `text` to a file only its owner can read (it holds a secret)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
+    return path
+
+
+def redis_config(layout: SystemLayout, redis_dir: Path) -> str:
+    """redis-server's configuration: loopback, password, memory cap without eviction (a full Redis
+    refuses writes rather than dropping conversations), AOF fsync'd every second."""
+    lines = [
+        f"bind {layout.host}", f"port {layout.redis_port}", "protected-mode yes",
+        f"requirepass {layout.redis_password}",
+        f"maxmemory {layout.redis_maxmemory}", "maxmemory-policy noeviction",
+        f'dir "{redis_dir}"', "appendonly yes", "appendfsync everysec", 'save ""',
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def write_endpoints(layout: SystemLayout, path: Path) -> Path:
@@ -81,9 +128,7 @@ def write_endpoints(layout: SystemLayout, path: Path) -> Path:
     endpoints["action_endpoint"]["url"] = f"{layout.action_url}/webhook"
     for store in ("tracker_store", "lock_store"):
         endpoints[store].update(redis)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
-    return path
+    return write_private(path, yaml.safe_dump(endpoints, sort_keys=False))
 
 
 def project_credentials() -> dict[str, Any]:
@@ -130,6 +175,8 @@ def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[
         "HANDOFF_AGENT_SERVICE_URL": layout.agent_url,
         "HANDOFF_AGENTS_FILE": str(layout.agents_file),
         "HANDOFF_SESSION_SECRET": ensure_secret(layout.data_dir / "session_secret"),
+        "HANDOFF_RASA_JWT_SECRET": layout.rasa_jwt_secret,
+        "RASA_TELEMETRY_ENABLED": "false",
         **layout.env,
     }
 
@@ -145,11 +192,10 @@ def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProc
     if layout.external_redis_url is None:
         redis_dir = layout.data_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
+        config = write_private(layout.data_dir / "redis.conf", redis_config(layout, redis_dir))
         children.append(ManagedProcess(
             name="redis-server",
-            command=["redis-server", "--bind", layout.host, "--port", str(layout.redis_port),
-                     "--dir", str(redis_dir), "--appendonly", "yes", "--appendfsync", "everysec",
-                     "--save", "", "--protected-mode", "yes"],
+            command=["redis-server", str(config)],
             ready_url=layout.redis_url,
             log_path=layout.log_dir / "redis.log",
         ))
@@ -159,21 +205,23 @@ def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProc
             command=[rasa, "run", "actions", "--actions", "actions", "--port", str(layout.action_port)],
             ready_url=f"{layout.action_url}/health",
             log_path=layout.log_dir / "actions.log",
-            env=env,
+            # rasa-sdk binds every interface unless SANIC_HOST says otherwise.
+            env={**env, "SANIC_HOST": layout.action_host or layout.host},
             cwd=PROJECT_ROOT,
         ),
         ManagedProcess(
             name="rasa server",
+            # `rasa run` with the JWT secret and CORS origins of the handoff settings applied.
             command=[
-                rasa, "run", "--enable-api",
+                sys.executable, "-m", "handoff.rasa_server", "run", "--enable-api",
                 "--model", str(model),
                 "--credentials", str(credentials),
                 "--endpoints", str(endpoints),
                 "--interface", layout.host,
                 "--port", str(layout.rasa_port),
-                "--cors", "*",
             ],
-            ready_url=f"{layout.rasa_url}/status",
+            # `/` answers without a credential; `/status` needs one.
+            ready_url=f"{layout.rasa_url}/",
             log_path=layout.log_dir / "rasa.log",
             env=env,
             cwd=PROJECT_ROOT,

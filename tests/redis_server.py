@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import time
@@ -24,11 +25,13 @@ class RedisServer:
         self.data_dir = Path(data_dir)
         self.appendonly = appendonly
         self.port = free_port()
+        self.password = secrets.token_urlsafe(24)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """The URL every client of the tests uses: the server wants its password, as in production."""
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     @property
     def pid(self) -> int:
@@ -40,16 +43,20 @@ class RedisServer:
         """Starts the server and returns its URL once it answers PING."""
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"] if self.appendonly else [
-            "--appendonly", "no"]
-        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                   *persistence, "--dir", str(self.data_dir), "--logfile", str(self.data_dir / "redis.log")]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        persistence = ["appendonly yes", "appendfsync everysec"] if self.appendonly else ["appendonly no"]
+        config = [f"port {self.port}", "bind 127.0.0.1", 'save ""', *persistence, f'dir "{self.data_dir}"',
+                  f'logfile "{self.data_dir / "redis.log"}"', f"requirepass {self.password}"]
+        # The password goes in a private file: on the command line `ps` would show it.
+        config_file = self.data_dir / "redis.conf"
+        config_file.touch(mode=0o600, exist_ok=True)
+        config_file.write_text("\n".join(config) + "\n")
+        self._process = subprocess.Popen([binary, str(config_file)], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.STDOUT)
         self._wait_until_ready()
         return self.url
 
     def _wait_until_ready(self) -> None:
-        client = redis.Redis(port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         try:
             while time.monotonic() < deadline:

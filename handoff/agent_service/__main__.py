@@ -1,6 +1,6 @@
 """`python -m handoff.agent_service [--host 127.0.0.1] [--port 5006]`: runs the agent service as
 one process with one worker. Settings come from `HandoffSettings` (environment `HANDOFF_REDIS_URL`,
-`HANDOFF_AGENTS_FILE`, `HANDOFF_RASA_URL`, `HANDOFF_RASA_API_TOKEN`, ... or the YAML file named by
+`HANDOFF_AGENTS_FILE`, `HANDOFF_RASA_URL`, `HANDOFF_RASA_JWT_SECRET`, ... or the YAML file named by
 `HANDOFF_SETTINGS`). With `HANDOFF_SLACK_BOT_TOKEN` and `HANDOFF_SLACK_ALERT_CHANNEL` set it posts
 handoff alerts to Slack (README "Slack"). Scale out by starting more processes behind a load
 balancer."""
@@ -33,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         slack = resolve_slack_config(None, os.environ)
     except SlackConfigError as exc:
         print(f"agent service cannot start: {exc}", file=sys.stderr)
+        return 2
+    if not settings.rasa_jwt_secret:
+        print("agent service cannot start: HANDOFF_RASA_JWT_SECRET is not set (the secret Rasa's HTTP API "
+              "checks, `rasa run --jwt-secret`; `make run` generates one into var/rasa_jwt_secret)",
+              file=sys.stderr)
         return 2
     store = open_store(settings)
     try:

@@ -50,7 +50,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
 
     side = ServiceStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
                         connect_timeout=store.config.connect_timeout)
-    rasa_client = RasaClient(settings.rasa_url, settings.rasa_api_token, settings.rasa_timeout_seconds)
+    rasa_client = RasaClient(settings.rasa_url, settings.rasa_jwt_secret, settings.rasa_token_seconds,
+                             settings.rasa_timeout_seconds)
     app.ctx.settings = settings
     app.ctx.store = store
     app.ctx.agents = AgentRegistry.load(settings.agents_file)

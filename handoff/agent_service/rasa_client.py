@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from handoff.rasa_api_auth import rasa_api_headers
+
 
 class RasaUnavailable(Exception):
     """Rasa could not be reached or refused the call; the caller keeps the sync pending."""
@@ -18,9 +20,10 @@ class RasaUnavailable(Exception):
 class RasaClient:
     """A small aiohttp client; `start()` inside the running event loop, `close()` on shutdown."""
 
-    def __init__(self, base_url: str, token: str | None, timeout_seconds: float) -> None:
+    def __init__(self, base_url: str, jwt_secret: str, token_seconds: float, timeout_seconds: float) -> None:
         self._base_url = base_url.rstrip("/")
-        self._token = token
+        self._jwt_secret = jwt_secret
+        self._token_seconds = token_seconds
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
 
@@ -57,9 +60,10 @@ class RasaClient:
         if self._session is None:
             raise RasaUnavailable("the Rasa client is not started")
         url = f"{self._base_url}/conversations/{quote(conversation_id, safe='')}/{endpoint}"
-        params = {"include_events": include_events, **({"token": self._token} if self._token else {})}
+        params = {"include_events": include_events}
+        headers = rasa_api_headers(self._jwt_secret, self._token_seconds)
         try:
-            async with self._session.request(method, url, json=payload, params=params) as response:
+            async with self._session.request(method, url, json=payload, params=params, headers=headers) as response:
                 if response.status != 200:
                     detail = (await response.text())[:300]
                     raise RasaUnavailable(f"Rasa answered {response.status} to {endpoint}: {detail}")

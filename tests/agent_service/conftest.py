@@ -5,6 +5,7 @@ start extra service processes for crash and outage tests."""
 from __future__ import annotations
 
 import itertools
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -68,7 +69,7 @@ def take_agents(agent_pool: tuple[Path, list[Agent]], _agent_counter: Iterator[i
 
 @pytest.fixture(scope="session")
 def fake_rasa() -> Iterator[FakeRasa]:
-    rasa = FakeRasa().start()
+    rasa = FakeRasa(secrets.token_urlsafe(32)).start()
     yield rasa
     rasa.stop()
 
@@ -77,7 +78,7 @@ def fake_rasa() -> Iterator[FakeRasa]:
 def service_settings(redis_server: RedisServer, agent_pool: tuple[Path, list[Agent]], key_prefix: str,
                      fake_rasa: FakeRasa) -> dict[str, str]:
     return {"redis_url": redis_server.url, "agents_file": str(agent_pool[0]), "key_prefix": key_prefix,
-            "rasa_url": fake_rasa.url, "max_concurrent_chats": str(MAX_CONCURRENT_CHATS),
+            "rasa_url": fake_rasa.url, "rasa_jwt_secret": fake_rasa.jwt_secret, "max_concurrent_chats": str(MAX_CONCURRENT_CHATS),
             "rasa_sync_retry_seconds": "0.2"}
 
 

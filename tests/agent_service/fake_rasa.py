@@ -12,6 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import jwt
+
 WELCOME_BACK = [
     {"text": "Welcome back! I'm the assistant again."},
     {"text": "Anything else I can help with?", "buttons": [{"title": "No", "payload": "/deny"}]},
@@ -24,13 +26,15 @@ class RecordedCall:
     endpoint: str  # "tracker/events" or "trigger_intent"
     query: dict[str, list[str]]
     body: Any
+    authorised: bool
 
 
 class FakeRasa:
     """Answers POST /conversations/<id>/tracker/events and /trigger_intent and GET .../tracker
     like Rasa 3.6 does."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, jwt_secret: str, port: int = 0) -> None:
+        self.jwt_secret = jwt_secret
         self.calls: list[RecordedCall] = []
         self.trackers: dict[str, list[dict[str, Any]]] = {}
         self._answers_to_lose: dict[tuple[str, str], int] = {}  # applied, left unanswered
@@ -87,6 +91,16 @@ class FakeRasa:
         with self._lock:
             return list(self.trackers.get(conversation_id, []))
 
+    def authorised(self, authorization: str | None) -> bool:
+        """Whether a request carries a bearer JWT signed with the secret, unexpired, for an admin
+        (what `rasa run --jwt-secret` demands)."""
+        scheme, _, token = (authorization or "").partition(" ")
+        try:
+            claims = jwt.decode(token, self.jwt_secret, algorithms=["HS256"], options={"require": ["exp"]})
+        except jwt.InvalidTokenError:
+            return False
+        return scheme == "Bearer" and claims.get("user", {}).get("role") == "admin"
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
@@ -96,9 +110,12 @@ class FakeRasa:
                 prefix, _, rest = parts.path.partition("/conversations/")
                 conversation_id, _, endpoint = rest.partition("/")
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-                call = RecordedCall(unquote(conversation_id), endpoint, parse_qs(parts.query), body)
+                call = RecordedCall(unquote(conversation_id), endpoint, parse_qs(parts.query), body,
+                                    fake.authorised(self.headers.get("Authorization")))
                 fake._record(call)
-                if prefix or endpoint not in ("tracker/events", "trigger_intent"):
+                if not call.authorised:
+                    self._reply(401, {"status": "failure", "reason": "NotAuthenticated"})
+                elif prefix or endpoint not in ("tracker/events", "trigger_intent"):
                     self._reply(404, {"status": "failure", "message": "not found"})
                 elif not fake._apply(call):
                     self.close_connection = True  # applied, but the caller never hears back
@@ -112,8 +129,12 @@ class FakeRasa:
                 parts = urlsplit(self.path)
                 prefix, _, rest = parts.path.partition("/conversations/")
                 conversation_id, _, endpoint = rest.partition("/")
-                fake._record(RecordedCall(unquote(conversation_id), "GET " + endpoint, parse_qs(parts.query), None))
-                if prefix or endpoint != "tracker":
+                call = RecordedCall(unquote(conversation_id), "GET " + endpoint, parse_qs(parts.query), None,
+                                    fake.authorised(self.headers.get("Authorization")))
+                fake._record(call)
+                if not call.authorised:
+                    self._reply(401, {"status": "failure", "reason": "NotAuthenticated"})
+                elif prefix or endpoint != "tracker":
                     self._reply(404, {"status": "failure", "message": "not found"})
                 else:
                     conversation_id = unquote(conversation_id)

@@ -117,13 +117,34 @@ async def test_unreachable_rasa_leaves_a_pending_sync_and_a_warning(
     assert conversation_id in await side.due_pending(float("inf"))
 
 
+async def test_a_wrong_rasa_secret_leaves_a_pending_sync_that_names_the_refusal(
+        start_service: StartService, http: aiohttp.ClientSession, take_agents: TakeAgents,
+        own_keys: OwnKeys, fake_rasa: FakeRasa) -> None:
+    prefix, store, side = own_keys
+    service = start_service(rasa_jwt_secret="not-the-secret-rasa-checks", rasa_sync_retry_seconds="600",
+                            key_prefix=prefix)
+    (agent,) = take_agents(1)
+    client = Api(http, service.url, agent)
+    conversation_id = await hand_off(store)
+    await converse(client, store, conversation_id)
+
+    status, body = await client.post(f"/api/conversations/{conversation_id}/resolve")
+    assert status == 200, body
+    assert body["rasa_sync"] == "pending"
+    assert [(call.endpoint, call.authorised) for call in fake_rasa.calls_for(conversation_id)] == [
+        ("tracker/events", False)]
+    assert fake_rasa.trackers.get(conversation_id) is None
+    pending = await side.load_pending(conversation_id)
+    assert pending is not None and pending.stage == "events"
+
+
 async def test_a_pending_sync_is_retried_once_rasa_is_back(
         start_service: StartService, http: aiohttp.ClientSession, take_agents: TakeAgents,
         own_keys: OwnKeys) -> None:
     prefix, store, side = own_keys
     rasa_port = free_port()
     service = start_service(rasa_url=f"http://127.0.0.1:{rasa_port}", rasa_sync_retry_seconds="0.2",
-                            rasa_api_token="rasa-secret", key_prefix=prefix)
+                            rasa_jwt_secret="rasa-secret-of-this-test", key_prefix=prefix)
     (agent,) = take_agents(1)
     client = Api(http, service.url, agent)
     conversation_id = await hand_off(store)
@@ -131,7 +152,7 @@ async def test_a_pending_sync_is_retried_once_rasa_is_back(
     _, body = await client.post(f"/api/conversations/{conversation_id}/resolve")
     assert body["rasa_sync"] == "pending"
 
-    rasa = FakeRasa(rasa_port).start()
+    rasa = FakeRasa("rasa-secret-of-this-test", rasa_port).start()
     try:
         async def synced() -> bool:
             return await side.load_pending(conversation_id) is None
@@ -143,7 +164,7 @@ async def test_a_pending_sync_is_retried_once_rasa_is_back(
     # A retry reads the tracker first (the failed attempt might have reached Rasa), once: the
     # trigger then follows the resume it just appended.
     assert [call.endpoint for call in calls] == ["GET tracker", "tracker/events", "trigger_intent"]
-    assert all(call.query["token"] == ["rasa-secret"] for call in calls)
+    assert all(call.authorised and "token" not in call.query for call in calls)
     assert [e["event"] for e in calls[1].body] == ["action", "user", "bot", "action", "user", "bot",
                                                        "resume", "action"]
     welcome = [m.text for m in await store.read_messages(conversation_id, OUTBOX) if m.sender == "bot"]

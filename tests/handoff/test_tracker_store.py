@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
@@ -22,8 +23,8 @@ DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def tracker_store(redis_url: str) -> AsyncIterator[AppendOnlyRedisTrackerStore]:
-    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
-    store = AppendOnlyRedisTrackerStore(DOMAIN, host="127.0.0.1", port=port,
+    url = urlsplit(redis_url)
+    store = AppendOnlyRedisTrackerStore(DOMAIN, host=url.hostname, port=url.port, password=url.password,
                                         key_prefix=f"t{uuid.uuid4().hex[:8]}", record_exp=3600)
     yield store
     await store.redis.close()

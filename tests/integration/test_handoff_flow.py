@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from handoff.agent_service.rasa_sync import applied_message_ids, replies_already_given
+from handoff.rasa_api_auth import rasa_api_headers
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
 from tests.integration.domain_texts import response_text
@@ -41,7 +42,8 @@ def bob(bot_system: SystemLayout) -> AgentClient:
 
 
 def tracker_events(layout: SystemLayout, conversation_id: str) -> list[dict]:
-    reply = requests.get(f"{layout.rasa_url}/conversations/{conversation_id}/tracker", timeout=30)
+    reply = requests.get(f"{layout.rasa_url}/conversations/{conversation_id}/tracker", timeout=30,
+                         headers=rasa_api_headers(layout.rasa_jwt_secret, 60))
     reply.raise_for_status()
     return reply.json()["events"]
 
