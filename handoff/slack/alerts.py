@@ -17,6 +17,7 @@ from urllib.parse import quote
 from slack_sdk.web.async_client import AsyncWebClient
 
 from handoff.models import WAITING_OFFLINE, HandoffEvent
+from handoff.personal_data import mask_emails
 from handoff.slack.state import AlertPost, SlackState
 from handoff.slack.web import call, escape
 from handoff.store import HandoffStore
@@ -52,10 +53,12 @@ def console_link(console_base_url: str, conversation_id: str) -> str:
 
 
 def render(post: AlertPost, link: str) -> dict[str, Any]:
-    """The chat.postMessage / chat.update arguments showing `post`; customers' words are escaped."""
+    """The chat.postMessage / chat.update arguments showing `post`; customers' words are escaped and
+    email addresses masked."""
     headline = "Handoff closed" if post.closed else "New handoff"
     reason = escape(post.reason or "unknown reason")
-    summary = escape(post.summary or "(no summary)")
+    # The channel may be wider than the agents: the summary quotes the customer and the known slots.
+    summary = escape(mask_emails(post.summary or "(no summary)"))
     status = escape(post.status)
     return {
         "text": f"{headline} (priority {post.priority}, {reason}): {summary}. {status}.",
