@@ -43,7 +43,11 @@ class ManagedProcess:
 
     def start(self) -> None:
         """Starts the process in its own process group, its output going to `log_path`."""
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # Logs quote customers: only the owner may read them.
+        self.log_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.log_path.parent.chmod(0o700)
+        self.log_path.touch(mode=0o600, exist_ok=True)
+        self.log_path.chmod(0o600)
         self._log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
             list(self.command),

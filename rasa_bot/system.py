@@ -183,6 +183,9 @@ def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[
 
 def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProcess]:
     """Every process of the system, in start order; SlackConfigError if Slack is half set up."""
+    # The data directory holds secrets, the shop database and Redis's files: the owner's alone.
+    layout.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    layout.data_dir.chmod(0o700)
     rasa = str(VENV_BIN / "rasa")
     slack = slack_config(layout)
     env = service_env(layout, slack)

@@ -168,3 +168,12 @@ def test_no_log_holds_a_credential(bot_system: SystemLayout) -> None:
         for name, credential in credentials.items():
             assert credential not in text, f"{log.name} holds the {name}"
         assert not re.search(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", text), f"{log.name} holds a JWT"
+
+
+def test_the_data_directory_and_the_logs_are_private(bot_system: SystemLayout) -> None:
+    for directory in (bot_system.data_dir, bot_system.log_dir):
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700, directory
+    logs = list(bot_system.log_dir.glob("*.log"))
+    assert logs
+    for log in logs:
+        assert stat.S_IMODE(os.stat(log).st_mode) == 0o600, log
