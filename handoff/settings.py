@@ -245,6 +245,12 @@ class HandoffSettings(BaseSettings):
         description="YAML file of the canned replies agents pick from in the console (a list of "
         "{id, title, text}); a missing file means no canned replies.",
     )
+    console_origins: list[str] | None = Field(
+        None,
+        description="Origins (scheme://host:port) of the pages allowed to open the console WebSocket; "
+        "a browser's handshake from any other origin is refused (403). Unset: the origin of "
+        "agent_service_url. A client sending no Origin (not a browser) is let through to the token check.",
+    )
     widget_socket_url: str | None = Field(
         None,
         description="Base URL the shop page's chat widget opens socket.io on (the Rasa server as the "
