@@ -170,7 +170,8 @@ class HandoffSettings(BaseSettings):
     # --- agents and services ---
     agents_file: Path = Field(
         Path("var/agents.yml"),
-        description="YAML file listing the agents and their login tokens (kept out of the repo, mode 600).",
+        description="YAML file listing the agents, their roles and the SHA-256 of their login tokens (kept "
+        "out of the repo, mode 600).",
     )
     max_concurrent_chats: int = Field(3, ge=1, description="Conversations one agent handles at once.")
     average_handle_seconds: int = Field(
