@@ -177,7 +177,8 @@ class HandoffSettings(BaseSettings):
     # --- agents and services ---
     agents_file: Path = Field(
         Path("var/agents.yml"),
-        description="YAML file listing the agents and their login tokens (kept out of the repo, mode 600).",
+        description="YAML file listing the agents, their roles and the SHA-256 of their login tokens (kept "
+        "out of the repo, mode 600).",
     )
     max_concurrent_chats: int = Field(3, ge=1, description="Conversations one agent handles at once.")
     average_handle_seconds: int = Field(
@@ -263,6 +264,12 @@ class HandoffSettings(BaseSettings):
         Path("canned_replies.yml"),
         description="YAML file of the canned replies agents pick from in the console (a list of "
         "{id, title, text}); a missing file means no canned replies.",
+    )
+    console_origins: list[str] | None = Field(
+        None,
+        description="Origins (scheme://host:port) of the pages allowed to open the console WebSocket; "
+        "a browser's handshake from any other origin is refused (403). Unset: the origin of "
+        "agent_service_url. A client sending no Origin (not a browser) is let through to the token check.",
     )
     widget_socket_url: str | None = Field(
         None,

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import subprocess
 import sys
 import threading
 
+from handoff.agent_service.agents import AgentsFileError, ensure_demo, reset_hint
 from handoff.slack.config import SlackConfig, SlackConfigError
 from rasa_bot.processes import ServiceFailed, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT, get_settings
@@ -36,13 +36,13 @@ def layout_from_settings() -> SystemLayout:
     )
 
 
-def ensure_demo_agent(layout: SystemLayout) -> str:
-    """Creates the agents file with one demo agent on first run; returns that agent's token."""
-    result = subprocess.run(
-        [sys.executable, "-m", "handoff.agent_service.agents", "ensure-demo", str(layout.agents_file)],
-        capture_output=True, text=True, check=True, cwd=PROJECT_ROOT,
-    )
-    return result.stdout.strip()
+def agent_token_line(layout: SystemLayout) -> str:
+    """The banner's line about agent tokens. The demo agent's token is in it only on the run that
+    created the agents file (the file keeps only its hash); later runs say how to get a new one."""
+    agent, token = ensure_demo(layout.agents_file)
+    if token is not None:
+        return f"  Demo agent token:  {token}   (shown this once; the agents file keeps only its hash)\n"
+    return f"  Agent tokens:      shown only when created; a new one: {reset_hint(layout.agents_file, agent.id)}\n"
 
 
 def slack_lines(layout: SystemLayout, slack: SlackConfig | None) -> str:
@@ -65,10 +65,10 @@ def main() -> int:
     layout = layout_from_settings()
     try:
         slack = slack_config(layout)
-    except SlackConfigError as exc:
+        token_line = agent_token_line(layout)
+    except (SlackConfigError, AgentsFileError) as exc:
         logger.error("%s", exc)
         return 1
-    demo_token = ensure_demo_agent(layout)
     children = services(layout)
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
@@ -80,7 +80,7 @@ def main() -> int:
         return 1
     print(
         "\nThe PayLater assistant is running:\n"
-        f"  Agent console:     {layout.agent_url}/console   (agents and tokens: {layout.agents_file})\n"
+        f"  Agent console:     {layout.agent_url}/console   (agents: {layout.agents_file})\n"
         f"  Demo shop + chat:  {layout.agent_url}/shop\n"
         f"  Agent API spec:    {layout.agent_url}/api/openapi.yaml\n"
         f"  Widget channel:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
@@ -89,7 +89,7 @@ def main() -> int:
         f"{slack_lines(layout, slack)}"
         f"  Redis:             {layout.redis_url_for_display}\n"
         f"  Logs:              {layout.log_dir}\n"
-        f"  Demo agent token:  {demo_token}\n"
+        f"{token_line}"
         "Press Ctrl-C to stop.\n",
         flush=True,
     )

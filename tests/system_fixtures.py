@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
+from handoff.agent_service.agents import Agent, hash_token, write_agents
 from rasa_bot.processes import ManagedProcess, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT
 from rasa_bot.system import MODEL_PATH, SystemLayout, services
@@ -51,8 +51,8 @@ def system_layout(tmp_path_factory: pytest.TempPathFactory, slack_api: FakeSlack
            "HANDOFF_ABANDON_AFTER_SECONDS": str(ABANDON_AFTER_SECONDS)}
     subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
-    (work / "agents.yml").write_text(yaml.safe_dump({"agents": AGENTS}))
-    (work / "agents.yml").chmod(0o600)
+    write_agents(work / "agents.yml", [Agent(agent["id"], agent["name"], hash_token(agent["token"]))
+                                       for agent in AGENTS])
     return SystemLayout(host="127.0.0.1", rasa_port=free_port(), action_port=free_port(),
                         agent_port=free_port(), redis_port=free_port(), data_dir=work,
                         log_dir=work / "log", env=env)

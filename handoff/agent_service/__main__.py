@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from handoff.agent_service.agents import AgentsFileError
 from handoff.agent_service.app import create_app
 from handoff.agent_service.canned import CannedRepliesError
+from handoff.agent_service.origins import OriginsSettingError
 from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfigError, resolve_slack_config
 from handoff.store import open_store
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     store = open_store(settings)
     try:
         app = create_app(settings, store, slack)
-    except (AgentsFileError, CannedRepliesError) as exc:
+    except (AgentsFileError, CannedRepliesError, OriginsSettingError) as exc:
         print(f"agent service cannot start: {exc}", file=sys.stderr)
         return 2
     app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)

@@ -3,6 +3,7 @@
 - unknown conversation (never handed off): 404
 - assigned: only its owner may read or act (403 for other agents)
 - queued / waiting / resolved / abandoned: any agent may read; acting needs the right mode (409)
+- a route for some roles only (e.g. leads): 403 for an agent without the role
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ async def known_state(store: HandoffStore, conversation_id: str) -> Conversation
 def require_readable(state: ConversationState, agent: Agent) -> None:
     if state.mode == ASSIGNED and state.agent_id != agent.id:
         raise ApiError(403, f"conversation {state.conversation_id} is handled by another agent")
+
+
+def require_role(agent: Agent, role: str) -> None:
+    """The agent has `role` or a more trusted one (a lead may do what an agent may)."""
+    if not agent.has_role(role):
+        raise ApiError(403, f"this needs the {role} role; {agent.id} is {agent.role}")
 
 
 def require_sent(conversation_id: str, result: GuardedAppend, agent: Agent) -> None:

@@ -22,6 +22,7 @@ from handoff.agent_service.auth import authenticate
 from handoff.agent_service.errors import install_error_handlers
 from handoff.agent_service.event_tail import EventTail
 from handoff.agent_service.hub import Hub
+from handoff.agent_service.origins import check_socket_origin, console_origins
 from handoff.agent_service.rasa_client import RasaClient
 from handoff.agent_service.rasa_sync import RasaSync
 from handoff.agent_service.side_store import ServiceStore
@@ -40,9 +41,10 @@ WEBSOCKET_MAX_BYTES = 64 * 1024  # consoles send pings and messages (at most max
 
 
 def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfig | None = None) -> Sanic:
-    """The service app. It reads the agents file now (AgentsFileError if missing or malformed) and
-    the canned replies (CannedRepliesError if malformed), and closes `store` when the server stops;
-    with `slack` naming an alert channel it posts handoff alerts there."""
+    """The service app. It reads the agents file now (AgentsFileError if missing or malformed), the
+    canned replies (CannedRepliesError if malformed) and the console origins (OriginsSettingError),
+    and closes `store` when the server stops; with `slack` naming an alert channel it posts handoff
+    alerts there."""
     app = Sanic("handoff_agent_service", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = REQUEST_MAX_BYTES
     app.config.WEBSOCKET_MAX_SIZE = WEBSOCKET_MAX_BYTES
@@ -55,6 +57,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.settings = settings
     app.ctx.store = store
     app.ctx.agents = AgentRegistry.load(settings.agents_file)
+    app.ctx.console_origins = console_origins(settings)
     app.ctx.canned_replies = canned.load_canned_replies(settings.canned_replies_file)
     app.ctx.care = care = CareStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
                                     connect_timeout=store.config.connect_timeout)
@@ -66,6 +69,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.tasks = []
 
     install_error_handlers(app)
+    # A foreign page's WebSocket is refused before its token is even looked at.
+    app.register_middleware(check_socket_origin, "request")
     app.register_middleware(authenticate, "request")
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
                    socket_routes.blueprint(), canned.blueprint(), pages.blueprint()])

@@ -6,25 +6,40 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import websockets
 
-from handoff.agent_service.agents import Agent
+from handoff.agent_service.agents import AGENT_ROLE, Agent, hash_token
 
 WAIT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class KnownAgent:
+    """An agent as a test knows them: with the login token, of which the service has only the hash."""
+
+    id: str
+    name: str
+    token: str
+    role: str = AGENT_ROLE
+
+    def stored(self) -> Agent:
+        """The entry the agents file holds for this agent."""
+        return Agent(self.id, self.name, hash_token(self.token), self.role)
 
 
 class Api:
     """Calls the service as one agent (or anonymously); every call returns (status, JSON body)."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, agent: Agent | None = None) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, agent: KnownAgent | None = None) -> None:
         self.session = session
         self.base_url = base_url
         self.agent = agent
 
-    def as_agent(self, agent: Agent | None) -> Api:
+    def as_agent(self, agent: KnownAgent | None) -> Api:
         return Api(self.session, self.base_url, agent)
 
     async def call(self, method: str, path: str, *, body: Any = None, raw: bytes | None = None,
@@ -74,8 +89,9 @@ class Console:
 
 
 @asynccontextmanager
-async def console(ws_url: str, token: str) -> AsyncIterator[Console]:
-    async with websockets.connect(f"{ws_url}?token={token}", open_timeout=WAIT_SECONDS) as socket:
+async def console(ws_url: str, token: str, origin: str | None = None) -> AsyncIterator[Console]:
+    """The console's WebSocket; `origin` is the Origin header a browser page would send (none without)."""
+    async with websockets.connect(f"{ws_url}?token={token}", origin=origin, open_timeout=WAIT_SECONDS) as socket:
         yield Console(socket)
 
 

@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from handoff.agent_service.agents import Agent, new_token, write_agents
+from handoff.agent_service.agents import LEAD_ROLE, new_token, write_agents
 from handoff.agent_service.side_store import ServiceStore
 from handoff.store import HandoffStore, StoreConfig
 from handoff.store_scripts import Keys
-from tests.agent_service.client import Api
+from tests.agent_service.client import Api, KnownAgent
 from tests.agent_service.fake_rasa import FakeRasa
 from tests.agent_service.service_process import ServiceProcess
 from tests.redis_server import RedisServer
@@ -28,7 +28,8 @@ AGENT_POOL_SIZE = 80
 MAX_CONCURRENT_CHATS = 3
 
 # Types of the fixtures below, for the tests' signatures.
-TakeAgents = Callable[[int], list[Agent]]
+TakeAgents = Callable[[int], list[KnownAgent]]
+AgentPool = tuple[Path, list[KnownAgent]]
 OpenTicket = Callable[..., Awaitable[str]]
 StartService = Callable[..., ServiceProcess]
 OwnKeys = tuple[str, HandoffStore, ServiceStore]
@@ -48,12 +49,19 @@ def key_prefix() -> str:
 
 
 @pytest.fixture(scope="session")
-def agent_pool(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Agent]]:
-    """An agents file with many agents, so each test can have agents nobody else touches."""
-    agents = [Agent(f"a{index:02d}", f"Agent {index:02d}", new_token()) for index in range(AGENT_POOL_SIZE)]
+def agent_pool(tmp_path_factory: pytest.TempPathFactory, lead: KnownAgent) -> AgentPool:
+    """An agents file with many agents, so each test can have agents nobody else touches (and the lead,
+    whom only tests of roles use)."""
+    agents = [KnownAgent(f"a{index:02d}", f"Agent {index:02d}", new_token()) for index in range(AGENT_POOL_SIZE)]
     path = tmp_path_factory.mktemp("agents") / "agents.yml"
-    write_agents(path, agents)
+    write_agents(path, [agent.stored() for agent in [*agents, lead]])
     return path, agents
+
+
+@pytest.fixture(scope="session")
+def lead() -> KnownAgent:
+    """The one agent of the pool's file with the lead role; tests only read with it."""
+    return KnownAgent("lead1", "Lead One", new_token(), LEAD_ROLE)
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +70,7 @@ def _agent_counter() -> Iterator[int]:
 
 
 @pytest.fixture
-def take_agents(agent_pool: tuple[Path, list[Agent]], _agent_counter: Iterator[int]) -> TakeAgents:
+def take_agents(agent_pool: AgentPool, _agent_counter: Iterator[int]) -> TakeAgents:
     """Hands out agents no other test has used."""
     return lambda count: [agent_pool[1][next(_agent_counter)] for _ in range(count)]
 
@@ -75,7 +83,7 @@ def fake_rasa() -> Iterator[FakeRasa]:
 
 
 @pytest.fixture(scope="session")
-def service_settings(redis_server: RedisServer, agent_pool: tuple[Path, list[Agent]], key_prefix: str,
+def service_settings(redis_server: RedisServer, agent_pool: AgentPool, key_prefix: str,
                      fake_rasa: FakeRasa) -> dict[str, str]:
     return {"redis_url": redis_server.url, "agents_file": str(agent_pool[0]), "key_prefix": key_prefix,
             "rasa_url": fake_rasa.url, "rasa_jwt_secret": fake_rasa.jwt_secret, "max_concurrent_chats": str(MAX_CONCURRENT_CHATS),

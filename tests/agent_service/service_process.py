@@ -37,7 +37,9 @@ class ServiceProcess:
 
     def _environment(self) -> dict[str, str]:
         inherited = {key: value for key, value in os.environ.items() if not key.startswith("HANDOFF_")}
+        # Its own URL, as the launcher gives it (the console's WebSocket origin by default).
         return {**inherited, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1",
+                "HANDOFF_AGENT_SERVICE_URL": self.url,
                 **{f"HANDOFF_{key.upper()}": value for key, value in self._settings.items()}}
 
     def launch(self) -> subprocess.Popen[bytes]:

@@ -135,10 +135,10 @@ async def test_agents_list_shows_presence_and_load(
     await api.as_agent(alice).post(f"/api/conversations/{await open_ticket()}/claim")
     _, listed = await api.as_agent(bob).get("/api/agents")
     by_id = {agent["id"]: agent for agent in listed["agents"]}
-    assert by_id[alice.id] == {"id": alice.id, "name": alice.name, "online": True, "active_chats": 1,
-                               "max_concurrent_chats": MAX_CONCURRENT_CHATS}
+    assert by_id[alice.id] == {"id": alice.id, "name": alice.name, "role": "agent", "online": True,
+                               "active_chats": 1, "max_concurrent_chats": MAX_CONCURRENT_CHATS}
     assert by_id[bob.id]["online"] is False
-    assert all("token" not in agent for agent in listed["agents"])
+    assert all(not any(key.startswith("token") for key in agent) for agent in listed["agents"])
     status, body = await api.as_agent(alice).post("/api/presence", {"status": "asleep"})
     assert status == 400
 

@@ -1,12 +1,10 @@
-"""Pieces of the agent service checked without a running service: the agents file, the tracker events a
-resolve sends to Rasa, stream-id arithmetic and the pending-sync record."""
+"""Pieces of the agent service checked without a running service: the tracker events a resolve sends to
+Rasa, stream-id arithmetic and the pending-sync record (the agents file: test_agents_file.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import stat
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,95 +13,12 @@ from rasa.shared.core.events import ConversationPaused, Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.schemas.events import EVENTS_SCHEMA
 
-from handoff.agent_service.agents import (
-    DEMO_AGENT_ID,
-    Agent,
-    AgentRegistry,
-    AgentsFileError,
-    add_agent,
-    ensure_demo,
-    main,
-    read_agents,
-)
+from handoff.agent_service.agents import Agent, hash_token
 from handoff.agent_service.hub import MAX_PENDING_PUSHES, Connection
 from handoff.agent_service.rasa_sync import handoff_messages, tracker_events
 from handoff.agent_service.side_store import PendingSync
 from handoff.detect import turns_from_events
 from handoff.models import INBOX, OUTBOX, ChatMessage
-from tests.agent_service.service_process import ServiceProcess
-
-
-def test_ensure_demo_creates_a_private_file_once_and_prints_the_token(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "var" / "agents.yml"
-    assert main(["ensure-demo", str(path)]) == 0
-    token = capsys.readouterr().out.strip()
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    (agent,) = read_agents(path)
-    assert (agent.id, agent.name, agent.token) == (DEMO_AGENT_ID, "Demo Agent", token)
-    assert len(token) >= 32
-    assert main(["ensure-demo", str(path)]) == 0
-    assert capsys.readouterr().out.strip() == token  # left alone the second time
-    assert ensure_demo(path) == (agent, False)
-
-
-def test_add_appends_an_agent_with_its_own_token(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "agents.yml"
-    ensure_demo(path)
-    assert main(["add", str(path), "alice", "Alice Martin"]) == 0
-    token = capsys.readouterr().out.strip()
-    registry = AgentRegistry.load(path)
-    assert registry.authenticate(token).name == "Alice Martin"
-    assert main(["add", str(path), "alice", "Alice Again"]) == 2
-    assert "already exists" in capsys.readouterr().err
-    with pytest.raises(AgentsFileError, match="id"):
-        add_agent(path, "has space", "Bad Id")
-
-
-def test_authenticate_matches_whole_tokens_only(tmp_path: Path) -> None:
-    path = tmp_path / "agents.yml"
-    alice = add_agent(path, "alice", "Alice")
-    registry = AgentRegistry.load(path)
-    assert registry.authenticate(alice.token) == alice
-    for wrong in (None, "", alice.token[:-1], alice.token + "x", alice.token.upper()):
-        assert registry.authenticate(wrong) is None
-
-
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "does not exist"),
-    ("agents: [", "cannot be read"),
-    ("agents: []", "non-empty list"),
-    ("- just a list", "non-empty list"),
-    ("agents: [{id: a, name: A}]", "token of at least"),
-    ("agents: [{id: a, name: A, token: short}]", "token of at least"),
-    ("agents: [{id: '{a}', name: A, token: 0123456789abcdef}]", "needs an id"),
-    ("agents: [{id: a, token: 0123456789abcdef}]", "needs a name"),
-    ("agents: [{id: a, name: A, token: 0123456789abcdef}, {id: a, name: B, token: 0123456789abcdeX}]",
-     "same id"),
-    ("agents: [{id: a, name: A, token: 0123456789abcdef}, {id: b, name: B, token: 0123456789abcdef}]",
-     "same token"),
-])
-def test_a_bad_agents_file_is_a_clear_error(tmp_path: Path, content: str | None, message: str) -> None:
-    path = tmp_path / "agents.yml"
-    if content is not None:
-        path.write_text(content)
-    with pytest.raises(AgentsFileError, match=message):
-        read_agents(path)
-
-
-def test_the_service_refuses_to_start_without_an_agents_file(
-        tmp_path: Path, service_settings: dict[str, str]) -> None:
-    process = ServiceProcess(tmp_path, {**service_settings, "agents_file": str(tmp_path / "missing.yml")})
-    assert process.launch().wait(timeout=30) == 2
-    assert "ensure-demo" in process.log_file.read_text()
-
-
-def test_the_service_refuses_to_start_without_a_secret_for_rasas_api(
-        tmp_path: Path, service_settings: dict[str, str]) -> None:
-    process = ServiceProcess(tmp_path, {**service_settings, "rasa_jwt_secret": ""})
-    assert process.launch().wait(timeout=30) == 2
-    assert "HANDOFF_RASA_JWT_SECRET" in process.log_file.read_text()
-
 
 INTENT = "handoff_customer_message"
 
@@ -183,7 +98,7 @@ class RecordingSink:
 @pytest.mark.asyncio
 async def test_a_console_that_falls_too_far_behind_is_dropped_not_waited_for() -> None:
     sink = RecordingSink()
-    connection = Connection(Agent("alice", "Alice", "x" * 16), sink)
+    connection = Connection(Agent("alice", "Alice", hash_token("x" * 16)), sink)
     for n in range(MAX_PENDING_PUSHES + 1):
         connection.push({"type": "queue", "n": n})  # never blocks, however slow the socket
     await connection.pump()
@@ -195,7 +110,7 @@ async def test_a_console_that_falls_too_far_behind_is_dropped_not_waited_for() -
 @pytest.mark.asyncio
 async def test_pushes_are_sent_in_order() -> None:
     sink = RecordingSink()
-    connection = Connection(Agent("alice", "Alice", "x" * 16), sink)
+    connection = Connection(Agent("alice", "Alice", hash_token("x" * 16)), sink)
     pump = asyncio.create_task(connection.pump())
     for n in range(3):
         connection.push({"n": n})
