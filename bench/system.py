@@ -138,7 +138,7 @@ def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, en
         raise SystemExit(f"no trained model at {model}; run `make model` first")
     work = Path(tempfile.mkdtemp(prefix="bench-system-"))
     env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}", **env}
-    subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT, check=True, timeout=120,
+    subprocess.run([sys.executable, "-m", "actions.shop.seed"], cwd=PROJECT_ROOT, check=True, timeout=120,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, stdout=subprocess.DEVNULL)
     tokens = tuple(secrets.token_urlsafe(24) for _ in range(agents))
     agents_file = work / "agents.yml"

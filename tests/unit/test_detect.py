@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +28,6 @@ from handoff.detect import (
     turns_from_events,
 )
 from handoff.settings import HandoffSettings, get_handoff_settings
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No HANDOFF_* variable of the machine running the tests may change the figures."""
-    for name in [name for name in os.environ if name.startswith("HANDOFF_")]:
-        monkeypatch.delenv(name)
-    get_handoff_settings.cache_clear()
-    yield
-    get_handoff_settings.cache_clear()
 
 
 @pytest.fixture
