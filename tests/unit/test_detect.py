@@ -357,12 +357,6 @@ def test_yaml_file_then_environment_override_defaults(tmp_path: Path, monkeypatc
     assert (loaded.frustration_threshold, loaded.frustration_decay, loaded.judgement_intents) == (2.0, 0.4, ["fraud"])
 
 
-def test_named_settings_file_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HANDOFF_SETTINGS", str(tmp_path / "missing.yml"))
-    with pytest.raises(FileNotFoundError):
-        HandoffSettings()
-
-
 @pytest.mark.parametrize("override", [{"frustration_decay": 1.5}, {"frustration_threshold": 0}, {"fallback_streak": 0}])
 def test_impossible_settings_are_rejected(override: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
