@@ -35,7 +35,7 @@ import yaml
 from handoff.store import HandoffStore, StoreConfig
 from rasa_bot.processes import ManagedProcess, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT
-from rasa_bot.system import MODEL_PATH, SystemLayout, services
+from rasa_bot.system import MODEL_PATH, SystemLayout, project_credentials, services
 
 READY_TIMEOUT_SECONDS = 300.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -86,7 +86,7 @@ def add_system_arguments(parser: argparse.ArgumentParser) -> None:
 
 def write_credentials(path: Path, extra_channels: dict[str, Any]) -> Path:
     """The project's credentials.yml plus `extra_channels`, written to `path`."""
-    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text()) or {}
+    credentials = project_credentials()
     credentials.update(extra_channels)
     path.write_text(yaml.safe_dump(credentials, sort_keys=False))
     return path
