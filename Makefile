@@ -4,6 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
+# Python code reads the model path from rasa_bot.system.MODEL_PATH (tests/test_layout.py keeps them equal).
 MODEL := models/paylater.tar.gz
 # The plugin's NLU components and policies are part of the model: a change to them retrains it too.
 MODEL_CODE := handoff/nlu_component.py handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py \
@@ -33,7 +34,7 @@ node_modules/.installed: package.json package-lock.json | var/.system-packages
 	@touch $@
 
 seed: $(VENV)/.installed
-	@$(PY) -m rasa_bot.seed
+	@$(PY) -m actions.shop.seed
 
 model: $(MODEL)
 

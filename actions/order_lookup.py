@@ -19,7 +19,9 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from actions import shop_db
+from actions.shop.normalise import normalise_email, normalise_order_number
+from actions.shop.queries import find_order, instalments_for, refunds_for
+from actions.shop.records import Instalment, Order, Refund
 from rasa_bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ def _first_normalised(value: Any, normalise: Callable[[object], str | None]) -> 
     return next((found for found in map(normalise, candidates) if found), None)
 
 
-def _belongs_to(order: shop_db.Order | None, email: str) -> bool:
+def _belongs_to(order: Order | None, email: str) -> bool:
     """True when the order exists and was placed with this (already normalised) email address."""
     return order is not None and order.customer_email.lower() == email
 
@@ -115,11 +117,11 @@ class ValidateOrderLookupForm(FormValidationAction):
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keeps a well-formed order number that exists; asks again for anything else."""
-        order_number = _first_normalised(slot_value, shop_db.normalise_order_number)
+        order_number = _first_normalised(slot_value, normalise_order_number)
         if order_number is None:
             return _failed_check(dispatcher, tracker, BAD_ORDER_NUMBER, BAD_ORDER_NUMBER_RETRY, {ORDER_NUMBER: None})
         try:
-            order = shop_db.find_order(order_number)
+            order = find_order(order_number)
         except DATABASE_ERRORS:
             # Nothing is revealed yet; `action_lookup_status` will tell the customer the system is down.
             logger.exception("Could not check order %s; keeping it unchecked", order_number)
@@ -133,7 +135,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keeps a well-formed address; whether it belongs to the order is checked afterwards."""
-        email = _first_normalised(slot_value, shop_db.normalise_email)
+        email = _first_normalised(slot_value, normalise_email)
         if email is None:
             return _failed_check(dispatcher, tracker, BAD_EMAIL, BAD_EMAIL_RETRY, {EMAIL: None})
         return {EMAIL: email}
@@ -163,7 +165,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         verified = None
         if order_number and email:
             try:
-                order = shop_db.find_order(order_number)
+                order = find_order(order_number)
             except DATABASE_ERRORS:
                 logger.exception("Could not check the email for order %s", order_number)
                 return {}
@@ -179,7 +181,7 @@ class ValidateOrderLookupForm(FormValidationAction):
         return outcome
 
 
-def describe_order(order: shop_db.Order) -> str:
+def describe_order(order: Order) -> str:
     """Where the order is: status, what and where from, shipping dates, carrier and tracking."""
     intro = f"Order {order.order_number} from {order.merchant} ({order.items}, {format_amount(order.total_cents)})"
     status = {
@@ -207,7 +209,7 @@ def describe_order(order: shop_db.Order) -> str:
     return " ".join(sentences)
 
 
-def _describe_refund(refund: shop_db.Refund) -> str:
+def _describe_refund(refund: Refund) -> str:
     """One refund as a sentence starting with its amount, e.g. '€29.90 was paid back on 6 May 2026.'."""
     amount = format_amount(refund.amount_cents)
     if refund.status == "paid":
@@ -228,7 +230,7 @@ def _describe_refund(refund: shop_db.Refund) -> str:
     return f"{requested} {progress}{expected}."
 
 
-def describe_refunds(order: shop_db.Order, refunds: tuple[shop_db.Refund, ...]) -> str:
+def describe_refunds(order: Order, refunds: tuple[Refund, ...]) -> str:
     """Each refund on the order with its amount and where it stands."""
     if not refunds:
         return f"No refund has been requested for order {order.order_number}."
@@ -239,7 +241,7 @@ def describe_refunds(order: shop_db.Order, refunds: tuple[shop_db.Refund, ...]) 
     return "\n".join(lines)
 
 
-def describe_payments(order: shop_db.Order, instalments: tuple[shop_db.Instalment, ...], today: date) -> str:
+def describe_payments(order: Order, instalments: tuple[Instalment, ...], today: date) -> str:
     """What is still to pay: overdue instalments first, then the next one and the total remaining."""
     number = order.order_number
     if order.status == "cancelled":
@@ -278,8 +280,8 @@ class ActionLookupStatus(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        order_number = _first_normalised(tracker.get_slot(ORDER_NUMBER), shop_db.normalise_order_number)
-        email = _first_normalised(tracker.get_slot(EMAIL), shop_db.normalise_email)
+        order_number = _first_normalised(tracker.get_slot(ORDER_NUMBER), normalise_order_number)
+        email = _first_normalised(tracker.get_slot(EMAIL), normalise_email)
         if not order_number or not email:
             # Only a look-up the form gave up on ends without both; the customer has been told why.
             logger.info("No verified order number and email to look up; saying nothing more")
@@ -294,11 +296,11 @@ class ActionLookupStatus(Action):
 
     @staticmethod
     def _answer(order_number: str, email: str, lookup_type: str | None) -> str:
-        order = shop_db.find_order(order_number)
+        order = find_order(order_number)
         if not _belongs_to(order, email):
             return NOT_MATCHED
         if lookup_type == "refund":
-            return describe_refunds(order, shop_db.refunds_for(order_number))
+            return describe_refunds(order, refunds_for(order_number))
         if lookup_type == "payment":
-            return describe_payments(order, shop_db.instalments_for(order_number), date.today())
+            return describe_payments(order, instalments_for(order_number), date.today())
         return describe_order(order)

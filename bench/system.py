@@ -35,7 +35,7 @@ import yaml
 from handoff.store import HandoffStore, StoreConfig
 from rasa_bot.processes import ManagedProcess, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT
-from rasa_bot.system import MODEL_PATH, SystemLayout, services
+from rasa_bot.system import MODEL_PATH, SystemLayout, project_credentials, services
 
 READY_TIMEOUT_SECONDS = 300.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -86,7 +86,7 @@ def add_system_arguments(parser: argparse.ArgumentParser) -> None:
 
 def write_credentials(path: Path, extra_channels: dict[str, Any]) -> Path:
     """The project's credentials.yml plus `extra_channels`, written to `path`."""
-    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text()) or {}
+    credentials = project_credentials()
     credentials.update(extra_channels)
     path.write_text(yaml.safe_dump(credentials, sort_keys=False))
     return path
@@ -138,7 +138,7 @@ def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, en
         raise SystemExit(f"no trained model at {model}; run `make model` first")
     work = Path(tempfile.mkdtemp(prefix="bench-system-"))
     env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}", **env}
-    subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT, check=True, timeout=120,
+    subprocess.run([sys.executable, "-m", "actions.shop.seed"], cwd=PROJECT_ROOT, check=True, timeout=120,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, stdout=subprocess.DEVNULL)
     tokens = tuple(secrets.token_urlsafe(24) for _ in range(agents))
     agents_file = work / "agents.yml"

@@ -18,7 +18,6 @@ QUEUED = "queued"
 ASSIGNED = "assigned"
 ABANDONED = "abandoned"
 WAITING_OFFLINE = "waiting_offline"
-MODES = (BOT, QUEUED, ASSIGNED, ABANDONED, WAITING_OFFLINE)
 
 # Message streams: what the customer sends to agents, and what agents send to the customer.
 INBOX = "inbox"

@@ -3,36 +3,21 @@
 Every threshold of handoff detection lives here, so a deployment tunes behaviour through
 configuration, not code. Precedence (highest first): values passed to the constructor,
 environment variables (`HANDOFF_<NAME>`, lists and mappings as JSON), the YAML file named by
-`HANDOFF_SETTINGS` (optional), then the defaults below.
+`HANDOFF_SETTINGS` (optional; a named file must exist, see `handoff/settings_file.py`), then the
+defaults below.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import BaseSettings, Field
 
+from handoff.settings_file import settings_file_source
+
 SETTINGS_FILE_ENV = "HANDOFF_SETTINGS"
-
-
-def _yaml_source(_settings: BaseSettings) -> dict[str, Any]:
-    """Reads the YAML file named by `HANDOFF_SETTINGS`; no variable means "defaults and env only".
-
-    A named file that does not exist is an error: silently ignoring it would run production with
-    defaults the operator meant to replace.
-    """
-    name = os.environ.get(SETTINGS_FILE_ENV)
-    if not name:
-        return {}
-    loaded = yaml.safe_load(Path(name).read_text(encoding="utf-8")) or {}
-    if not isinstance(loaded, dict):
-        raise TypeError(f"{name} must hold a mapping of setting names to values")
-    return loaded
 
 
 def origin_of(url: str) -> str:
@@ -290,7 +275,7 @@ class HandoffSettings(BaseSettings):
 
         @classmethod
         def customise_sources(cls, init_settings, env_settings, file_secret_settings):
-            return (init_settings, env_settings, _yaml_source)
+            return (init_settings, env_settings, settings_file_source(SETTINGS_FILE_ENV))
 
 
 @lru_cache(maxsize=1)

@@ -2,31 +2,22 @@
 
 Every tunable lives here so that a deployment changes behaviour through configuration, not code.
 Precedence (highest first): environment variables (`PAYLATER_<NAME>`), the YAML file named by
-`PAYLATER_SETTINGS` (default `settings.yml` in the project root, optional), then the defaults below.
+`PAYLATER_SETTINGS` (which must exist) or else `settings.yml` in the project root (optional), then the
+defaults below; `handoff/settings_file.py` reads the file.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseSettings, Field
 
+from handoff.settings_file import settings_file_source
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-
-
-def _yaml_source(_settings: BaseSettings) -> dict[str, Any]:
-    """Reads the optional YAML settings file; a missing file means "use defaults"."""
-    path = Path(os.environ.get("PAYLATER_SETTINGS", PROJECT_ROOT / "settings.yml"))
-    if not path.exists():
-        return {}
-    loaded = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(loaded, dict):
-        raise TypeError(f"{path} must hold a mapping of setting names to values")
-    return loaded
+SETTINGS_FILE_ENV = "PAYLATER_SETTINGS"
+DEFAULT_SETTINGS_FILE = PROJECT_ROOT / "settings.yml"
 
 
 class Settings(BaseSettings):
@@ -52,7 +43,6 @@ class Settings(BaseSettings):
         description="Memory cap of the redis-server `make run` starts (policy noeviction: when full it "
         "refuses writes, which clients report, instead of dropping conversations).",
     )
-    model_dir: Path = Field(PROJECT_ROOT / "models", description="Where trained models are kept.")
     max_lookup_attempts: int = Field(
         3, description="Failed order/email checks allowed before the bot stops the look-up."
     )
@@ -62,7 +52,7 @@ class Settings(BaseSettings):
 
         @classmethod
         def customise_sources(cls, init_settings, env_settings, file_secret_settings):
-            return (init_settings, env_settings, _yaml_source)
+            return (init_settings, env_settings, settings_file_source(SETTINGS_FILE_ENV, DEFAULT_SETTINGS_FILE))
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ from handoff.slack.config import SlackConfig, resolve_slack_config
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.settings import PROJECT_ROOT
 
+# The trained model, as `make model` writes it (the Makefile's MODEL); all Python code reads it here.
 MODEL_PATH = PROJECT_ROOT / "models" / "paylater.tar.gz"
 VENV_BIN = Path(sys.executable).parent
 SLACK_CHANNEL = "handoff.channels.slack.HandoffSlackInput"

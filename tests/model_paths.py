@@ -1,7 +1,6 @@
-"""Paths the model-level tests share."""
+"""Data the model-level tests share (the model itself is `rasa_bot.system.MODEL_PATH`)."""
 
 from rasa_bot.settings import PROJECT_ROOT
 
-MODEL = PROJECT_ROOT / "models" / "paylater.tar.gz"
 NLU_TEST_DIR = PROJECT_ROOT / "tests" / "nlu"
 TEST_STORIES = PROJECT_ROOT / "tests" / "test_stories.yml"

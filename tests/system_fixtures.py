@@ -49,7 +49,7 @@ def system_layout(tmp_path_factory: pytest.TempPathFactory, slack_api: FakeSlack
            "HANDOFF_SLACK_BOT_TOKEN": SLACK_TOKEN, "HANDOFF_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
            "HANDOFF_SLACK_ALERT_CHANNEL": SLACK_ALERT_CHANNEL, "HANDOFF_SLACK_API_URL": slack_api.base_url,
            "HANDOFF_ABANDON_AFTER_SECONDS": str(ABANDON_AFTER_SECONDS)}
-    subprocess.run([sys.executable, "-m", "rasa_bot.seed"], cwd=PROJECT_ROOT,
+    subprocess.run([sys.executable, "-m", "actions.shop.seed"], cwd=PROJECT_ROOT,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
     write_agents(work / "agents.yml", [Agent(agent["id"], agent["name"], hash_token(agent["token"]))
                                        for agent in AGENTS])

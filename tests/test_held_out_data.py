@@ -14,9 +14,6 @@ from handoff.settings import HandoffSettings
 from rasa_bot.quality.examples import ANGRY, MIXED, NEAR_MISS, LabelledExample, load_examples
 from rasa_bot.settings import PROJECT_ROOT
 
-HELD_OUT = PROJECT_ROOT / "tests" / "nlu"
-TUNING = PROJECT_ROOT / "tests" / "nlu_tuning"
-TRAINING = PROJECT_ROOT / "data"
 # Token Jaccard similarity at which a held-out message counts as a copy of a training example.
 TOO_CLOSE = 0.8
 SETTINGS = HandoffSettings(_env_file=None)

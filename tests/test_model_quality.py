@@ -9,7 +9,6 @@ regression floor (`FLOORS`), which is not the target."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,9 @@ from rasa_bot.quality.examples import load_examples
 from rasa_bot.quality.metrics import TARGETS, QualityMeasure, gate
 from rasa_bot.quality.report import misses
 from rasa_bot.settings import PROJECT_ROOT
-from tests.model_paths import MODEL, NLU_TEST_DIR, TEST_STORIES
+from rasa_bot.system import MODEL_PATH
+from tests.model_paths import NLU_TEST_DIR, TEST_STORIES
+from tests.settings_env import forget_loaded_settings, use_default_settings
 
 RASA = str(Path(sys.executable).parent / "rasa")
 
@@ -34,16 +35,14 @@ pytestmark = pytest.mark.model
 def settings() -> Iterator[HandoffSettings]:
     """The shipped defaults (the thresholds `make tune` chose), whatever the environment says."""
     with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("HANDOFF_")]:
-            patch.delenv(name)
-        get_handoff_settings.cache_clear()
+        use_default_settings(patch)
         yield get_handoff_settings()
-    get_handoff_settings.cache_clear()
+    forget_loaded_settings()
 
 
 @pytest.fixture(scope="module")
 def outcomes(settings: HandoffSettings) -> list[Outcome]:
-    return evaluate(MODEL, load_examples(NLU_TEST_DIR), progress=False)
+    return evaluate(MODEL_PATH, load_examples(NLU_TEST_DIR), progress=False)
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
@@ -57,7 +56,7 @@ def test_held_out_figure_meets_its_gate(name: str, outcomes: list[Outcome], sett
 
 def test_every_test_story_passes(tmp_path: Path) -> None:
     result = subprocess.run(
-        [RASA, "test", "core", "--model", str(MODEL), "--stories", str(TEST_STORIES),
+        [RASA, "test", "core", "--model", str(MODEL_PATH), "--stories", str(TEST_STORIES),
          "--out", str(tmp_path), "--fail-on-prediction-errors"],
         check=False, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
     )

@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 
 from rasa_bot.settings import PROJECT_ROOT
+from rasa_bot.system import MODEL_PATH
 
-DEFAULT_MODEL = PROJECT_ROOT / "models" / "paylater.tar.gz"
 RESULTS = PROJECT_ROOT / "results"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=("report", "tune"))
-    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--data", type=Path, help="labelled messages (default: tests/nlu, or tests/nlu_tuning to tune)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -17,16 +18,20 @@ pytestmark = pytest.mark.asyncio
 async def test_queue_lists_waiting_tickets_with_their_triage_fields(
         api: Api, take_agents: TakeAgents, open_ticket: OpenTicket) -> None:
     (agent,) = take_agents(1)
+    before = time.time()
     conversation_id = await open_ticket(priority=4, channel="socketio")
     status, body = await api.as_agent(agent).get("/api/queue")
+    waited = time.time() - before
     assert status == 200
     (item,) = [item for item in body["queue"] if item["conversation_id"] == conversation_id]
     assert item["priority"] == 4
     assert item["channel"] == "socketio"
     assert (item["reason"], item["frustration"], item["summary"]) == (
         TICKET["reason"], TICKET["frustration"], TICKET["summary"])
-    assert item["wait_seconds"] >= 0
-    assert item["position"] >= 1
+    assert before <= item["queued_at"] <= before + waited
+    # Waited from queueing until the service answered (rounded to ms): within the time this test took.
+    assert 0 <= item["wait_seconds"] <= round(waited, 3) + 0.001
+    assert item["position"] == body["queue"].index(item) + 1
 
 
 async def test_claim_is_exclusive(api: Api, take_agents: TakeAgents, open_ticket: OpenTicket) -> None:

@@ -75,19 +75,19 @@ async def test_a_newer_departure_is_not_forgotten_with_the_older_one(
         clocked_store: HandoffStore, departures: Departures, clock: FakeClock) -> None:
     await departures.left("twice")
     first = await departures.away_since("twice")
+    assert first == clock.now
     clock.advance(30)
     await departures.left("twice")  # back and gone again in between
-    assert first is not None
     await departures.forget("twice", first)
     assert await departures.away_since("twice") == clock.now
 
 
 async def test_only_customers_waiting_for_an_agent_are_recorded(
-        clocked_store: HandoffStore, departures: Departures) -> None:
+        clocked_store: HandoffStore, departures: Departures, clock: FakeClock) -> None:
     await queue(clocked_store, "waiting")
     await record_departure(clocked_store, departures, "waiting")
     await record_departure(clocked_store, departures, "bot-only")
-    assert await departures.away_since("waiting") is not None
+    assert await departures.away_since("waiting") == clock.now
     assert await departures.away_since("bot-only") is None
 
 

@@ -67,8 +67,11 @@ async def test_unknown_conversation_is_in_bot_mode(store: HandoffStore) -> None:
     assert (state.mode, state.version, state.agent_id, state.ticket) == (BOT, 0, None, None)
 
 
-async def test_request_handoff_queues_with_ticket_position_and_estimate(store: HandoffStore) -> None:
+async def test_request_handoff_queues_with_ticket_position_and_estimate(
+        make_store: StoreFactory, clock: FakeClock) -> None:
+    store = make_store(clock=clock)
     await queued(store, "c0", priority=1)
+    clock.advance(5)
     result = await store.request_handoff(
         "c1", {"reason": "frustration", "frustration": 0.9,
                "intents": [{"intent": "complaint", "confidence": 0.8}]}, 1, "socketio")
@@ -78,7 +81,7 @@ async def test_request_handoff_queues_with_ticket_position_and_estimate(store: H
     assert state.ticket == Ticket(conversation_id="c1", reason="frustration", frustration=0.9,
                                   intents=[{"intent": "complaint", "confidence": 0.8}])
     assert (state.channel, state.priority, state.version) == ("socketio", 1, 1)
-    assert state.queued_at is not None and state.updated_at is not None
+    assert state.queued_at == state.updated_at == clock.now
 
 
 async def test_wait_estimate_has_a_floor(make_store: StoreFactory) -> None:
@@ -109,13 +112,17 @@ async def test_priority_must_be_in_range(store: HandoffStore) -> None:
             await store.request_handoff("c", ticket("c"), priority, "rest")
 
 
-async def test_claim_assigns_and_takes_the_conversation_out_of_the_queue(store: HandoffStore) -> None:
+async def test_claim_assigns_and_takes_the_conversation_out_of_the_queue(
+        make_store: StoreFactory, clock: FakeClock) -> None:
+    store = make_store(clock=clock)
     await queued(store, "c")
+    clock.advance(7)
     result = await store.claim("c", "alice", max_concurrent=3)
     assert isinstance(result, ClaimResult)
     assert (result.ok, result.mode, result.owner, result.active_chats) == (True, ASSIGNED, "alice", 1)
     assert result.state.ticket is not None and result.state.ticket.summary == "wants a person"
-    assert result.state.version == 2 and result.state.assigned_at is not None
+    assert (result.state.version, result.state.assigned_at, result.state.updated_at) == (2, clock.now, clock.now)
+    assert result.state.queued_at == clock.now - 7
     assert await store.list_queue() == []
     assert await store.queue_position("c") is None
     assert await store.agent_chats("alice") == ["c"]
@@ -515,7 +522,8 @@ async def test_a_hung_redis_surfaces_as_store_unavailable_after_the_socket_timeo
             assert 0.4 < time.monotonic() - started < 1.5
         finally:
             os.kill(server.pid, signal.SIGCONT)
-        assert await store.ping() >= 0
+        assert (await store.get_state("c")).mode == BOT, "the read that timed out works again once Redis answers"
+        assert 0 < await store.ping() < 0.5, "a round trip in seconds, well within the socket timeout"
     finally:
         server.stop()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine
 
-from actions.shop_db import Order, find_order
+from actions.shop.queries import find_order
+from actions.shop.records import Order
 from rasa_bot.system import SystemLayout
 from tests.integration.domain_texts import response_text
 from tests.integration.rest_client import RestCustomer

@@ -1,4 +1,5 @@
-"""Shared fixtures: a private shop database per test and helpers that run actions the way Rasa does."""
+"""Shared fixtures: the documented settings, a private shop database per test and helpers that run
+actions the way Rasa does."""
 
 from __future__ import annotations
 
@@ -15,23 +16,25 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.engine import Engine
 
-from actions import shop_db
-from rasa_bot.settings import PROJECT_ROOT, get_settings
+from actions.shop.demo_data import seed_demo_data
+from actions.shop.queries import engine_for
+from actions.shop.schema import create_schema
+from rasa_bot.settings import PROJECT_ROOT
+from tests.settings_env import forget_loaded_settings, use_default_settings
 
 
 def _use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Points the settings at `url`, ignoring any local settings.yml."""
-    monkeypatch.setenv("PAYLATER_SETTINGS", str(PROJECT_ROOT / "tests" / "no-such-settings.yml"))
+    """Points the settings at `url`."""
     monkeypatch.setenv("PAYLATER_DATABASE_URL", url)
-    get_settings.cache_clear()
+    forget_loaded_settings()
 
 
 @pytest.fixture(autouse=True)
-def fresh_settings() -> Iterator[None]:
-    """Makes every test read settings again, so environment changes of one test never leak."""
-    get_settings.cache_clear()
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test starts from the documented settings and reads them afresh, and none leaks its own."""
+    use_default_settings(monkeypatch)
     yield
-    get_settings.cache_clear()
+    forget_loaded_settings()
 
 
 @pytest.fixture
@@ -45,9 +48,9 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture
 def seeded_engine(db_url: str) -> Engine:
     """The configured database, with schema and demo data."""
-    engine = shop_db.engine_for(db_url)
-    shop_db.create_schema(engine)
-    shop_db.seed_demo_data(engine)
+    engine = engine_for(db_url)
+    create_schema(engine)
+    seed_demo_data(engine)
     return engine
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,19 +21,8 @@ from rasa.shared.nlu.training_data.message import Message
 
 from handoff.detect import turns_from_events
 from handoff.nlu_frustration import FrustrationScorer
-from handoff.settings import get_handoff_settings
 
 COMPONENT = "handoff.nlu_frustration.FrustrationScorer"
-
-
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The component reads the process-wide settings: make them the documented defaults."""
-    for name in [name for name in os.environ if name.startswith("HANDOFF_")]:
-        monkeypatch.delenv(name)
-    get_handoff_settings.cache_clear()
-    yield
-    get_handoff_settings.cache_clear()
 
 
 @pytest.fixture

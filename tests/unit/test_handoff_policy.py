@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from handoff.detect import decide, score_message, turns_from_events
 from handoff.policy import HANDOFF_POLICY_PRIORITY, HandoffPolicy
-from handoff.settings import get_handoff_settings
 
 DOMAIN = Domain.from_yaml(
     """
@@ -48,16 +45,6 @@ actions: [action_handoff]
 """
 )
 HANDOFF = "action_handoff"
-
-
-@pytest.fixture(autouse=True)
-def default_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The policy reads the process-wide settings: make them the documented defaults."""
-    for name in [name for name in os.environ if name.startswith("HANDOFF_")]:
-        monkeypatch.delenv(name)
-    get_handoff_settings.cache_clear()
-    yield
-    get_handoff_settings.cache_clear()
 
 
 @pytest.fixture

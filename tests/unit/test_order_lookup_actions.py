@@ -11,7 +11,6 @@ import pytest
 from rasa_sdk import Action, Tracker
 from sqlalchemy.engine import Engine
 
-from actions import shop_db
 from actions.order_lookup import (
     ActionLookupStatus,
     ValidateOrderLookupForm,
@@ -19,6 +18,8 @@ from actions.order_lookup import (
     format_amount,
     format_date,
 )
+from actions.shop.demo_data import demo_orders
+from actions.shop.queries import find_order, instalments_for, refunds_for
 
 RunAction = Callable[[Action, Tracker], tuple[dict[str, Any], list[str]]]
 MakeTracker = Callable[..., Tracker]
@@ -218,7 +219,7 @@ def _lookup(run_action: RunAction, make_tracker: MakeTracker, order_number: str,
 
 @pytest.mark.parametrize("lookup_type", ["order", None, "something odd"])
 def test_order_status_of_a_shipped_order(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, lookup_type) -> None:
-    order = shop_db.find_order("KL-100001")
+    order = find_order("KL-100001")
     answer = _lookup(run_action, make_tracker, "KL-100001", "anna.berg@example.com", lookup_type)
 
     assert "is on its way" in answer
@@ -235,7 +236,7 @@ def test_order_status_of_a_processing_order(seeded_engine: Engine, run_action: R
 
 
 def test_order_status_of_a_delivered_order(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker) -> None:
-    order = shop_db.find_order("KL-100005")
+    order = find_order("KL-100005")
     answer = _lookup(run_action, make_tracker, "KL-100005", "chloe.martin@example.com", "order")
 
     assert answer.startswith("Order KL-100005 from Kleine Welt Toys (Wooden train set, Play mat, €89.90) has been")
@@ -249,7 +250,7 @@ def test_order_status_of_returned_and_cancelled_orders(seeded_engine: Engine, ru
 
 
 def test_refund_being_processed(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker) -> None:
-    (refund,) = shop_db.refunds_for("KL-100002")
+    (refund,) = refunds_for("KL-100002")
     answer = _lookup(run_action, make_tracker, "KL-100002", "anna.berg@example.com", "refund")
 
     assert "€129.00" in answer and "is being processed" in answer
@@ -257,7 +258,7 @@ def test_refund_being_processed(seeded_engine: Engine, run_action: RunAction, ma
 
 
 def test_refund_paid(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker) -> None:
-    (refund,) = shop_db.refunds_for("KL-100004")
+    (refund,) = refunds_for("KL-100004")
     answer = _lookup(run_action, make_tracker, "KL-100004", "carla.mendes@example.com", "refund")
 
     assert answer == f"Your refund for order KL-100004: €219.00 was paid back on {format_date(refund.paid_at)}."
@@ -285,7 +286,7 @@ def test_no_refund_requested(seeded_engine: Engine, run_action: RunAction, make_
 
 
 def test_payment_schedule_with_instalments_to_come(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker) -> None:
-    plan = shop_db.instalments_for("KL-100001")
+    plan = instalments_for("KL-100001")
     answer = _lookup(run_action, make_tracker, "KL-100001", "anna.berg@example.com", "payment")
 
     assert f"next instalment of €47.47 is due on {format_date(plan[2].due_date)}" in answer
@@ -294,7 +295,7 @@ def test_payment_schedule_with_instalments_to_come(seeded_engine: Engine, run_ac
 
 
 def test_payment_schedule_flags_overdue_instalments(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker) -> None:
-    plan = shop_db.instalments_for("KL-100005")
+    plan = instalments_for("KL-100005")
     answer = _lookup(run_action, make_tracker, "KL-100005", "chloe.martin@example.com", "payment")
 
     assert f"Instalment 3 of €22.47 was due on {format_date(plan[2].due_date)} and is overdue" in answer
@@ -308,7 +309,7 @@ def test_payment_schedule_fully_paid_and_cancelled(seeded_engine: Engine, run_ac
 
 
 def test_an_unpaid_instalment_past_its_date_counts_as_overdue() -> None:
-    first = shop_db.demo_orders(date(2026, 1, 1))[0]  # KL-100001: instalments 3 and 4 still "due"
+    first = demo_orders(date(2026, 1, 1))[0]  # KL-100001: instalments 3 and 4 still "due"
     day_after = first.instalments[2].due_date + timedelta(days=1)
 
     answer = describe_payments(first.order, first.instalments, today=day_after)

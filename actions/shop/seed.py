@@ -1,4 +1,4 @@
-"""`python -m rasa_bot.seed`: creates the shop database at `settings.database_url` and fills it with demo data.
+"""`python -m actions.shop.seed`: creates the shop database at `settings.database_url` and fills it with demo data.
 
 Safe to run on every start: missing tables are created, and an already seeded database is left as
 it is after one quick check.
@@ -11,7 +11,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from actions.shop_db import create_schema, engine_for, seed_demo_data
+from actions.shop.demo_data import seed_demo_data
+from actions.shop.queries import engine_for
+from actions.shop.schema import create_schema
 from rasa_bot.settings import get_settings
 
 logger = logging.getLogger(__name__)

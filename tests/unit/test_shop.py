@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from actions import shop_db
-from rasa_bot import seed
+from actions.shop import demo_data, normalise, queries, schema, seed
+from actions.shop.records import Order
 
 TODAY = date(2026, 3, 2)
 
@@ -22,53 +22,53 @@ def _count(engine: Engine, table) -> int:
         return connection.execute(select(func.count()).select_from(table)).scalar_one()
 
 
-def _all_orders(engine: Engine) -> list[shop_db.Order]:
+def _all_orders(engine: Engine) -> list[Order]:
     with engine.connect() as connection:
-        numbers = connection.execute(select(shop_db.orders.c.order_number)).scalars().all()
-    return [shop_db.find_order(number, engine) for number in numbers]
+        numbers = connection.execute(select(schema.orders.c.order_number)).scalars().all()
+    return [queries.find_order(number, engine) for number in numbers]
 
 
 def test_seeding_twice_adds_nothing_the_second_time(seeded_engine: Engine) -> None:
-    counts = {table.name: _count(seeded_engine, table) for table in shop_db.metadata.sorted_tables}
+    counts = {table.name: _count(seeded_engine, table) for table in schema.metadata.sorted_tables}
 
-    shop_db.create_schema(seeded_engine)
-    assert shop_db.seed_demo_data(seeded_engine) == 0
+    schema.create_schema(seeded_engine)
+    assert demo_data.seed_demo_data(seeded_engine) == 0
 
-    assert {table.name: _count(seeded_engine, table) for table in shop_db.metadata.sorted_tables} == counts
+    assert {table.name: _count(seeded_engine, table) for table in schema.metadata.sorted_tables} == counts
     assert counts["orders"] == 25
     assert counts["customers"] == 12
 
 
 def test_the_same_day_always_gives_the_same_data() -> None:
-    assert shop_db.demo_orders(TODAY) == shop_db.demo_orders(TODAY)
+    assert demo_data.demo_orders(TODAY) == demo_data.demo_orders(TODAY)
 
 
 def test_every_customer_has_an_order_and_every_order_a_customer(seeded_engine: Engine) -> None:
     with seeded_engine.connect() as connection:
-        customers = set(connection.execute(select(shop_db.customers.c.email)).scalars())
-        ordering = set(connection.execute(select(shop_db.orders.c.customer_email)).scalars())
+        customers = set(connection.execute(select(schema.customers.c.email)).scalars())
+        ordering = set(connection.execute(select(schema.orders.c.customer_email)).scalars())
     assert customers == ordering
 
 
 def test_seeded_data_is_consistent(seeded_engine: Engine) -> None:
     today = date.today()
     for order in _all_orders(seeded_engine):
-        assert order.order_number == shop_db.normalise_order_number(order.order_number)
-        assert order.status in shop_db.ORDER_STATUSES
+        assert order.order_number == normalise.normalise_order_number(order.order_number)
+        assert order.status in schema.ORDER_STATUSES
         assert order.currency == "EUR"
         if order.shipped_at:
             assert order.placed_at <= order.shipped_at <= today
             assert order.carrier and order.tracking_number
         if order.delivered_at:
             assert order.shipped_at <= order.delivered_at <= today
-        plan = shop_db.instalments_for(order.order_number, seeded_engine)
+        plan = queries.instalments_for(order.order_number, seeded_engine)
         if order.status == "cancelled":
             assert [i.number for i in plan] == [1]
         else:
             assert [i.number for i in plan] == [1, 2, 3, 4]
             assert sum(i.amount_cents for i in plan) == order.total_cents
         assert all(i.due_date > today for i in plan if i.status == "due")
-        for refund in shop_db.refunds_for(order.order_number, seeded_engine):
+        for refund in queries.refunds_for(order.order_number, seeded_engine):
             assert refund.requested_at <= today
             assert (refund.paid_at is not None) == (refund.status == "paid")
             assert refund.paid_at is None or refund.paid_at <= today
@@ -88,13 +88,13 @@ def test_seeded_data_is_consistent(seeded_engine: Engine) -> None:
     ],
 )
 def test_documented_demo_orders_exist(seeded_engine: Engine, order_number: str, email: str, status: str) -> None:
-    order = shop_db.find_order(order_number, seeded_engine)
+    order = queries.find_order(order_number, seeded_engine)
     assert order is not None
     assert (order.customer_email, order.status) == (email, status)
 
 
 def test_documented_demo_order_details() -> None:
-    seeded = {seed.order.order_number: seed for seed in shop_db.demo_orders(TODAY)}
+    seeded = {seed.order.order_number: seed for seed in demo_data.demo_orders(TODAY)}
 
     first = seeded["KL-100001"]
     assert first.order.carrier == "DHL" and first.order.tracking_number
@@ -111,19 +111,19 @@ def test_documented_demo_order_details() -> None:
 
 
 def test_dates_follow_the_day_of_seeding(db_url: str) -> None:
-    engine = shop_db.engine_for(db_url)
-    shop_db.create_schema(engine)
-    shop_db.seed_demo_data(engine, today=TODAY)
+    engine = queries.engine_for(db_url)
+    schema.create_schema(engine)
+    demo_data.seed_demo_data(engine, today=TODAY)
 
-    order = shop_db.find_order("KL-100001", engine)
+    order = queries.find_order("KL-100001", engine)
     assert order.placed_at == TODAY - timedelta(days=16)
     assert order.expected_delivery == TODAY + timedelta(days=1)
 
 
 def test_read_functions_return_frozen_records_in_order(seeded_engine: Engine) -> None:
-    order = shop_db.find_order("KL-100008", seeded_engine)
-    refunds = shop_db.refunds_for("KL-100008", seeded_engine)
-    plan = shop_db.instalments_for("KL-100008", seeded_engine)
+    order = queries.find_order("KL-100008", seeded_engine)
+    refunds = queries.refunds_for("KL-100008", seeded_engine)
+    plan = queries.instalments_for("KL-100008", seeded_engine)
 
     assert [r.requested_at for r in refunds] == sorted(r.requested_at for r in refunds)
     assert [i.number for i in plan] == [1, 2, 3, 4]
@@ -132,24 +132,24 @@ def test_read_functions_return_frozen_records_in_order(seeded_engine: Engine) ->
 
 
 def test_unknown_orders_have_nothing(seeded_engine: Engine) -> None:
-    assert shop_db.find_order("KL-999999", seeded_engine) is None
-    assert shop_db.refunds_for("KL-999999", seeded_engine) == ()
-    assert shop_db.instalments_for("KL-999999", seeded_engine) == ()
-    assert shop_db.refunds_for("KL-100003", seeded_engine) == ()
+    assert queries.find_order("KL-999999", seeded_engine) is None
+    assert queries.refunds_for("KL-999999", seeded_engine) == ()
+    assert queries.instalments_for("KL-999999", seeded_engine) == ()
+    assert queries.refunds_for("KL-100003", seeded_engine) == ()
 
 
 def test_read_functions_use_the_configured_database_by_default(seeded_engine: Engine) -> None:
-    assert shop_db.find_order("KL-100003").customer_email == "ben.okafor@example.com"
+    assert queries.find_order("KL-100003").customer_email == "ben.okafor@example.com"
 
 
 def test_seeding_refuses_to_mix_demo_data_into_a_database_with_orders(seeded_engine: Engine) -> None:
     with seeded_engine.begin() as connection:
-        connection.execute(shop_db.instalments.delete())
-        connection.execute(shop_db.refunds.delete())
-        connection.execute(shop_db.orders.delete().where(shop_db.orders.c.order_number != "KL-100003"))
+        connection.execute(schema.instalments.delete())
+        connection.execute(schema.refunds.delete())
+        connection.execute(schema.orders.delete().where(schema.orders.c.order_number != "KL-100003"))
 
-    assert shop_db.seed_demo_data(seeded_engine) == 0
-    assert _count(seeded_engine, shop_db.orders) == 1
+    assert demo_data.seed_demo_data(seeded_engine) == 0
+    assert _count(seeded_engine, schema.orders) == 1
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_seeding_refuses_to_mix_demo_data_into_a_database_with_orders(seeded_eng
     ],
 )
 def test_order_numbers_are_found_however_they_are_typed(text: str) -> None:
-    assert shop_db.normalise_order_number(text) == "KL-123456"
+    assert normalise.normalise_order_number(text) == "KL-123456"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +190,7 @@ def test_order_numbers_are_found_however_they_are_typed(text: str) -> None:
     ],
 )
 def test_anything_else_is_not_an_order_number(text: object) -> None:
-    assert shop_db.normalise_order_number(text) is None
+    assert normalise.normalise_order_number(text) is None
 
 
 @pytest.mark.parametrize(
@@ -207,7 +207,7 @@ def test_anything_else_is_not_an_order_number(text: object) -> None:
     ],
 )
 def test_email_addresses_are_found_and_lower_cased(text: str, expected: str) -> None:
-    assert shop_db.normalise_email(text) == expected
+    assert normalise.normalise_email(text) == expected
 
 
 @pytest.mark.parametrize(
@@ -232,14 +232,14 @@ def test_email_addresses_are_found_and_lower_cased(text: str, expected: str) -> 
     ],
 )
 def test_anything_else_is_not_an_email_address(text: object) -> None:
-    assert shop_db.normalise_email(text) is None
+    assert normalise.normalise_email(text) is None
 
 
 def test_huge_input_is_handled_quickly() -> None:
     text = ("word " * 400_000) + "KL-100001 anna.berg@example.com"
     started = time.perf_counter()
-    assert shop_db.normalise_order_number(text) == "KL-100001"
-    assert shop_db.normalise_email(text) == "anna.berg@example.com"
+    assert normalise.normalise_order_number(text) == "KL-100001"
+    assert normalise.normalise_email(text) == "anna.berg@example.com"
     assert time.perf_counter() - started < 5
 
 
@@ -256,4 +256,4 @@ def test_seed_command_creates_the_folder_and_is_idempotent(
     assert path.exists()
     assert "Seeded 25 demo orders" in caplog.text
     assert "nothing to seed" in caplog.text
-    assert _count(shop_db.engine_for(f"sqlite:///{path}"), shop_db.orders) == 25
+    assert _count(queries.engine_for(f"sqlite:///{path}"), schema.orders) == 25
