@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeGuard
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -81,7 +81,7 @@ def _first_normalised(value: Any, normalise: Callable[[object], str | None]) -> 
     return next((found for found in map(normalise, candidates) if found), None)
 
 
-def _belongs_to(order: Order | None, email: str) -> bool:
+def _belongs_to(order: Order | None, email: str) -> TypeGuard[Order]:
     """True when the order exists and was placed with this (already normalised) email address."""
     return order is not None and order.customer_email.lower() == email
 

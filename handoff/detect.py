@@ -211,6 +211,7 @@ def decide(turns: list[Turn], settings: HandoffSettings | None = None) -> Handof
     signals = conversation_signals(turns, settings)
     latest = turns[-1]
     intent_details = {"intent": latest.intent, "confidence": latest.intent_confidence}
+    details: dict[str, Any]
     if _intent_in(latest.intent, settings.human_request_intents):
         reason, details = EXPLICIT_REQUEST, intent_details
     elif _intent_in(latest.intent, settings.judgement_intents):

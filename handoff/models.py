@@ -78,7 +78,7 @@ class Ticket:
 
 
 def _optional_float(value: str | None) -> float | None:
-    return float(value) if value not in (None, "") else None
+    return float(value) if value else None
 
 
 @dataclass

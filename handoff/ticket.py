@@ -4,7 +4,7 @@ feels, what they said and what the bot already knows (slots), with a one-line su
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from handoff.answer_gate import AnswerDecision
@@ -16,7 +16,7 @@ from handoff.detect import (
     LOW_NLU_CONFIDENCE,
     HandoffDecision,
 )
-from handoff.models import Ticket
+from handoff.models import IntentConfidence, Ticket
 
 SUMMARY_QUOTE_CHARS = 90
 REASON_LABELS = {
@@ -34,7 +34,7 @@ def reason_label(reason: str) -> str:
     return REASON_LABELS.get(reason, reason.replace("_", " ").capitalize())
 
 
-def transcript_from_events(events: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def transcript_from_events(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The whole bot part of the conversation, as the agent console shows it.
 
     Each customer message carries its intent, the confidence that decided how the bot handled it
@@ -99,11 +99,11 @@ def summarise(decision: HandoffDecision, transcript: list[dict[str, Any]], slots
     return " · ".join(parts)
 
 
-def build_ticket(conversation_id: str, decision: HandoffDecision, events: list[Mapping[str, Any]],
+def build_ticket(conversation_id: str, decision: HandoffDecision, events: Sequence[Mapping[str, Any]],
                  slots: Mapping[str, Any], channel: str, now: float | None = None) -> Ticket:
     """The ticket for `decision`, with everything the conversation so far tells an agent."""
     transcript = transcript_from_events(events)
-    intents = [{"intent": turn["intent"], "confidence": turn["confidence"]}
+    intents = [IntentConfidence(intent=turn["intent"], confidence=turn["confidence"])
                for turn in transcript if turn["role"] == "customer"]
     return Ticket(
         conversation_id=conversation_id,

@@ -29,6 +29,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection, Engine
@@ -108,13 +109,13 @@ def _schedule(
 
 
 def _order(
-    number: str, email: str, merchant: str, items: str, total: int, status: str, **details: date | str | None
+    number: str, email: str, merchant: str, items: str, total: int, status: str, *, placed_at: date,
+    shipped_at: date | None = None, delivered_at: date | None = None, expected_delivery: date | None = None,
+    carrier: str | None = None, tracking_number: str | None = None,
 ) -> Order:
     """Builds an order with no shipping details unless given; keeps the demo tables readable."""
-    empty = ("carrier", "tracking_number", "shipped_at", "delivered_at", "expected_delivery")
-    return Order(
-        number, email, merchant, items, total, "EUR", status, **{**dict.fromkeys(empty), **details}
-    )
+    return Order(number, email, merchant, items, total, "EUR", status, carrier, tracking_number, placed_at,
+                 shipped_at, delivered_at, expected_delivery)
 
 
 def _guaranteed_orders(today: date) -> list[_SeedOrder]:
@@ -280,7 +281,8 @@ def demo_orders(today: date) -> list[_SeedOrder]:
     return seeded
 
 
-def _insert(connection: Connection, table: Table, records: Sequence[object]) -> None:
+def _insert(connection: Connection, table: Table, records: Sequence[Any]) -> None:
+    """Inserts dataclass records as rows (their field names are the column names)."""
     if records:
         connection.execute(table.insert(), [asdict(record) for record in records])
 

@@ -106,7 +106,8 @@ def button_click(payload: dict[str, Any]) -> SlackMessage | None:
     if not isinstance(text, str) or not text:
         return None  # e.g. a link button: nothing for the bot
     channel = _text_field(payload.get("channel"), "id")
-    posted = payload.get("message") if isinstance(payload.get("message"), dict) else {}
+    message = payload.get("message")
+    posted: dict[str, Any] = message if isinstance(message, dict) else {}
     action_ts = _text_field(actions[0], "action_ts")
     thread_ts = posted.get("thread_ts")
     try:
