@@ -8,12 +8,14 @@ longer than the longest block. Each blocking read still has a connection of its 
 waiting reader never holds one that short commands need.
 
 The set is counted: each store opens it and closes it once; the last one to close it disconnects
-it and the next store opened makes a new one. So a set never outlives the event loop its
-connections were made in (tests run one loop each, and a server started again gets new ones).
+it and the next store opened makes a new one. So a set does not outlive the event loop its
+connections were made in (tests run one loop each, and a server started again gets new ones);
+should a store never be closed, a set opened in a loop that has since closed is not shared again.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -46,6 +48,12 @@ class _ConnectionSet:
         self.blocking = _client(url, timeouts.socket_seconds + timeouts.max_block_ms / 1000,
                                 timeouts.connect_seconds)
         self.holders = 0
+        self.loop = _running_loop()  # None when opened before a loop runs (Rasa builds channels so)
+
+    @property
+    def stale(self) -> bool:
+        """Opened in a loop that has closed: its connections cannot serve another one."""
+        return self.loop is not None and self.loop.is_closed()
 
     async def release(self) -> None:
         self.holders -= 1
@@ -57,6 +65,13 @@ class _ConnectionSet:
 
 
 _open_sets: dict[tuple[str, RedisTimeouts], _ConnectionSet] = {}
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _client(url: str, read_timeout: float, connect_timeout: float) -> Redis:
@@ -89,7 +104,7 @@ class RedisConnections:
 def open_connections(url: str, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS) -> RedisConnections:
     """A hold on this process's connections to `url` with `timeouts` (made if none are open)."""
     shared = _open_sets.get((url, timeouts))
-    if shared is None:
+    if shared is None or shared.stale:
         shared = _open_sets[(url, timeouts)] = _ConnectionSet(url, timeouts)
     shared.holders += 1
     return RedisConnections(shared)

@@ -102,14 +102,32 @@ async def test_other_timeouts_get_other_connections(redis_url: str) -> None:
 
 async def test_the_channels_of_one_process_share_one_context(redis_url: str) -> None:
     settings = settings_for(redis_url)
-    context = ChannelContext.from_settings(settings)
+    first = ChannelContext.from_settings(settings)
     try:
-        assert ChannelContext.from_settings(settings) is context
-        assert ChannelContext.from_settings(settings_for(redis_url)) is not context
+        assert ChannelContext.from_settings(settings) is first
     finally:
-        await context.store.close()
+        await first.store.close()
     again = ChannelContext.from_settings(settings)
+    other = ChannelContext.from_settings(settings_for(redis_url))
     try:
-        assert again is not context and not again.store.closed  # the server stopped: a fresh one
+        assert again is not first and not again.store.closed  # the server stopped: a fresh one
+        assert other is not again  # other settings: a context of their own
     finally:
         await again.store.close()
+        await other.store.close()
+
+
+async def test_connections_left_open_in_a_closed_loop_are_not_shared_again(redis_url: str) -> None:
+    async def open_and_ping() -> HandoffStore:
+        store = HandoffStore(redis_url, StoreConfig(prefix="left-open"))
+        await store.ping()
+        return store
+
+    # Never closed in its own loop (which has ended): its connections cannot serve this one.
+    left_open = await asyncio.to_thread(asyncio.run, open_and_ping())
+    later = await open_and_ping()
+    try:
+        assert later.connections.commands is not left_open.connections.commands
+    finally:
+        await later.close()
+        await left_open.close()
