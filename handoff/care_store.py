@@ -1,8 +1,8 @@
 """What the customer side needs beyond the handoff state: the closed tickets of a conversation with
 the customer's satisfaction rating, and the agents' display names.
 
-Kept beside `HandoffStore` (same key prefix, one hash tag per atomic step) so the message hot path
-is untouched:
+Kept beside `HandoffStore` (same key prefix and connections, one hash tag per atomic step; the
+key names are in `store_scripts.Keys`) so the message hot path is untouched:
 
 - `<prefix>:{<conversation>}:closed_tickets` (hash: handoff id -> JSON record): each resolved
   handoff's ticket, who resolved it and when;
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from handoff.models import ConversationState
-from handoff.redis_client import redis_from_url
+from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import store_errors
 from handoff.store_scripts import Keys
 
@@ -42,22 +42,14 @@ class CareStore:
     """Async access to closed tickets, ratings and agent names; raises StoreUnavailable when Redis
     cannot be reached."""
 
-    def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0,
-                 connect_timeout: float = 1.0) -> None:
+    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS) -> None:
         self.keys = keys
-        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
-                                     socket_connect_timeout=connect_timeout)
+        self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
+        self._redis = self.connections.commands
         self._rate = self._redis.register_script(RATE)
 
     async def close(self) -> None:
-        await self._redis.close()
-
-    def _key(self, conversation_id: str, suffix: str) -> str:
-        return f"{self.keys.prefix}:{{{conversation_id}}}:{suffix}"
-
-    @property
-    def _names(self) -> str:
-        return f"{self.keys.prefix}:{{agents}}:names"
+        await self.connections.close()
 
     @staticmethod
     def handoff_id(state: ConversationState) -> str:
@@ -74,8 +66,8 @@ class CareStore:
                   "resolved_at": round(time.time(), 3),
                   "ticket": state.ticket.to_dict() if state.ticket else None}
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key(state.conversation_id, "closed_tickets"), handoff_id, json.dumps(record))
-            pipe.set(self._key(state.conversation_id, "rating_due"), handoff_id, ex=RATING_DUE_SECONDS)
+            pipe.hset(self.keys.closed_tickets(state.conversation_id), handoff_id, json.dumps(record))
+            pipe.set(self.keys.rating_due(state.conversation_id), handoff_id, ex=RATING_DUE_SECONDS)
             await pipe.execute()
         return handoff_id
 
@@ -83,28 +75,29 @@ class CareStore:
     async def discard(self, conversation_id: str, handoff_id: str) -> None:
         """Undoes `archive` when the resolve it prepared was refused."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(self._key(conversation_id, "closed_tickets"), handoff_id)
-            pipe.delete(self._key(conversation_id, "rating_due"))
+            pipe.hdel(self.keys.closed_tickets(conversation_id), handoff_id)
+            pipe.delete(self.keys.rating_due(conversation_id))
             await pipe.execute()
 
     @store_errors
     async def rating_due(self, conversation_id: str) -> bool:
-        return bool(await self._redis.exists(self._key(conversation_id, "rating_due")))
+        return bool(await self._redis.exists(self.keys.rating_due(conversation_id)))
 
     @store_errors
     async def rate(self, conversation_id: str, rating: int) -> bool:
         """Stores the customer's 1-5 rating with the handoff that is due; False if none is."""
         if rating not in RATINGS:
             raise ValueError(f"a rating is a whole number from 1 to 5: {rating!r}")
-        keys = [self._key(conversation_id, suffix) for suffix in ("closed_tickets", "satisfaction", "rating_due")]
+        keys = [self.keys.closed_tickets(conversation_id), self.keys.satisfaction(conversation_id),
+                self.keys.rating_due(conversation_id)]
         return bool(await self._rate(keys=keys, args=[rating]))
 
     @store_errors
     async def closed_tickets(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every resolved handoff of the conversation, oldest first, with `satisfaction` (or None)."""
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self._key(conversation_id, "closed_tickets"))
-            pipe.hgetall(self._key(conversation_id, "satisfaction"))
+            pipe.hgetall(self.keys.closed_tickets(conversation_id))
+            pipe.hgetall(self.keys.satisfaction(conversation_id))
             records, ratings = await pipe.execute()
         closed = [{**json.loads(raw), "satisfaction": int(ratings[handoff_id]) if handoff_id in ratings else None}
                   for handoff_id, raw in records.items()]
@@ -115,9 +108,9 @@ class CareStore:
         """Makes (agent id, display name) pairs known to the customer channels."""
         names = dict(agents)
         if names:
-            await self._redis.hset(self._names, mapping=names)
+            await self._redis.hset(self.keys.agent_names, mapping=names)
 
     @store_errors
     async def agent_name(self, agent_id: str) -> str:
         """The agent's display name; their id if none was published."""
-        return await self._redis.hget(self._names, agent_id) or agent_id
+        return await self._redis.hget(self.keys.agent_names, agent_id) or agent_id

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from handoff.models import QUEUED, WAITING_OFFLINE
-from handoff.redis_client import redis_from_url
+from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import HandoffStore, StoreUnavailable, store_errors
 from handoff.store_scripts import REMOVE_IF_SCORE, Keys
 
@@ -31,16 +31,16 @@ ABANDONED_FROM = (QUEUED, WAITING_OFFLINE)
 class Departures:
     """When each waiting customer's last connection closed; raises StoreUnavailable without Redis."""
 
-    def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0, connect_timeout: float = 1.0,
+    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS, *,
                  clock: Callable[[], float] = time.time) -> None:
         self._key = keys.departures
         self._clock = clock
-        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
-                                     socket_connect_timeout=connect_timeout)
+        self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
+        self._redis = self.connections.commands
         self._remove_if_score = self._redis.register_script(REMOVE_IF_SCORE)
 
     async def close(self) -> None:
-        await self._redis.close()
+        await self.connections.close()
 
     @store_errors
     async def left(self, conversation_id: str) -> None:

@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import redis.exceptions
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from typing_extensions import Self
 
 from handoff.models import (
@@ -55,7 +53,7 @@ from handoff.models import (
     Ticket,
     TransitionResult,
 )
-from handoff.redis_client import redis_from_url
+from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 
 if TYPE_CHECKING:
     from handoff.settings import HandoffSettings
@@ -86,10 +84,15 @@ class StoreConfig:
     avg_handling_seconds: float = 180.0  # wait estimate: this many seconds per queue position...
     min_wait_seconds: float = 30.0  # ...but never less than this
     stale_grace_seconds: float = 30.0  # leftover queue entries / chat slots younger than this stay
-    socket_timeout: float = 2.0  # seconds; a hung Redis surfaces as StoreUnavailable after this
-    connect_timeout: float = 1.0
-    max_block_ms: int = 30_000  # longest wait a blocking read may ask for
+    socket_timeout: float = DEFAULT_TIMEOUTS.socket_seconds  # a hung Redis surfaces as StoreUnavailable
+    connect_timeout: float = DEFAULT_TIMEOUTS.connect_seconds
+    max_block_ms: int = DEFAULT_TIMEOUTS.max_block_ms  # longest wait a blocking read may ask for
     retention_seconds: int = 30 * 86_400  # a conversation back with the bot is forgotten after this
+
+    @property
+    def timeouts(self) -> RedisTimeouts:
+        """The timeouts of the connections this store shares with the others of its process."""
+        return RedisTimeouts(self.socket_timeout, self.connect_timeout, self.max_block_ms)
 
 
 P = ParamSpec("P")
@@ -127,30 +130,32 @@ class HandoffStore:
         self.config = config or StoreConfig()
         self.keys = Keys(self.config.prefix)
         self._clock = clock
-        self._redis = self._client(url, self.config.socket_timeout)
-        # Blocking reads get their own connections: a socket timeout longer than the block, and no
+        # The process's connections to this Redis, shared with every store opened alike. Blocking
+        # reads get connections of their own: a socket timeout longer than the block, and no
         # waiting reader ever holds a connection that short commands need.
-        self._blocking = self._client(url, self.config.socket_timeout + self.config.max_block_ms / 1000)
+        self.connections = open_connections(url, self.config.timeouts)
+        self._redis = self.connections.commands
+        self._blocking = self.connections.blocking
         self._scripts = {name: self._redis.register_script(source) for name, source in SCRIPTS.items()}
         # The per-message commands (append, event, cursor) share round trips under load.
         self._batched = AutoPipeline(self._redis)
         # Outbox reads block, so each concurrent one has a pipelined connection of its own.
         self._idle_blocking_links: list[AutoPipeline] = []
 
-    def _client(self, url: str, read_timeout: float) -> Redis:
-        # One quick retry on a fresh connection: after a Redis restart every pooled connection is
-        # stale, and without it each one would fail a request before reconnecting.
-        return redis_from_url(url, decode_responses=True, socket_timeout=read_timeout,
-                              socket_connect_timeout=self.config.connect_timeout,
-                              retry=Retry(NoBackoff(), 1),
-                              retry_on_error=[redis.exceptions.ConnectionError])
+    @property
+    def closed(self) -> bool:
+        return self.connections.closed
 
     async def close(self) -> None:
+        """Drops this store's own pipelined connections and its hold on the shared ones; once is
+        enough (channels sharing the store may each close it)."""
+        if self.closed:
+            return
         await self._batched.close()
-        for link in self._idle_blocking_links:
+        idle, self._idle_blocking_links = self._idle_blocking_links, []
+        for link in idle:
             await link.close()
-        await self._redis.close()
-        await self._blocking.close()
+        await self.connections.close()
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,12 +1,13 @@
-"""How the handoff store lays its data out in Redis (key names, queue scores) and the Lua scripts
-that change it atomically.
+"""How the plugin lays its data out in Redis (every key name, for the handoff store and the stores
+beside it; queue scores) and the Lua scripts that change the handoff state atomically.
 
 Cluster rule: a script only ever receives keys of ONE hash tag, so it runs unchanged on Redis
 Cluster. Tags: `{<conversation id>}` for everything of one conversation, `{queue}` for the waiting
-queue, `{events}` for agent notifications, `{agents}` for presence, `{agent:<id>}` for the chats
-one agent holds. Steps that span tags run as separate atomic steps in an order that keeps the
-data safe if a process dies in between (see `store.py`).
-"""
+queue, `{events}` for agent notifications, `{agents}` for presence and agent names,
+`{agent:<id>}` for the chats one agent holds; single keys carry their own (`{pending_sync}`,
+`{slack_event:<id>}`, `{slack_tail:<name>}`, `{wake:<reader>}`). Steps that span tags run as
+separate atomic steps in an order that keeps the data safe if a process dies in between (see
+`store.py`)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,18 @@ def hash_tag(key: str) -> str:
     return key
 
 
+def _required(what: str, value: str) -> str:
+    if not value:
+        # An empty id would name a key shared by every caller that lacks one (and `{}` is no hash
+        # tag: the keys of an empty conversation id would scatter over the cluster).
+        raise ValueError(f"{what} must not be empty")
+    return value
+
+
 @dataclass(frozen=True)
 class Keys:
-    """Names of every key the store uses, all below one configurable prefix."""
+    """Names of every key the plugin's stores use, all below one configurable prefix. An empty id
+    is refused wherever a key is named after one."""
 
     prefix: str = "handoff"
 
@@ -53,10 +63,9 @@ class Keys:
             raise ValueError(f"key prefix must be non-empty and free of braces: {self.prefix!r}")
 
     def _conversation(self, conversation_id: str, suffix: str) -> str:
-        if not conversation_id:
-            # `{}` is no hash tag: the keys of an empty id would scatter over the cluster.
-            raise ValueError("conversation id must not be empty")
-        return f"{self.prefix}:{{{conversation_id}}}:{suffix}"
+        return f"{self.prefix}:{{{_required('conversation id', conversation_id)}}}:{suffix}"
+
+    # --- the handoff store (store.py) ---------------------------------------------------------
 
     def state(self, conversation_id: str) -> str:
         return self._conversation(conversation_id, "state")
@@ -110,9 +119,63 @@ class Keys:
         return f"{self.prefix}:{{wake:{reader_id}}}:outbox"
 
     def agent_chats(self, agent_id: str) -> str:
-        if not agent_id:
-            raise ValueError("agent id must not be empty")
-        return f"{self.prefix}:{{agent:{agent_id}}}:chats"
+        return f"{self.prefix}:{{agent:{_required('agent id', agent_id)}}}:chats"
+
+    # --- closed tickets, ratings and agent names (care_store.py) ------------------------------
+
+    def closed_tickets(self, conversation_id: str) -> str:
+        """Hash: handoff id -> JSON record of each resolved handoff."""
+        return self._conversation(conversation_id, "closed_tickets")
+
+    def satisfaction(self, conversation_id: str) -> str:
+        """Hash: handoff id -> the customer's 1-5 rating."""
+        return self._conversation(conversation_id, "satisfaction")
+
+    def rating_due(self, conversation_id: str) -> str:
+        """String: the handoff the customer may still rate."""
+        return self._conversation(conversation_id, "rating_due")
+
+    @property
+    def agent_names(self) -> str:
+        """Hash: agent id -> display name."""
+        return f"{self.prefix}:{{agents}}:names"
+
+    # --- the agent service's tracker syncs (agent_service/side_store.py) ----------------------
+
+    def pending_sync(self, conversation_id: str) -> str:
+        """Hash: a resolve whose Rasa tracker sync has not finished yet."""
+        return self._conversation(conversation_id, "pending_sync")
+
+    def pending_sync_lease(self, conversation_id: str) -> str:
+        """The process syncing the conversation now (see leases.py)."""
+        return self._conversation(conversation_id, "pending_sync_lease")
+
+    @property
+    def pending_sync_due(self) -> str:
+        """Sorted set: conversation -> when to try its sync next."""
+        return f"{self.prefix}:{{pending_sync}}:due"
+
+    # --- the Slack channel and alerts (slack/state.py) ----------------------------------------
+
+    def slack_event(self, event_id: str) -> str:
+        """A Slack event already taken, so a retry of it is not answered twice."""
+        return f"{self.prefix}:{{slack_event:{_required('slack event id', event_id)}}}"
+
+    def slack_tail(self, name: str, part: str) -> str:
+        """The `lease` or `cursor` of Slack event tail `name`."""
+        return f"{self.prefix}:{{slack_tail:{_required('slack tail name', name)}}}:{part}"
+
+    def slack_thread(self, conversation_id: str) -> str:
+        """A channel thread the app takes part in."""
+        return self._conversation(conversation_id, "slack_thread")
+
+    def slack_reply_thread(self, conversation_id: str) -> str:
+        """The thread of a direct-message conversation where agent replies go."""
+        return self._conversation(conversation_id, "slack_reply_thread")
+
+    def slack_alert(self, conversation_id: str) -> str:
+        """Hash: the Slack post announcing the conversation's current ticket."""
+        return self._conversation(conversation_id, "slack_alert")
 
 
 # Compare-and-set on a conversation's mode.
@@ -219,16 +282,6 @@ else
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 end
 return previous
-"""
-
-# Give up a lease (a key holding its holder's token) only if it is still ours: it may have expired
-# and been taken by another process. Used by the agent service's and the Slack tails' leases.
-# KEYS[1] lease. ARGV[1] our token. Returns how many keys were deleted.
-RELEASE_LEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
 """
 
 SCRIPTS = {"TRANSITION": TRANSITION, "RESERVE": RESERVE, "REMOVE_IF_SCORE": REMOVE_IF_SCORE,

@@ -33,9 +33,8 @@ from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
-from redis.asyncio import Redis
 
-from handoff.redis_client import buffer_checked
+from handoff.redis_connections import open_connections, redis_url
 
 DEFAULT_KEY_PREFIX = "rasa"
 
@@ -83,12 +82,18 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
                  password: str | None = None, use_ssl: bool = False, event_broker: EventBroker | None = None,
                  record_exp: float | None = None, key_prefix: str | None = None, **kwargs: Any) -> None:
         super().__init__(domain, event_broker, **kwargs)
-        self.redis = buffer_checked(Redis(host=host, port=int(port), db=int(db), password=password, ssl=use_ssl,
-                                          decode_responses=True))
+        # The process's connections to this Redis, shared with the handoff stores when they use the
+        # same one (Rasa builds this store in the process that serves the channels).
+        self.connections = open_connections(redis_url(host, port, db, password, use_ssl))
+        self.redis = self.connections.commands
         self.record_exp = int(record_exp or 0)
         self.key_prefix = f"{key_prefix or DEFAULT_KEY_PREFIX}:tracker"
         self._append = self.redis.register_script(APPEND_EVENTS)
         self._current_session = self.redis.register_script(CURRENT_SESSION)
+
+    async def close(self) -> None:
+        """Gives back this store's hold on the shared connections (Rasa itself never closes it)."""
+        await self.connections.close()
 
     def _keys(self, sender_id: str) -> list[str]:
         # One hash tag per conversation, so both keys sit in the same Redis Cluster slot.

@@ -50,8 +50,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.config.WEBSOCKET_MAX_SIZE = WEBSOCKET_MAX_BYTES
     app.config.FALLBACK_ERROR_FORMAT = "json"
 
-    side = ServiceStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
-                        connect_timeout=store.config.connect_timeout)
+    # The stores beside `store` share its connections to Redis (one set per process).
+    side = ServiceStore(settings.redis_url, store.keys, store.config.timeouts)
     rasa_client = RasaClient(settings.rasa_url, settings.rasa_jwt_secret, settings.rasa_token_seconds,
                              settings.rasa_timeout_seconds)
     app.ctx.settings = settings
@@ -59,10 +59,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.agents = AgentRegistry.load(settings.agents_file)
     app.ctx.console_origins = console_origins(settings)
     app.ctx.canned_replies = canned.load_canned_replies(settings.canned_replies_file)
-    app.ctx.care = care = CareStore(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
-                                    connect_timeout=store.config.connect_timeout)
-    departures = Departures(settings.redis_url, store.keys, socket_timeout=store.config.socket_timeout,
-                            connect_timeout=store.config.connect_timeout)
+    app.ctx.care = care = CareStore(settings.redis_url, store.keys, store.config.timeouts)
+    departures = Departures(settings.redis_url, store.keys, store.config.timeouts)
     app.ctx.openapi_yaml = OPENAPI_FILE.read_text(encoding="utf-8")
     app.ctx.hub = Hub(store)
     app.ctx.rasa_sync = RasaSync(settings, store, side, rasa_client)

@@ -1,9 +1,9 @@
-"""Redis state that only the agent service uses, kept beside `HandoffStore` with the same key prefix
-and the same cluster rule (one hash tag per atomic step):
+"""Redis state that only the agent service uses, kept beside `HandoffStore` with the same key prefix,
+connections and cluster rule (one hash tag per atomic step; key names in `store_scripts.Keys`):
 
 - `<prefix>:{<conversation>}:pending_sync` (hash): a resolve whose Rasa tracker sync has not
   finished yet (see `rasa_sync.py`); it survives restarts so the sync is retried until it succeeds.
-- `<prefix>:{<conversation>}:pending_sync_lease` (string with expiry): the process syncing it now.
+- `<prefix>:{<conversation>}:pending_sync_lease`: the process syncing it now (see `leases.py`).
 - `<prefix>:{pending_sync}:due` (sorted set: conversation -> when to try next): the retry index.
   An index entry is written before its marker and removed after it, so a marker is never
   unindexed; an entry without a marker is dropped when found.
@@ -19,9 +19,10 @@ import secrets
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from handoff.redis_client import redis_from_url
+from handoff.leases import Leases, new_token
+from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import store_errors
-from handoff.store_scripts import RELEASE_LEASE, Keys
+from handoff.store_scripts import Keys
 
 
 @dataclass
@@ -57,25 +58,14 @@ class ServiceStore:
     """Async access to the agent service's own keys; every method raises StoreUnavailable when
     Redis cannot be reached."""
 
-    def __init__(self, url: str, keys: Keys, *, socket_timeout: float = 2.0,
-                 connect_timeout: float = 1.0) -> None:
+    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS) -> None:
         self.keys = keys
-        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
-                                     socket_connect_timeout=connect_timeout)
-        self._release = self._redis.register_script(RELEASE_LEASE)
+        self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
+        self._redis = self.connections.commands
+        self._leases = Leases(self._redis)
 
     async def close(self) -> None:
-        await self._redis.close()
-
-    def _marker(self, conversation_id: str) -> str:
-        return f"{self.keys.prefix}:{{{conversation_id}}}:pending_sync"
-
-    def _lease(self, conversation_id: str) -> str:
-        return f"{self.keys.prefix}:{{{conversation_id}}}:pending_sync_lease"
-
-    @property
-    def _due(self) -> str:
-        return f"{self.keys.prefix}:{{pending_sync}}:due"
+        await self.connections.close()
 
     @store_errors
     async def latest_event_id(self) -> str:
@@ -86,8 +76,8 @@ class ServiceStore:
     @store_errors
     async def save_pending(self, pending: PendingSync, due_at: float) -> None:
         """Writes (or replaces) the marker and schedules its next attempt."""
-        await self._redis.zadd(self._due, {pending.conversation_id: due_at})
-        key = self._marker(pending.conversation_id)
+        await self._redis.zadd(self.keys.pending_sync_due, {pending.conversation_id: due_at})
+        key = self.keys.pending_sync(pending.conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping=pending.to_hash())
@@ -95,27 +85,26 @@ class ServiceStore:
 
     @store_errors
     async def load_pending(self, conversation_id: str) -> PendingSync | None:
-        values = await self._redis.hgetall(self._marker(conversation_id))
+        values = await self._redis.hgetall(self.keys.pending_sync(conversation_id))
         return PendingSync.from_hash(values) if values else None
 
     @store_errors
     async def drop_pending(self, conversation_id: str) -> None:
-        await self._redis.delete(self._marker(conversation_id))
-        await self._redis.zrem(self._due, conversation_id)
+        await self._redis.delete(self.keys.pending_sync(conversation_id))
+        await self._redis.zrem(self.keys.pending_sync_due, conversation_id)
 
     @store_errors
     async def due_pending(self, now: float, limit: int = 50) -> list[str]:
         """Conversations whose sync should be tried again by `now`."""
-        return await self._redis.zrangebyscore(self._due, "-inf", now, start=0, num=limit)
+        return await self._redis.zrangebyscore(self.keys.pending_sync_due, "-inf", now, start=0, num=limit)
 
     @store_errors
     async def acquire_lease(self, conversation_id: str, ttl_seconds: float) -> str | None:
         """A token if this process may sync the conversation now; None if another one is at it."""
-        token = secrets.token_hex(8)
-        taken = await self._redis.set(self._lease(conversation_id), token, nx=True,
-                                      px=max(1, int(ttl_seconds * 1000)))
+        token = new_token()
+        taken = await self._leases.hold(self.keys.pending_sync_lease(conversation_id), token, int(ttl_seconds * 1000))
         return token if taken else None
 
     @store_errors
     async def release_lease(self, conversation_id: str, token: str) -> None:
-        await self._release(keys=[self._lease(conversation_id)], args=[token])
+        await self._leases.release(self.keys.pending_sync_lease(conversation_id), token)

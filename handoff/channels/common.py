@@ -1,5 +1,5 @@
 """What the customer channels share: settings, the store, the router and id signing, created once
-per channel when Rasa builds its blueprint."""
+per process: the channels Rasa builds in one process share one context (one store, one pool)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,20 @@ class ChannelContext:
 
     @classmethod
     def from_settings(cls, settings: HandoffSettings | None = None) -> ChannelContext:
+        """The process's context for `settings` (the plugin's by default): made by the first channel
+        that asks, and made again only for other settings or once its store was closed (when the
+        server stopped)."""
+        global _process_context
         settings = settings or get_handoff_settings()
-        session_ids = SessionIds(settings.session_secret)
-        store = open_store(settings)
-        return cls(settings, store, CustomerRouter(store, settings), session_ids)
+        shared = _process_context
+        if shared is None or shared.settings != settings or shared.store.closed:
+            store = open_store(settings)
+            shared = _process_context = cls(settings, store, CustomerRouter(store, settings),
+                                            SessionIds(settings.session_secret))
+        return shared
+
+
+_process_context: ChannelContext | None = None
 
 
 def freeze_heap_after_start(bp: Blueprint, settings: HandoffSettings) -> None:

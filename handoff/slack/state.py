@@ -1,10 +1,11 @@
-"""Redis keys that only the Slack parts use, beside the handoff store's and under its prefix:
+"""Redis keys that only the Slack parts use, beside the handoff store's, under its prefix and on
+its connections (key names in `store_scripts.Keys`):
 
 - `<prefix>:{slack_event:<event id>}`: a Slack event already taken, so a retry (Slack resends an
   event it thinks was not acknowledged, possibly to another process or after a restart) is not
   answered twice; kept one day.
-- `<prefix>:{slack_tail:<name>}:lease` / `:cursor`: which process runs a Slack event tail now,
-  and the last handoff event it finished (see `tail.py`).
+- `<prefix>:{slack_tail:<name>}:lease` / `:cursor`: which process runs a Slack event tail now
+  (see `leases.py`), and the last handoff event it finished (see `tail.py`).
 - `<prefix>:{<conversation>}:slack_thread`: a channel thread the app takes part in, so the
   customer's replies there count without mentioning the app again; kept a week.
 - `<prefix>:{<conversation>}:slack_reply_thread`: the thread of a direct-message conversation
@@ -17,24 +18,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from handoff.redis_client import redis_from_url
+from handoff.leases import Leases
+from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import store_errors
-from handoff.store_scripts import RELEASE_LEASE, Keys
+from handoff.store_scripts import Keys
 
 EVENT_TTL_SECONDS = 86_400
 THREAD_TTL_SECONDS = 7 * 86_400
 ALERT_TTL_SECONDS = 30 * 86_400  # an alert older than this is not updated any more
-
-# Renew the lease if it is ours, or take it if nobody holds it.
-HOLD_LEASE = """
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] or not holder then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
-
 
 @dataclass
 class AlertPost:
@@ -63,62 +54,51 @@ class AlertPost:
 class SlackState:
     """Async access to the Slack keys; every method raises StoreUnavailable when Redis is away."""
 
-    def __init__(self, url: str, prefix: str, *, socket_timeout: float = 2.0,
-                 connect_timeout: float = 1.0) -> None:
+    def __init__(self, url: str, prefix: str, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS) -> None:
         self.keys = Keys(prefix)
-        self._redis = redis_from_url(url, decode_responses=True, socket_timeout=socket_timeout,
-                                     socket_connect_timeout=connect_timeout)
-        self._hold = self._redis.register_script(HOLD_LEASE)
-        self._release = self._redis.register_script(RELEASE_LEASE)
+        self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
+        self._redis = self.connections.commands
+        self._leases = Leases(self._redis)
 
     async def close(self) -> None:
-        await self._redis.close()
-
-    def _tail_key(self, name: str, suffix: str) -> str:
-        return f"{self.keys.prefix}:{{slack_tail:{name}}}:{suffix}"
-
-    def _alert_key(self, conversation_id: str) -> str:
-        return f"{self.keys.prefix}:{{{conversation_id}}}:slack_alert"
+        await self.connections.close()
 
     @store_errors
     async def first_sight(self, event_id: str) -> bool:
         """True the first time an event id is seen; False for every retry of it."""
-        key = f"{self.keys.prefix}:{{slack_event:{event_id}}}"
-        return bool(await self._redis.set(key, "1", nx=True, ex=EVENT_TTL_SECONDS))
+        return bool(await self._redis.set(self.keys.slack_event(event_id), "1", nx=True, ex=EVENT_TTL_SECONDS))
 
     @store_errors
     async def remember_thread(self, conversation_id: str) -> None:
-        await self._redis.set(f"{self.keys.prefix}:{{{conversation_id}}}:slack_thread", "1",
-                              ex=THREAD_TTL_SECONDS)
+        await self._redis.set(self.keys.slack_thread(conversation_id), "1", ex=THREAD_TTL_SECONDS)
 
     @store_errors
     async def knows_thread(self, conversation_id: str) -> bool:
-        return bool(await self._redis.exists(f"{self.keys.prefix}:{{{conversation_id}}}:slack_thread"))
+        return bool(await self._redis.exists(self.keys.slack_thread(conversation_id)))
 
     @store_errors
     async def set_reply_thread(self, conversation_id: str, thread_ts: str | None) -> None:
-        await self._redis.set(f"{self.keys.prefix}:{{{conversation_id}}}:slack_reply_thread", thread_ts or "",
-                              ex=THREAD_TTL_SECONDS)
+        await self._redis.set(self.keys.slack_reply_thread(conversation_id), thread_ts or "", ex=THREAD_TTL_SECONDS)
 
     @store_errors
     async def reply_thread(self, conversation_id: str) -> str | None:
-        return await self._redis.get(f"{self.keys.prefix}:{{{conversation_id}}}:slack_reply_thread") or None
+        return await self._redis.get(self.keys.slack_reply_thread(conversation_id)) or None
 
     @store_errors
     async def hold_lease(self, name: str, token: str, ttl_ms: int) -> bool:
         """Takes or renews the lease of tail `name` for `ttl_ms`; False if another process holds it."""
-        return bool(await self._hold(keys=[self._tail_key(name, "lease")], args=[token, ttl_ms]))
+        return await self._leases.hold(self.keys.slack_tail(name, "lease"), token, ttl_ms)
 
     @store_errors
     async def release_lease(self, name: str, token: str) -> None:
         """Lets another process take over at once (on a clean stop) instead of after the expiry."""
-        await self._release(keys=[self._tail_key(name, "lease")], args=[token])
+        await self._leases.release(self.keys.slack_tail(name, "lease"), token)
 
     @store_errors
     async def tail_cursor(self, name: str, feed: str) -> str:
         """Where tail `name` resumes; the newest event of its feed the first time (older ones are
         history)."""
-        cursor = await self._redis.get(self._tail_key(name, "cursor"))
+        cursor = await self._redis.get(self.keys.slack_tail(name, "cursor"))
         if cursor:
             return cursor
         newest = await self._redis.xrevrange(self.keys.feed(feed), count=1)
@@ -126,16 +106,16 @@ class SlackState:
 
     @store_errors
     async def set_tail_cursor(self, name: str, event_id: str) -> None:
-        await self._redis.set(self._tail_key(name, "cursor"), event_id)
+        await self._redis.set(self.keys.slack_tail(name, "cursor"), event_id)
 
     @store_errors
     async def alert(self, conversation_id: str) -> AlertPost | None:
-        values = await self._redis.hgetall(self._alert_key(conversation_id))
+        values = await self._redis.hgetall(self.keys.slack_alert(conversation_id))
         return AlertPost.from_hash(values) if values else None
 
     @store_errors
     async def save_alert(self, conversation_id: str, post: AlertPost) -> None:
-        key = self._alert_key(conversation_id)
+        key = self.keys.slack_alert(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping=post.to_hash())

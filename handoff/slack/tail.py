@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 
+from handoff.leases import new_token
 from handoff.models import AGENT_FEED, HandoffEvent
 from handoff.slack.state import SlackState
 from handoff.store import HandoffStore, StoreUnavailable
@@ -45,7 +45,7 @@ class LeasedEventTail:
         self._name = name
         self._handle = handle
         self._feed = feed
-        self._token = secrets.token_hex(8)
+        self._token = new_token()
 
     async def run(self) -> None:
         """The task body; runs until cancelled, then hands the lease on."""

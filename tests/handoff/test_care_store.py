@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from handoff.care_store import CareStore
+from handoff.redis_connections import RedisTimeouts
 from handoff.store import HandoffStore, StoreUnavailable
 from handoff.store_scripts import Keys
 
@@ -77,7 +78,7 @@ async def test_agent_names_fall_back_to_the_id(care: CareStore) -> None:
 
 
 async def test_an_unreachable_redis_is_store_unavailable() -> None:
-    care = CareStore("redis://127.0.0.1:1/0", Keys("care"), connect_timeout=0.2)
+    care = CareStore("redis://127.0.0.1:1/0", Keys("care"), RedisTimeouts(connect_seconds=0.2))
     try:
         with pytest.raises(StoreUnavailable):
             await care.rating_due("any")

@@ -27,7 +27,7 @@ async def tracker_store(redis_url: str) -> AsyncIterator[AppendOnlyRedisTrackerS
     store = AppendOnlyRedisTrackerStore(DOMAIN, host=url.hostname, port=url.port, password=url.password,
                                         key_prefix=f"t{uuid.uuid4().hex[:8]}", record_exp=3600)
     yield store
-    await store.redis.close()
+    await store.close()
 
 
 def turn(text: str, answer: str) -> list:
