@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -42,10 +43,10 @@ async def test_two_stores_opened_from_the_same_settings_share_one_pool(redis_url
 async def test_the_stores_beside_the_handoff_store_share_its_pool(redis_url: str) -> None:
     settings = settings_for(redis_url)
     store = open_store(settings)
-    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    url = urlsplit(redis_url)
     beside = [CareStore(settings.redis_url, store.keys), Departures(settings.redis_url, store.keys),
               ServiceStore(settings.redis_url, store.keys), SlackState(settings.redis_url, settings.key_prefix),
-              AppendOnlyRedisTrackerStore(None, host="127.0.0.1", port=port)]
+              AppendOnlyRedisTrackerStore(None, host=url.hostname, port=url.port, password=url.password)]
     try:
         pool = store.connections.commands.connection_pool
         assert [each.connections.commands.connection_pool for each in beside] == [pool] * len(beside)
