@@ -56,14 +56,14 @@ class BufferCheck:
         and encodings other than UTF-8 go redis-py's way."""
         encoder = self.encoder
         if encoder.encoding.lower().replace("-", "") != "utf8" or encoder.encoding_errors != "strict":
-            return super().pack_command(*args)
+            return Connection.pack_command(self, *args)  # redis-py's own (no connection class overrides it)
         name = args[0]
         if isinstance(name, (str, bytes)) and len(name.split()) > 1:  # e.g. "SCRIPT LOAD": one word each
             args = (*name.split(), *args[1:])
         try:
             return [hiredis.pack_command(args)]
         except TypeError:
-            return super().pack_command(*args)
+            return Connection.pack_command(self, *args)  # redis-py's own (no connection class overrides it)
 
     async def send_packed_command(self: Any, command: bytes | str | Iterable[bytes], check_health: bool = True) -> None:
         """redis-py's write with its errors (a failed write closes the connection), timed only

@@ -506,7 +506,7 @@ class HandoffStore:
         self._check_block(block_ms)
         wake_key, wake_after = wake
         conversations = {self.keys.stream(conversation_id, OUTBOX): conversation_id for conversation_id in after}
-        commands = [("SET", self.keys.cursor(conversation_id, reader), stream_id, "EX", self.config.dedup_ttl_seconds)
+        commands: list[tuple[Any, ...]] = [("SET", self.keys.cursor(conversation_id, reader), stream_id, "EX", self.config.dedup_ttl_seconds)
                     for conversation_id, stream_id in delivered.items()]
         commands.append(("XREAD", "COUNT", count, "BLOCK", block_ms, "STREAMS", wake_key, *conversations,
                          wake_after, *(after[conversation_id] for conversation_id in conversations.values())))

@@ -17,6 +17,7 @@ its connections (key names in `store_scripts.Keys`):
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from handoff.leases import Leases
 from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
@@ -44,7 +45,7 @@ class AlertPost:
     @classmethod
     def from_hash(cls, values: dict[str, str]) -> AlertPost:
         names = {f.name for f in fields(cls)}
-        known = {name: value for name, value in values.items() if name in names}
+        known: dict[str, Any] = {name: value for name, value in values.items() if name in names}
         return cls(**{**known, "priority": int(known.get("priority") or 0), "closed": known.get("closed") == "1"})
 
     def to_hash(self) -> dict[str, str]:
