@@ -1,8 +1,11 @@
 """Human handoff for Rasa assistants: the shared state layer, channels and agent service.
 
-Reusable: nothing here imports the assistant's own actions or data.
+Reusable: nothing here imports the assistant's own actions or data. Every process that loads the
+plugin (Rasa, the action server, the agent service) logs conversation ids only as short hashes
+(`handoff.log_redaction`).
 """
 
+from handoff.log_redaction import install_log_redaction
 from handoff.models import (
     AppendResult,
     ChatMessage,
@@ -16,6 +19,8 @@ from handoff.models import (
     TransitionResult,
 )
 from handoff.store import HandoffError, HandoffStore, StoreConfig, StoreUnavailable
+
+install_log_redaction()
 
 __all__ = [
     "AppendResult",

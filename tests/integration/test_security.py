@@ -15,6 +15,7 @@ import pytest
 import redis
 import requests
 
+from handoff.log_redaction import SIGNED_CONVERSATION_ID
 from handoff.rasa_api_auth import rasa_api_headers
 from handoff.settings import origin_of
 from rasa_bot.processes import ManagedProcess
@@ -154,9 +155,9 @@ def test_secret_files_are_private(bot_system: SystemLayout) -> None:
 
 
 @pytest.mark.runs_last
-def test_no_log_holds_a_credential(bot_system: SystemLayout) -> None:
+def test_no_log_holds_a_credential_or_a_conversation_id(bot_system: SystemLayout) -> None:
     """After every other test has run the system through handoffs, resolves and Slack: no secret,
-    token or signed JWT in any log file."""
+    token, signed JWT or conversation id in any log file."""
     credentials = {"redis password": bot_system.redis_password, "Rasa JWT secret": bot_system.rasa_jwt_secret,
                    "session secret": (bot_system.data_dir / "session_secret").read_text().strip(),
                    "Slack bot token": SLACK_TOKEN, "Slack signing secret": SLACK_SIGNING_SECRET,
@@ -168,6 +169,10 @@ def test_no_log_holds_a_credential(bot_system: SystemLayout) -> None:
         for name, credential in credentials.items():
             assert credential not in text, f"{log.name} holds the {name}"
         assert not re.search(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", text), f"{log.name} holds a JWT"
+        leaked = SIGNED_CONVERSATION_ID.search(text)
+        assert leaked is None, f"{log.name} holds a conversation id in clear: {text[leaked.start() - 80:leaked.end()]}"
+    handoffs = "".join(log.read_text(errors="replace") for log in logs)
+    assert re.search(r"conv-[0-9a-f]{12}", handoffs), "the logs should still follow conversations by their log ids"
 
 
 def test_the_data_directory_and_the_logs_are_private(bot_system: SystemLayout) -> None:
