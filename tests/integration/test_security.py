@@ -182,3 +182,48 @@ def test_the_data_directory_and_the_logs_are_private(bot_system: SystemLayout) -
     assert logs
     for log in logs:
         assert stat.S_IMODE(os.stat(log).st_mode) == 0o600, log
+
+
+# Keys that live as long as the system, each holding no conversation's data for longer than the
+# conversation's own keys do (docs/security.md "Retention"): placeholders stand for ids.
+KEYS_WITHOUT_EXPIRY = {
+    "handoff:{queue}:waiting",  # conversations waiting now; each leaves on claim or abandon
+    "handoff:{queue}:departed",  # queued customers who left, until abandoned
+    "handoff:{events}:agents",  # capped stream of queue events
+    "handoff:{events}:outbox",  # capped stream of outbox wake-ups
+    "handoff:{agents}:presence", "handoff:{agents}:presence_expiry", "handoff:{agents}:names",
+    "handoff:{agent:<id>}:chats",  # an agent's open chats; each leaves on resolve
+    "handoff:{pending_sync}:due",  # resolves whose Rasa sync is still to retry
+    "handoff:{slack_tail:<id>}:cursor",
+}
+
+
+def key_pattern(key: str) -> str:
+    """A key with the id inside its hash tag replaced by `<id>` (global tags kept)."""
+    return re.sub(r"\{(agent:|slack_tail:|slack_event:|wake:)?[^}]*\}",
+                  lambda tag: tag[0] if tag[0][1:-1] in ("queue", "events", "agents", "pending_sync")
+                  else "{" + (tag[1] or "") + "<id>}", key)
+
+
+def conversations_with_a_person(client: redis.Redis) -> set[str]:
+    """Conversations whose handoff is not over yet: their records are kept while it lasts."""
+    open_ones = set()
+    for key in client.scan_iter(match="handoff:{*}:state", count=1000):
+        if client.hget(key, "mode") not in (None, b"bot"):
+            open_ones.add(key.decode().split("{", 1)[1].split("}", 1)[0])
+    return open_ones
+
+
+@pytest.mark.runs_last
+def test_every_key_of_a_closed_conversation_expires(bot_system: SystemLayout) -> None:
+    """After every other test has run handoffs, resolves, ratings, Slack and abandoned chats: each key
+    without an expiry is on the short list above or belongs to a conversation a person still has."""
+    client = redis.Redis.from_url(bot_system.redis_url, socket_timeout=10)
+    keep = conversations_with_a_person(client)
+    forever = set()
+    for key in client.scan_iter(count=1000):
+        name = key.decode(errors="replace")
+        if client.ttl(key) != -1 or any(f"{{{conversation}}}" in name for conversation in keep):
+            continue
+        forever.add(key_pattern(name))
+    assert forever <= KEYS_WITHOUT_EXPIRY, sorted(forever - KEYS_WITHOUT_EXPIRY)
