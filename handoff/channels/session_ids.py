@@ -43,3 +43,8 @@ class SessionIds:
             return False
         random_part, _, signature = conversation_id.partition(".")
         return bool(random_part) and hmac.compare_digest(signature, self._sign(random_part))
+
+    def resume_or_issue(self, requested: object) -> str:
+        """The id a returning client presents if this server issued it, else a new one (so a
+        made-up or copied-and-altered id never joins anyone's conversation)."""
+        return requested if isinstance(requested, str) and self.is_valid(requested) else self.issue()
