@@ -8,7 +8,9 @@ routes and events to `add_routes`. See docs/adding-a-channel.md.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 
 from rasa.core.channels.channel import InputChannel
 from sanic import Blueprint, response
@@ -17,6 +19,19 @@ from sanic.response import HTTPResponse
 
 from handoff.channels.common import ChannelContext, freeze_heap_after_start
 from handoff.channels.customer_turn import CustomerTurns, OnNewMessage
+
+Handler = Callable[..., Awaitable[HTTPResponse]]
+
+
+def route_handler(method: Handler) -> Handler:
+    """A handler method as the plain function Sanic needs: a blueprint marks each handler with its
+    name, an attribute a bound method cannot take. Path parameters are passed on by name."""
+
+    @functools.wraps(method)
+    async def handler(request: Request, **path: str) -> HTTPResponse:
+        return await method(request, **path)
+
+    return handler
 
 
 async def health(_: Request) -> HTTPResponse:

@@ -24,7 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from handoff.channels.common import ChannelContext, outgoing_payload
-from handoff.channels.customer_channel import CustomerChannel
+from handoff.channels.customer_channel import CustomerChannel, route_handler
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import CUSTOMER_KINDS
 from handoff.channels.router import MessageRejected
@@ -52,9 +52,10 @@ class HandoffRestInput(CustomerChannel):
 
     def add_routes(self, bp: Blueprint, turns: CustomerTurns) -> None:
         routes = RestRoutes(self.context, turns, self.name())
-        bp.add_route(routes.new_session, "/session", methods=["POST"])
-        bp.add_route(routes.receive, "/webhook", methods=["POST"])
-        bp.add_route(routes.agent_messages, "/conversations/<conversation_id>/messages", methods=["GET"])
+        bp.add_route(route_handler(routes.new_session), "/session", methods=["POST"])
+        bp.add_route(route_handler(routes.receive), "/webhook", methods=["POST"])
+        bp.add_route(route_handler(routes.agent_messages), "/conversations/<conversation_id>/messages",
+                     methods=["GET"])
 
 
 class RestRoutes:
