@@ -34,11 +34,6 @@ def route_handler(method: Handler) -> Handler:
     return handler
 
 
-async def health(_: Request) -> HTTPResponse:
-    """`GET /` of every channel, as Rasa's own channels answer it."""
-    return response.json({"status": "ok"})
-
-
 class CustomerChannel(InputChannel, ABC):
     """A Rasa input channel whose customers are routed to the bot or to a human agent."""
 
@@ -48,7 +43,11 @@ class CustomerChannel(InputChannel, ABC):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = self.new_blueprint()
         freeze_heap_after_start(bp, self.context.settings)
-        bp.add_route(health, "/", methods=["GET"])
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
         self.add_routes(bp, CustomerTurns(self.context.router, on_new_message))
         return bp
 
