@@ -46,45 +46,56 @@ async def customer_status(context: ChannelContext, care: CareStore, conversation
 
 
 def register_customer_events(sio: AsyncServer, context: ChannelContext, care: CareStore) -> None:
-    """Adds the handlers above to the channel's socket.io server."""
+    """Adds the events of the module doc to the channel's socket.io server."""
+    events = CustomerEvents(sio, context, care)
+    sio.on("status_request", events.status_request)
+    sio.on("user_typing", events.user_typing)
+    sio.on("satisfaction", events.satisfaction)
 
-    async def conversation_of(sid: str) -> str | None:
-        return (await sio.get_session(sid)).get("conversation_id")
 
-    @sio.on("status_request")
-    async def status_request(sid: str, _data: Any = None) -> None:
-        conversation_id = await conversation_of(sid)
+class CustomerEvents:
+    """The widget's own events, each acting on the conversation of the socket's session."""
+
+    def __init__(self, sio: AsyncServer, context: ChannelContext, care: CareStore) -> None:
+        self.sio = sio
+        self.context = context
+        self.care = care
+
+    async def _conversation_of(self, sid: str) -> str | None:
+        return (await self.sio.get_session(sid)).get("conversation_id")
+
+    async def status_request(self, sid: str, _data: Any = None) -> None:
+        conversation_id = await self._conversation_of(sid)
         if not conversation_id:
             return
         try:
-            status = await customer_status(context, care, conversation_id)
+            status = await customer_status(self.context, self.care, conversation_id)
         except StoreUnavailable as error:
             logger.warning("status of %s unavailable: %s", conversation_id, error)
             status = UNAVAILABLE_STATUS
-        await sio.emit(STATUS_EVENT, status, room=sid)
+        await self.sio.emit(STATUS_EVENT, status, room=sid)
 
-    @sio.on("user_typing")
-    async def user_typing(sid: str, data: Any = None) -> None:
-        conversation_id = await conversation_of(sid)
+    async def user_typing(self, sid: str, data: Any = None) -> None:
+        conversation_id = await self._conversation_of(sid)
         if not conversation_id or not isinstance(data, dict) or not isinstance(data.get("typing"), bool):
             return
+        store = self.context.store
         try:
-            if (await context.store.get_state(conversation_id)).mode in HUMAN_MODES:
-                await context.store.append_message(conversation_id, INBOX, f"typing-{uuid.uuid4().hex}",
-                                                   CUSTOMER, "", "typing", {"typing": data["typing"]})
+            if (await store.get_state(conversation_id)).mode in HUMAN_MODES:
+                await store.append_message(conversation_id, INBOX, f"typing-{uuid.uuid4().hex}",
+                                           CUSTOMER, "", "typing", {"typing": data["typing"]})
         except StoreUnavailable as error:
             logger.warning("typing indicator of %s dropped: %s", conversation_id, error)
 
-    @sio.on("satisfaction")
-    async def satisfaction(sid: str, data: Any = None) -> None:
-        conversation_id = await conversation_of(sid)
+    async def satisfaction(self, sid: str, data: Any = None) -> None:
+        conversation_id = await self._conversation_of(sid)
         rating = data.get("rating") if isinstance(data, dict) else None
         if not conversation_id or type(rating) is not int or rating not in RATINGS:
-            await sio.emit(SATISFACTION_SAVED_EVENT, {"saved": False, "error": "a rating is 1 to 5"}, room=sid)
+            await self.sio.emit(SATISFACTION_SAVED_EVENT, {"saved": False, "error": "a rating is 1 to 5"}, room=sid)
             return
         try:
-            saved = await care.rate(conversation_id, rating)
+            saved = await self.care.rate(conversation_id, rating)
         except StoreUnavailable as error:
             logger.warning("rating of %s not stored: %s", conversation_id, error)
             saved = False
-        await sio.emit(SATISFACTION_SAVED_EVENT, {"saved": saved}, room=sid)
+        await self.sio.emit(SATISFACTION_SAVED_EVENT, {"saved": saved}, room=sid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import TypeGuard
 
 SIGNATURE_CHARS = 24
 
@@ -37,9 +38,14 @@ class SessionIds:
         random_part = secrets.token_hex(16)
         return f"{random_part}.{self._sign(random_part)}"
 
-    def is_valid(self, conversation_id: object) -> bool:
+    def is_valid(self, conversation_id: object) -> TypeGuard[str]:
         """True only for ids this server issued (checked in constant time)."""
         if not isinstance(conversation_id, str) or len(conversation_id) > 100 or "." not in conversation_id:
             return False
         random_part, _, signature = conversation_id.partition(".")
         return bool(random_part) and hmac.compare_digest(signature, self._sign(random_part))
+
+    def resume_or_issue(self, requested: object) -> str:
+        """The id a returning client presents if this server issued it, else a new one (so a
+        made-up or copied-and-altered id never joins anyone's conversation)."""
+        return requested if isinstance(requested, str) and self.is_valid(requested) else self.issue()

@@ -21,11 +21,11 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qs
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from rasa.core.channels.slack import SlackBot, SlackInput
 from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, Sanic, response
@@ -33,7 +33,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 
-from handoff.channels.common import ChannelContext, freeze_heap_after_start
+from handoff.channels.common import ChannelContext
+from handoff.channels.customer_channel import CustomerChannel
+from handoff.channels.customer_turn import CustomerTurns
+from handoff.channels.refusals import apology
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.models import OUTBOX_FEED
 from handoff.slack.config import SlackConfig, SlackConfigError, resolve_slack_config
@@ -80,7 +83,23 @@ class CountingSlackOutput(SlackBot):
         await super()._post_message(channel, **kwargs)
 
 
-class HandoffSlackInput(SlackInput):
+class BackgroundTasks:
+    """Work the channel runs beside its requests (delivery, acknowledged events), cancelled when the
+    server stops."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self, work: Coroutine[Any, Any, None], name: str | None = None) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self, _app: Sanic, _loop: Any) -> None:
+        await cancel_and_wait(list(self._tasks))
+
+
+class HandoffSlackInput(CustomerChannel, SlackInput):
     """Slack input channel with human handoff; configured in credentials.yml and the environment."""
 
     @classmethod
@@ -102,10 +121,10 @@ class HandoffSlackInput(SlackInput):
 
     def __init__(self, config: SlackConfig, listen_channel: str | None = None,
                  context: ChannelContext | None = None) -> None:
-        super().__init__(slack_token=config.bot_token, slack_channel=listen_channel,
-                         slack_signing_secret=config.signing_secret)
+        SlackInput.__init__(self, slack_token=config.bot_token, slack_channel=listen_channel,
+                            slack_signing_secret=config.signing_secret)
+        CustomerChannel.__init__(self, context)
         self.config = config
-        self.context = context or ChannelContext.from_settings()
         settings = self.context.settings
         self.state = SlackState(settings.redis_url, settings.key_prefix)
 
@@ -115,61 +134,52 @@ class HandoffSlackInput(SlackInput):
         # post to: the conversation id is not a Slack channel. Rasa then collects the replies.
         return CountingSlackOutput(self.config, channel, thread_id) if channel else None
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("handoff_slack_webhook", __name__)
-        context = self.context
-        freeze_heap_after_start(bp, context.settings)
-        client = web_client(self.config)
-        delivery = LeasedEventTail(context.store, self.state, "delivery", SlackDelivery(context.store, self.state, client),
+    def add_routes(self, bp: Blueprint, turns: CustomerTurns) -> None:
+        store = self.context.store
+        delivery = LeasedEventTail(store, self.state, "delivery", SlackDelivery(store, self.state, web_client(self.config)),
                                    feed=OUTBOX_FEED)
-        tasks: set[asyncio.Task] = set()
+        background = BackgroundTasks()
 
         @bp.after_server_start
         async def start(_app: Sanic, _loop: Any) -> None:
-            tasks.add(asyncio.create_task(delivery.run(), name="slack-delivery"))
+            background.start(delivery.run(), name="slack-delivery")
 
-        @bp.before_server_stop
-        async def stop(_app: Sanic, _loop: Any) -> None:
-            await cancel_and_wait(list(tasks))
-
-        @bp.after_server_stop
-        async def close(_app: Sanic, _loop: Any) -> None:
-            await self.state.close()
-            await context.store.close()
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+        bp.before_server_stop(background.stop)
+        bp.after_server_stop(self.close)
 
         @bp.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
-            if not self.is_request_from_slack_authentic(request):
-                return response.text("invalid or stale Slack signature", status=401)
-            try:
-                payload = read_payload(request)
-            except MalformedEvent as exc:
-                return response.text(str(exc), status=400)
-            if payload.get("type") == "url_verification":
-                return response.json({"challenge": payload.get("challenge")})
-            try:
-                if payload.get("type") == "event_callback":
-                    message = customer_message(payload)
-                elif payload.get("type") in INTERACTIONS:
-                    message = button_click(payload)
-                else:
-                    return response.text("ignored: neither an event nor a button click")
-            except MalformedEvent as exc:
-                return response.text(f"malformed event: {exc}", status=400)
-            if message is None:
-                return response.text("ignored: not a customer's new message")
-            if not await self.first_delivery(message.event_id, retried=RETRY_HEADER in request.headers):
-                return response.text("already handled", headers={"X-Slack-No-Retry": "1"})
-            task = asyncio.create_task(self._handle(message, on_new_message))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            return response.text("")
+            return await self.receive(request, turns, background)
 
-        return bp
+    async def close(self, _app: Sanic, _loop: Any) -> None:
+        await self.state.close()
+        await self.context.store.close()
+
+    async def receive(self, request: Request, turns: CustomerTurns, background: BackgroundTasks) -> HTTPResponse:
+        """Answers Slack at once and handles a customer's new message in the background."""
+        if not self.is_request_from_slack_authentic(request):
+            return response.text("invalid or stale Slack signature", status=401)
+        try:
+            payload = read_payload(request)
+        except MalformedEvent as exc:
+            return response.text(str(exc), status=400)
+        if payload.get("type") == "url_verification":
+            return response.json({"challenge": payload.get("challenge")})
+        try:
+            if payload.get("type") == "event_callback":
+                message = customer_message(payload)
+            elif payload.get("type") in INTERACTIONS:
+                message = button_click(payload)
+            else:
+                return response.text("ignored: neither an event nor a button click")
+        except MalformedEvent as exc:
+            return response.text(f"malformed event: {exc}", status=400)
+        if message is None:
+            return response.text("ignored: not a customer's new message")
+        if not await self.first_delivery(message.event_id, retried=RETRY_HEADER in request.headers):
+            return response.text("already handled", headers={"X-Slack-No-Retry": "1"})
+        background.start(self._handle(message, turns))
+        return response.text("")
 
     async def first_delivery(self, event_id: str, retried: bool) -> bool:
         """Whether the event is new. Without Redis a first attempt is answered (the bot keeps
@@ -194,8 +204,7 @@ class HandoffSlackInput(SlackInput):
             logger.warning("slack thread of %s unknown, redis unavailable: %s", conversation_id, exc)
             return message.mention or message.address.channel == self.slack_channel
 
-    async def _handle(self, message: SlackMessage,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def _handle(self, message: SlackMessage, turns: CustomerTurns) -> None:
         address = message.address
         try:
             if not await self._addressed(message):
@@ -207,17 +216,9 @@ class HandoffSlackInput(SlackInput):
                         "slack_user": address.user, "slack_team": address.team}
             routed = CustomerMessage(address.conversation_id, message.text, message.message_id,
                                      self.name(), metadata)
-
-            async def ask_bot() -> int:
-                await on_new_message(UserMessage(message.text, output, address.conversation_id,
-                                                 input_channel=self.name(), metadata=metadata))
-                return output.sent
-
-            await self.context.router.route(routed, ask_bot)
+            await turns.route(routed, output, lambda: output.sent)
         except MessageRejected as rejected:
-            await self._tell(message, f"Sorry, that message was not sent: {rejected.error}.")
-        except StoreUnavailable:
-            await self._tell(message, "Sorry, live agents are unavailable right now; please try again shortly.")
+            await self._tell(message, apology(rejected))
         except Exception:  # a background task: nobody else would see the failure
             logger.exception("slack message %s of %s failed", message.message_id, address.conversation_id)
 

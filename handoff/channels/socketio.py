@@ -17,21 +17,22 @@ It also serves the status, typing and rating events our own widget adds (`custom
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
-from sanic import Blueprint, Sanic, response
-from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic import Blueprint, Sanic
 from socketio import AsyncServer
 
 from handoff.care_store import CareStore
-from handoff.channels.common import ChannelContext, freeze_heap_after_start, message_id_from, outgoing_payload
+from handoff.channels.common import ChannelContext, outgoing_payload
+from handoff.channels.customer_channel import CustomerChannel
 from handoff.channels.customer_events import register_customer_events
+from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import OutboxReaders
-from handoff.channels.router import CustomerMessage, MessageRejected
+from handoff.channels.refusals import apology
+from handoff.channels.router import MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
 from handoff.store import StoreUnavailable
@@ -58,7 +59,7 @@ class CountingSocketIOOutput(SocketIOOutput):
         await self._send_message(recipient_id, json_message)
 
 
-class HandoffSocketIOInput(InputChannel):
+class HandoffSocketIOInput(CustomerChannel):
     """socket.io input channel with human handoff; configured in credentials.yml."""
 
     @classmethod
@@ -78,95 +79,98 @@ class HandoffSocketIOInput(InputChannel):
     def __init__(self, user_message_evt: str = "user_uttered", bot_message_evt: str = "bot_uttered",
                  socketio_path: str = "/socket.io", cors_allowed_origins: str | list[str] = "*",
                  context: ChannelContext | None = None) -> None:
+        super().__init__(context)
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
         self.socketio_path = socketio_path
         self.cors_allowed_origins = cors_allowed_origins
-        self.context = context or ChannelContext.from_settings()
         self.sio: AsyncServer | None = None
 
     def get_output_channel(self) -> SocketIOOutput | None:
         return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+    def new_blueprint(self) -> Blueprint:
+        self.sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        return SocketBlueprint(self.sio, self.socketio_path, "handoff_socketio_webhook", __name__)
+
+    def add_routes(self, bp: Blueprint, turns: CustomerTurns) -> None:
+        assert self.sio is not None, "new_blueprint makes the socket.io server first"
+        sockets = CustomerSockets(self.sio, self.context, turns, self.bot_message_evt, self.name())
+        bp.after_server_stop(sockets.close)
+        self.sio.on("session_request", sockets.session_request)
+        self.sio.on("disconnect", sockets.disconnect)
+        self.sio.on(self.user_message_evt, sockets.handle_message)
+        register_customer_events(self.sio, self.context, sockets.care)
+
+
+class CustomerSockets:
+    """The channel's socket.io handlers: a socket joins its conversation, sends messages, leaves;
+    the conversation's outbox reaches every socket that shows it."""
+
+    def __init__(self, sio: AsyncServer, context: ChannelContext, turns: CustomerTurns,
+                 bot_message_evt: str, channel: str) -> None:
         self.sio = sio
-        bp = SocketBlueprint(sio, self.socketio_path, "handoff_socketio_webhook", __name__)
-        context = self.context
-        freeze_heap_after_start(bp, context.settings)
-        outboxes = OutboxReaders(context.store, "socketio", context.settings.customer_block_ms,
-                                 context.settings.outbox_readers)
-        care = CareStore(context.settings.redis_url, context.store.keys)
-        departures = Departures(context.settings.redis_url, context.store.keys)
-        register_customer_events(sio, context, care)
+        self.context = context
+        self.turns = turns
+        self.bot_message_evt = bot_message_evt
+        self.channel = channel
+        settings = context.settings
+        self.outboxes = OutboxReaders(context.store, "socketio", settings.customer_block_ms, settings.outbox_readers)
+        self.care = CareStore(settings.redis_url, context.store.keys)
+        self.departures = Departures(settings.redis_url, context.store.keys)
 
-        async def deliver(message: ChatMessage) -> None:
-            if message.kind == "typing":
-                await sio.emit(TYPING_EVENT, {"typing": bool(message.extra.get("typing")),
-                                              "agent_name": message.extra.get("agent_name", "")},
-                               room=message.conversation_id)
-            else:
-                await sio.emit(self.bot_message_evt, outgoing_payload(message), room=message.conversation_id)
+    async def close(self, _app: Sanic, _loop: Any) -> None:
+        await self.outboxes.stop_all()
+        await self.care.close()
+        await self.departures.close()
+        await self.context.store.close()
 
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
+    async def deliver(self, message: ChatMessage) -> None:
+        """Shows an outbox message (or the agent's typing) on every socket of its conversation."""
+        if message.kind == "typing":
+            await self.sio.emit(TYPING_EVENT, {"typing": bool(message.extra.get("typing")),
+                                               "agent_name": message.extra.get("agent_name", "")},
+                                room=message.conversation_id)
+        else:
+            await self.sio.emit(self.bot_message_evt, outgoing_payload(message), room=message.conversation_id)
 
-        @bp.after_server_stop
-        async def close(_app: Sanic, _loop: Any) -> None:
-            await outboxes.stop_all()
-            await care.close()
-            await departures.close()
-            await context.store.close()
+    async def session_request(self, sid: str, data: Any) -> None:
+        requested = data.get("session_id") if isinstance(data, dict) else None
+        conversation_id = self.context.session_ids.resume_or_issue(requested)
+        await self.sio.save_session(sid, {"conversation_id": conversation_id})
+        await self.sio.enter_room(sid, conversation_id)
+        await self.sio.emit("session_confirm", conversation_id, room=sid)
+        self.outboxes.follow(conversation_id, self.deliver)
+        await _note(self.departures.back(conversation_id), "return", conversation_id)
 
-        @sio.on("session_request")
-        async def session_request(sid: str, data: Any) -> None:
-            requested = data.get("session_id") if isinstance(data, dict) else None
-            conversation_id = requested if context.session_ids.is_valid(requested) else context.session_ids.issue()
-            await sio.save_session(sid, {"conversation_id": conversation_id})
-            await sio.enter_room(sid, conversation_id)
-            await sio.emit("session_confirm", conversation_id, room=sid)
-            outboxes.follow(conversation_id, deliver)
-            await _note(departures.back(conversation_id), "return", conversation_id)
+    async def disconnect(self, sid: str) -> None:
+        conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
+        if conversation_id and not _other_sockets_in_room(self.sio, conversation_id, sid):
+            self.outboxes.stop(conversation_id)
+            await _note(record_departure(self.context.store, self.departures, conversation_id), "departure",
+                        conversation_id)
+            if _other_sockets_in_room(self.sio, conversation_id, sid):
+                # Back (a reload) while that was stored: its own `back` may have reached Redis first.
+                await _note(self.departures.back(conversation_id), "return", conversation_id)
 
-        @sio.on("disconnect")
-        async def disconnect(sid: str) -> None:
-            conversation_id = (await sio.get_session(sid)).get("conversation_id")
-            if conversation_id and not _other_sockets_in_room(sio, conversation_id, sid):
-                outboxes.stop(conversation_id)
-                await _note(record_departure(context.store, departures, conversation_id), "departure", conversation_id)
-                if _other_sockets_in_room(sio, conversation_id, sid):
-                    # Back (a reload) while that was stored: its own `back` may have reached Redis first.
-                    await _note(departures.back(conversation_id), "return", conversation_id)
-
-        @sio.on(self.user_message_evt)
-        async def handle_message(sid: str, data: Any) -> None:
-            conversation_id = (await sio.get_session(sid)).get("conversation_id")
-            if not conversation_id:
-                await sio.emit(ERROR_EVENT, {"error": "send session_request before messages"}, room=sid)
-                return
-            if not isinstance(data, dict):
-                await sio.emit(ERROR_EVENT, {"error": "a message must be a JSON object"}, room=sid)
-                return
-            output = CountingSocketIOOutput(sio, self.bot_message_evt)
-            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-            message = CustomerMessage(conversation_id, data.get("message"), message_id_from(data),
-                                      self.name(), metadata)
-
-            async def ask_bot() -> int:
-                await on_new_message(UserMessage(message.text, output, conversation_id,
-                                                 input_channel=self.name(), metadata=metadata))
-                return output.sent
-
-            try:
-                await context.router.route(message, ask_bot)
-            except MessageRejected as rejected:
-                # The error event is for clients that handle it; the text reaches any widget.
-                await sio.emit(ERROR_EVENT, {"error": rejected.error, "status": rejected.status}, room=sid)
-                await sio.emit(self.bot_message_evt, {"text": f"Sorry, that message was not sent: {rejected.error}.",
-                                                      "metadata": {"sender": "system", "kind": "error"}}, room=sid)
-
-        return bp
+    async def handle_message(self, sid: str, data: Any) -> None:
+        conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
+        if not conversation_id:
+            await self.sio.emit(ERROR_EVENT, {"error": "send session_request before messages"}, room=sid)
+            return
+        if not isinstance(data, dict):
+            await self.sio.emit(ERROR_EVENT, {"error": "a message must be a JSON object"}, room=sid)
+            return
+        output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
+        try:
+            await self.turns.route(customer_message_from(data, conversation_id, self.channel, self.turns.router), output,
+                                   lambda: output.sent)
+        except MessageRejected as rejected:
+            # The error event is for clients that handle it; the text reaches any widget.
+            await self.sio.emit(ERROR_EVENT, {"error": rejected.error, "status": rejected.status}, room=sid)
+            await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
+                                                       "metadata": {"sender": "system", "kind": "error"}},
+                                room=sid)
 
 
 async def _note(update: Awaitable[None], what: str, conversation_id: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -39,7 +40,8 @@ class FakeRasa:
         self.trackers: dict[str, list[dict[str, Any]]] = {}
         self._answers_to_lose: dict[tuple[str, str], int] = {}  # applied, left unanswered
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _FakeRasaHandler)
+        self._server.fake = self  # type: ignore[attr-defined]
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -101,54 +103,56 @@ class FakeRasa:
             return False
         return scheme == "Bearer" and claims.get("user", {}).get("role") == "admin"
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                parts = urlsplit(self.path)
-                prefix, _, rest = parts.path.partition("/conversations/")
-                conversation_id, _, endpoint = rest.partition("/")
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
-                call = RecordedCall(unquote(conversation_id), endpoint, parse_qs(parts.query), body,
-                                    fake.authorised(self.headers.get("Authorization")))
-                fake._record(call)
-                if not call.authorised:
-                    self._reply(401, {"status": "failure", "reason": "NotAuthenticated"})
-                elif prefix or endpoint not in ("tracker/events", "trigger_intent"):
-                    self._reply(404, {"status": "failure", "message": "not found"})
-                elif not fake._apply(call):
-                    self.close_connection = True  # applied, but the caller never hears back
-                elif endpoint == "trigger_intent":
-                    messages = [{"recipient_id": unquote(conversation_id), **m} for m in WELCOME_BACK]
-                    self._reply(200, {"tracker": {}, "messages": messages})
-                else:
-                    self._reply(200, {"sender_id": unquote(conversation_id), "events": None})
+class _FakeRasaHandler(BaseHTTPRequestHandler):
+    """Serves one request of the FakeRasa that owns the server (`server.fake`)."""
 
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
-                prefix, _, rest = parts.path.partition("/conversations/")
-                conversation_id, _, endpoint = rest.partition("/")
-                call = RecordedCall(unquote(conversation_id), "GET " + endpoint, parse_qs(parts.query), None,
-                                    fake.authorised(self.headers.get("Authorization")))
-                fake._record(call)
-                if not call.authorised:
-                    self._reply(401, {"status": "failure", "reason": "NotAuthenticated"})
-                elif prefix or endpoint != "tracker":
-                    self._reply(404, {"status": "failure", "message": "not found"})
-                else:
-                    conversation_id = unquote(conversation_id)
-                    self._reply(200, {"sender_id": conversation_id, "events": fake._tracker(conversation_id)})
+    @property
+    def fake(self) -> FakeRasa:
+        return self.server.fake  # type: ignore[attr-defined]
 
-            def _reply(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def do_POST(self) -> None:
+        call = self._call(lambda endpoint: endpoint,
+                          json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null"))
+        if call is None or call.endpoint not in ("tracker/events", "trigger_intent"):
+            return
+        if not self.fake._apply(call):
+            self.close_connection = True  # applied, but the caller never hears back
+        elif call.endpoint == "trigger_intent":
+            messages = [{"recipient_id": call.conversation_id, **m} for m in WELCOME_BACK]
+            self._reply(200, {"tracker": {}, "messages": messages})
+        else:
+            self._reply(200, {"sender_id": call.conversation_id, "events": None})
 
-            def log_message(self, *_args: object) -> None:
-                """Quiet: the test output is not the place for access logs."""
+    def do_GET(self) -> None:
+        call = self._call(lambda endpoint: "GET " + endpoint, None)
+        if call is not None and call.endpoint == "GET tracker":
+            self._reply(200, {"sender_id": call.conversation_id, "events": self.fake._tracker(call.conversation_id)})
 
-        return Handler
+    def _call(self, name: Callable[[str], str], body: Any) -> RecordedCall | None:
+        """Records the request; answers 401 without a valid token and 404 for other paths
+        (then returns None, or the call with an endpoint the caller does not serve)."""
+        parts = urlsplit(self.path)
+        prefix, _, rest = parts.path.partition("/conversations/")
+        conversation_id, _, endpoint = rest.partition("/")
+        call = RecordedCall(unquote(conversation_id), name(endpoint), parse_qs(parts.query), body,
+                            self.fake.authorised(self.headers.get("Authorization")))
+        self.fake._record(call)
+        if not call.authorised:
+            self._reply(401, {"status": "failure", "reason": "NotAuthenticated"})
+            return None
+        if prefix or call.endpoint not in ("tracker/events", "trigger_intent", "GET tracker"):
+            self._reply(404, {"status": "failure", "message": "not found"})
+            return None
+        return call
+
+    def _reply(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *_args: object) -> None:
+        """Quiet: the test output is not the place for access logs."""

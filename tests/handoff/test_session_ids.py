@@ -31,3 +31,16 @@ def test_tampered_random_part_is_refused() -> None:
 def test_missing_secret_is_a_clear_error() -> None:
     with pytest.raises(MissingSecret, match="HANDOFF_SESSION_SECRET"):
         SessionIds("")
+
+
+def test_a_returning_client_keeps_its_issued_id() -> None:
+    ids = SessionIds("secret-one")
+    issued = ids.issue()
+    assert ids.resume_or_issue(issued) == issued
+
+
+@pytest.mark.parametrize("requested", [None, 7, "alice", SessionIds("secret-two").issue()])
+def test_an_id_this_server_did_not_issue_is_replaced_by_a_new_one(requested: object) -> None:
+    ids = SessionIds("secret-one")
+    replacement = ids.resume_or_issue(requested)
+    assert replacement != requested and ids.is_valid(replacement)

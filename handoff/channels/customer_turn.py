@@ -1,0 +1,57 @@
+"""A customer message's way from a channel to the router: to Rasa while the bot serves the
+conversation, to the agent while a human does.
+
+Every channel hands its messages over here, so all of them read the client's fields, name
+themselves to Rasa, pass metadata and count the bot's replies alike; a channel only brings its own
+output (where Rasa's replies go) and turns a refusal into its own kind of answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+
+from handoff.channels.common import message_id_from
+from handoff.channels.refusals import AgentsUnavailable
+from handoff.channels.router import CustomerMessage, CustomerRouter
+from handoff.store import StoreUnavailable
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def customer_message_from(data: dict[str, Any], conversation_id: str, channel: str,
+                          router: CustomerRouter) -> CustomerMessage:
+    """The message in a client's JSON object: `message` (MessageRejected when missing, empty or too
+    large), `metadata` when it is an object, and `message_id` when usable (so a retry is recognised)."""
+    metadata = data.get("metadata")
+    return CustomerMessage(conversation_id, router.check(data.get("message")), message_id_from(data), channel,
+                           metadata if isinstance(metadata, dict) else {})
+
+
+@dataclass(frozen=True)
+class CustomerTurns:
+    """Routes one channel's customer messages, with Rasa's `on_new_message` for the bot's turns."""
+
+    router: CustomerRouter
+    on_new_message: OnNewMessage
+
+    async def route(self, message: CustomerMessage, output: OutputChannel, replies: Callable[[], int]) -> str:
+        """Delivers the message and returns where it went ("bot", "human" or "duplicate").
+
+        `output` receives the bot's replies and `replies()` says how many it got: none while the
+        bot handed over means the message belongs to the agent. Raises MessageRejected (a refusal
+        the channel answers), AgentsUnavailable included.
+        """
+
+        async def ask_bot() -> int:
+            await self.on_new_message(UserMessage(message.text, output, message.conversation_id,
+                                                  input_channel=message.channel, metadata=message.metadata))
+            return replies()
+
+        try:
+            return await self.router.route(message, ask_bot)
+        except StoreUnavailable as error:
+            raise AgentsUnavailable() from error

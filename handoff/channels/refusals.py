@@ -1,0 +1,25 @@
+"""The answers a customer gets when their message was not taken, in the same words on every channel.
+
+A refusal is a `MessageRejected`: its HTTP status and `error` are what the REST channel answers,
+and `apology` is the sentence the chat channels (widget, Slack) show in the conversation.
+"""
+
+from __future__ import annotations
+
+from handoff.channels.router import MessageRejected
+
+AGENTS_UNAVAILABLE = "live agents are unavailable right now; please try again shortly"
+
+
+class AgentsUnavailable(MessageRejected):
+    """Redis failed while the message was on its way to an agent: the customer should retry."""
+
+    def __init__(self) -> None:
+        super().__init__(503, AGENTS_UNAVAILABLE)
+
+
+def apology(rejected: MessageRejected) -> str:
+    """The refusal as a sentence in the chat, for channels that answer in the conversation."""
+    if isinstance(rejected, AgentsUnavailable):
+        return f"Sorry, {rejected.error}."
+    return f"Sorry, that message was not sent: {rejected.error}."

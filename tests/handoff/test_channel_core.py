@@ -1,0 +1,179 @@
+"""The channel core: how a client's message is read and routed, the refusals every channel answers
+with, and the channels' blueprints served by an in-process Sanic (the REST channel end to end with
+a stand-in for Rasa, as docs/adding-a-channel.md suggests testing a new channel)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sanic import Sanic
+
+from handoff.channels.common import ChannelContext
+from handoff.channels.customer_turn import CustomerTurns, customer_message_from
+from handoff.channels.refusals import AGENTS_UNAVAILABLE, AgentsUnavailable, apology
+from handoff.channels.rest import HandoffRestInput
+from handoff.channels.router import CustomerMessage, MessageRejected
+from handoff.channels.slack import HandoffSlackInput
+from handoff.channels.socketio import HandoffSocketIOInput
+from handoff.models import OUTBOX
+from handoff.settings import HandoffSettings
+from handoff.slack.config import SlackConfig
+from handoff.store import StoreUnavailable
+from tests.free_port import free_port
+
+REST = "/webhooks/handoff_rest"
+
+
+class EchoBot:
+    """Stands in for Rasa's on_new_message: records the message and answers it once."""
+
+    def __init__(self) -> None:
+        self.received: list[UserMessage] = []
+
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message)
+        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
+
+
+def context(redis_url: str, **settings: Any) -> ChannelContext:
+    return ChannelContext.from_settings(HandoffSettings(
+        redis_url=redis_url, key_prefix=f"test-{uuid.uuid4().hex[:10]}", session_secret="test-secret", **settings))
+
+
+@pytest.fixture(autouse=True)
+def sanic_test_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lets one process start several Sanic apps (as sanic-testing does)."""
+    monkeypatch.setattr(Sanic, "test_mode", True)
+
+
+@asynccontextmanager
+async def serving(channels: dict[str, Any], on_new_message: Any) -> AsyncIterator[str]:
+    """The channels' blueprints under /webhooks/<name>, as Rasa mounts them; yields the base URL."""
+    app = Sanic(f"channels-{uuid.uuid4().hex[:8]}")
+    for name, channel in channels.items():
+        app.blueprint(channel.blueprint(on_new_message), url_prefix=f"/webhooks/{name}")
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await server.before_stop()
+        await server.close()
+        await server.after_stop()
+
+
+@pytest.mark.asyncio
+async def test_a_clients_message_keeps_its_metadata_and_usable_message_id(redis_url: str) -> None:
+    channel_context = context(redis_url)
+    await channel_context.store.close()
+    router = channel_context.router
+    message = customer_message_from({"message": "hi", "metadata": {"page": "/"}, "message_id": "m-1"}, "c1", "web",
+                                    router)
+    assert message == CustomerMessage("c1", "hi", "m-1", "web", {"page": "/"})
+    odd = customer_message_from({"message": "hi", "metadata": "page", "message_id": "x" * 101}, "c1", "web", router)
+    assert odd.metadata == {} and odd.message_id != "x" * 101 and len(odd.message_id) == 32
+    for missing in ({}, {"message": 7}, {"message": "  "}, {"message": "x" * 10_000}):
+        with pytest.raises(MessageRejected):
+            customer_message_from(missing, "c1", "web", router)
+
+
+@pytest.mark.asyncio
+async def test_a_bot_turn_reaches_rasa_with_the_channels_output_and_metadata(redis_url: str) -> None:
+    channel_context, bot = context(redis_url), EchoBot()
+    output = CollectingOutputChannel()
+    try:
+        route = await CustomerTurns(channel_context.router, bot).route(
+            CustomerMessage("c1", "hello", "m1", "web", {"page": "/"}), output, lambda: len(output.messages))
+    finally:
+        await channel_context.store.close()
+    assert route == "bot"
+    [received] = bot.received
+    assert (received.text, received.sender_id, received.input_channel) == ("hello", "c1", "web")
+    assert received.metadata == {"page": "/"} and received.output_channel is output
+    assert [m["text"] for m in output.messages] == ["echo: hello"]
+
+
+@pytest.mark.asyncio
+async def test_redis_failing_on_the_way_is_a_refusal_the_customer_can_retry(redis_url: str) -> None:
+    channel_context = context(redis_url)
+
+    async def failing_turn(_: UserMessage) -> None:
+        raise StoreUnavailable("redis went away")
+
+    try:
+        with pytest.raises(AgentsUnavailable) as refused:
+            await CustomerTurns(channel_context.router, failing_turn).route(
+                CustomerMessage("c1", "hello", "m1", "web"), CollectingOutputChannel(), lambda: 0)
+    finally:
+        await channel_context.store.close()
+    assert (refused.value.status, refused.value.error) == (503, AGENTS_UNAVAILABLE)
+
+
+def test_chat_channels_apologise_in_the_same_words() -> None:
+    assert apology(MessageRejected(413, "it is too long")) == "Sorry, that message was not sent: it is too long."
+    assert apology(AgentsUnavailable()) == (
+        "Sorry, live agents are unavailable right now; please try again shortly.")
+
+
+@pytest.mark.asyncio
+async def test_every_channel_serves_its_health_route(redis_url: str) -> None:
+    slack = HandoffSlackInput(SlackConfig(bot_token="xoxb-t", signing_secret="sign-me", api_url="http://127.0.0.1:9/"),
+                              context=context(redis_url))
+    channels = {"handoff_rest": HandoffRestInput(context(redis_url)),
+                "handoff_socketio": HandoffSocketIOInput(context=context(redis_url)), "handoff_slack": slack}
+    async with serving(channels, EchoBot()) as base, aiohttp.ClientSession() as http:
+        for name in channels:
+            async with http.get(f"{base}/webhooks/{name}/") as reply:
+                assert (reply.status, await reply.json()) == (200, {"status": "ok"})
+
+
+@pytest.mark.asyncio
+async def test_rest_channel_answers_messages_and_refusals(redis_url: str) -> None:
+    rest, bot = HandoffRestInput(context(redis_url, max_message_bytes=4096)), EchoBot()
+    async with serving({"handoff_rest": rest}, bot) as base, aiohttp.ClientSession(base) as http:
+        async with http.post(f"{REST}/session") as reply:
+            conversation_id = (await reply.json())["conversation_id"]
+        async with http.post(f"{REST}/webhook", json={"sender": conversation_id, "message": "hi"}) as reply:
+            assert reply.headers["X-Handoff-Route"] == "bot"
+            assert [m["text"] for m in await reply.json()] == ["echo: hi"]
+        refusals = [(b"{not json", 400, "the body must be JSON"), (b"[]", 400, "the body must be a JSON object"),
+                    (b'{"sender": "alice", "message": "hi"}', 403,
+                     "unknown conversation: get an id from POST /webhooks/handoff_rest/session"),
+                    (f'{{"sender": "{conversation_id}", "message": " "}}'.encode(), 400,
+                     "the message must be a non-empty string"),
+                    (f'{{"sender": "{conversation_id}", "message": "{"x" * 4097}"}}'.encode(), 413,
+                     "the message is 4097 bytes; at most 4096 bytes are accepted")]
+        for body, status, error in refusals:
+            async with http.post(f"{REST}/webhook", data=body) as reply:
+                assert (reply.status, await reply.json()) == (status, {"error": error})
+    assert [m.text for m in bot.received] == ["hi"]
+
+
+@pytest.mark.asyncio
+async def test_rest_channel_hands_out_what_agents_sent(redis_url: str) -> None:
+    rest = HandoffRestInput(context(redis_url))
+    async with serving({"handoff_rest": rest}, EchoBot()) as base, aiohttp.ClientSession(base) as http:
+        conversation_id = rest.context.session_ids.issue()
+        await rest.context.store.append_message(conversation_id, OUTBOX, "a1", "alice", "Hi, Alice here.",
+                                                extra={"agent_name": "Alice"})
+        messages = f"{REST}/conversations/{conversation_id}/messages"
+        async with http.get(messages) as reply:
+            answer = await reply.json()
+        assert [(m["text"], m["metadata"]["agent_name"]) for m in answer["messages"]] == [("Hi, Alice here.", "Alice")]
+        async with http.get(messages, params={"after": answer["next"]}) as reply:
+            assert await reply.json() == {"messages": [], "next": answer["next"]}
+        for url, params, status, error in [
+                (f"{REST}/conversations/alice/messages", {}, 403, "unknown conversation"),
+                (messages, {"after": "latest"}, 400, "after must be a stream id such as 0-0"),
+                (messages, {"wait": "soon"}, 400, "wait must be a number of seconds")]:
+            async with http.get(url, params=params) as reply:
+                assert (reply.status, await reply.json()) == (status, {"error": error})
