@@ -19,9 +19,11 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.failed_checks import failed_checks
 from actions.shop.normalise import normalise_email, normalise_order_number
 from actions.shop.queries import find_order, instalments_for, refunds_for
 from actions.shop.records import Instalment, Order, Refund
+from handoff.store import StoreUnavailable
 from rasa_bot.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ logger = logging.getLogger(__name__)
 ORDER_NUMBER = "order_number"
 EMAIL = "email"
 VERIFIED_ORDER = "verified_order"
-LOOKUP_FAILURES = "lookup_failures"
 LOOKUP_TYPE = "lookup_type"
 
 # Reading a damaged SQLite row can raise ValueError (an unparseable date) instead of a SQLAlchemy error.
@@ -86,25 +87,30 @@ def _belongs_to(order: Order | None, email: str) -> TypeGuard[Order]:
     return order is not None and order.customer_email.lower() == email
 
 
-def _failures(tracker: Tracker) -> int:
-    value = tracker.get_slot(LOOKUP_FAILURES)
-    return int(value) if isinstance(value, (int, float)) else 0
+GIVE_UP_SLOTS = {ORDER_NUMBER: None, EMAIL: None, VERIFIED_ORDER: None, REQUESTED_SLOT: None}
 
 
-def _failed_check(
+async def _failed_check(
     dispatcher: CollectingDispatcher, tracker: Tracker, problem: str, retry: str, reset: dict[str, Any]
 ) -> dict[str, Any]:
-    """Explains a failed check and counts it; once too many checks failed, ends the look-up.
+    """Explains a failed check and counts it (in Redis, per conversation); once too many checks
+    failed, or when they cannot be counted, ends the look-up.
 
     Ending it empties both details and sets `requested_slot` to None, which makes Rasa deactivate
-    the form. The counter starts again from zero for the next look-up.
+    the form. The count starts again from zero for the next look-up.
     """
-    failures = _failures(tracker) + 1
-    if failures >= get_settings().max_lookup_attempts:
-        dispatcher.utter_message(text=f"{problem} {GIVE_UP}")
-        return {ORDER_NUMBER: None, EMAIL: None, VERIFIED_ORDER: None, REQUESTED_SLOT: None, LOOKUP_FAILURES: 0.0}
+    try:
+        failures = await failed_checks().count_failure(tracker.sender_id)
+        if failures >= get_settings().max_lookup_attempts:
+            await failed_checks().clear(tracker.sender_id)
+            dispatcher.utter_message(text=f"{problem} {GIVE_UP}")
+            return dict(GIVE_UP_SLOTS)
+    except StoreUnavailable:
+        logger.exception("Could not count a failed check; stopping the look-up")
+        dispatcher.utter_message(text=f"{problem} {SYSTEM_UNAVAILABLE}")
+        return dict(GIVE_UP_SLOTS)
     dispatcher.utter_message(text=f"{problem} {retry}")
-    return {**reset, LOOKUP_FAILURES: float(failures)}
+    return reset
 
 
 class ValidateOrderLookupForm(FormValidationAction):
@@ -113,13 +119,14 @@ class ValidateOrderLookupForm(FormValidationAction):
     def name(self) -> str:
         return "validate_order_lookup_form"
 
-    def validate_order_number(
+    async def validate_order_number(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keeps a well-formed order number that exists; asks again for anything else."""
         order_number = _first_normalised(slot_value, normalise_order_number)
         if order_number is None:
-            return _failed_check(dispatcher, tracker, BAD_ORDER_NUMBER, BAD_ORDER_NUMBER_RETRY, {ORDER_NUMBER: None})
+            return await _failed_check(dispatcher, tracker, BAD_ORDER_NUMBER, BAD_ORDER_NUMBER_RETRY,
+                                       {ORDER_NUMBER: None})
         try:
             order = find_order(order_number)
         except DATABASE_ERRORS:
@@ -128,16 +135,16 @@ class ValidateOrderLookupForm(FormValidationAction):
             return {ORDER_NUMBER: order_number}
         if order is None:
             problem = UNKNOWN_ORDER.format(order_number=order_number)
-            return _failed_check(dispatcher, tracker, problem, UNKNOWN_ORDER_RETRY, {ORDER_NUMBER: None})
+            return await _failed_check(dispatcher, tracker, problem, UNKNOWN_ORDER_RETRY, {ORDER_NUMBER: None})
         return {ORDER_NUMBER: order_number}
 
-    def validate_email(
+    async def validate_email(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Keeps a well-formed address; whether it belongs to the order is checked afterwards."""
         email = _first_normalised(slot_value, normalise_email)
         if email is None:
-            return _failed_check(dispatcher, tracker, BAD_EMAIL, BAD_EMAIL_RETRY, {EMAIL: None})
+            return await _failed_check(dispatcher, tracker, BAD_EMAIL, BAD_EMAIL_RETRY, {EMAIL: None})
         return {EMAIL: email}
 
     async def get_validation_events(
@@ -154,12 +161,12 @@ class ValidateOrderLookupForm(FormValidationAction):
             # The look-up was given up in this turn: drop whatever a later validator kept.
             return events + [SlotSet(ORDER_NUMBER, None), SlotSet(EMAIL, None)]
         if changed & {ORDER_NUMBER, EMAIL}:
-            outcome = self._check_pair(dispatcher, tracker)
+            outcome = await self._check_pair(dispatcher, tracker)
             events += [SlotSet(slot, value) for slot, value in outcome.items()]
         return events
 
     @staticmethod
-    def _check_pair(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    async def _check_pair(dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         """Marks the order verified when the email is the one on it; starts again when it is not."""
         order_number, email = tracker.get_slot(ORDER_NUMBER), tracker.get_slot(EMAIL)
         verified = None
@@ -171,13 +178,16 @@ class ValidateOrderLookupForm(FormValidationAction):
                 return {}
             if not _belongs_to(order, email):
                 reset = {ORDER_NUMBER: None, EMAIL: None, VERIFIED_ORDER: None}
-                return _failed_check(dispatcher, tracker, EMAIL_MISMATCH, EMAIL_MISMATCH_RETRY, reset)
+                return await _failed_check(dispatcher, tracker, EMAIL_MISMATCH, EMAIL_MISMATCH_RETRY, reset)
             verified = order_number
         outcome: dict[str, Any] = {}
         if tracker.get_slot(VERIFIED_ORDER) != verified:
             outcome[VERIFIED_ORDER] = verified
-        if verified and _failures(tracker):
-            outcome[LOOKUP_FAILURES] = 0.0
+        if verified:
+            try:
+                await failed_checks().clear(tracker.sender_id)
+            except StoreUnavailable:
+                logger.warning("Could not clear the failed checks of a verified look-up; they expire on their own")
         return outcome
 
 

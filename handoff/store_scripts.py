@@ -155,6 +155,13 @@ class Keys:
         """Sorted set: conversation -> when to try its sync next."""
         return f"{self.prefix}:{{pending_sync}}:due"
 
+    # --- the assistant's identity checks (its look-up actions) ----------------------------------
+
+    def failed_checks(self, conversation_id: str) -> str:
+        """Counter: the conversation's failed identity checks (e.g. an email that does not match the
+        order), kept where the customer cannot reset it."""
+        return self._conversation(conversation_id, "failed_checks")
+
     # --- the Slack channel and alerts (slack/state.py) ----------------------------------------
 
     def slack_event(self, event_id: str) -> str:

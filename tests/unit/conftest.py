@@ -4,11 +4,13 @@ actions the way Rasa does."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SlotSet
@@ -16,11 +18,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.engine import Engine
 
+from actions.failed_checks import failed_checks as action_server_counter
 from actions.shop.demo_data import seed_demo_data
 from actions.shop.queries import engine_for
 from actions.shop.schema import create_schema
+from handoff.store_scripts import Keys
 from rasa_bot.settings import PROJECT_ROOT
+from tests.redis_server import RedisServer
 from tests.settings_env import forget_loaded_settings, use_default_settings
+
+CUSTOMER = "test-customer"
 
 
 def _use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -78,7 +85,8 @@ def domain() -> DomainDict:
     return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 
 
-def _tracker(slots: dict[str, Any] | None = None, candidates: dict[str, Any] | None = None) -> Tracker:
+def _tracker(slots: dict[str, Any] | None = None, candidates: dict[str, Any] | None = None,
+             sender_id: str = CUSTOMER) -> Tracker:
     """A tracker like the one the form sends to its validation action.
 
     `slots` are values from earlier turns; `candidates` are the values extracted this turn, which
@@ -89,7 +97,7 @@ def _tracker(slots: dict[str, Any] | None = None, candidates: dict[str, Any] | N
                  "requested_slot": None, **(slots or {}), **candidates}
     events = [ActionExecuted("order_lookup_form")] + [SlotSet(name, value) for name, value in candidates.items()]
     return Tracker(
-        sender_id="test-customer",
+        sender_id=sender_id,
         slots=all_slots,
         latest_message={"text": "", "intent": {}, "entities": []},
         events=events,
@@ -110,14 +118,52 @@ def make_tracker() -> MakeTracker:
     return _tracker
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+class FailedCheckCounts:
+    """Reads and sets the failed-check counts the action server keeps in Redis."""
+
+    def __init__(self, url: str, keys: Keys) -> None:
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._keys = keys
+
+    def __call__(self, sender_id: str = CUSTOMER) -> int:
+        return int(self._redis.get(self._keys.failed_checks(sender_id)) or 0)
+
+    def set(self, count: int, sender_id: str = CUSTOMER) -> None:
+        self._redis.set(self._keys.failed_checks(sender_id), count)
+
+
 @pytest.fixture
-def run_action(domain: DomainDict) -> RunAction:
-    """Runs an action and returns (slot values it set, texts it sent)."""
+def failed_checks(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[FailedCheckCounts]:
+    """The actions count failed checks in the test Redis, below a key prefix of this test's own."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("HANDOFF_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("HANDOFF_KEY_PREFIX", prefix)
+    forget_loaded_settings()
+    action_server_counter.cache_clear()
+    yield FailedCheckCounts(redis_server.url, Keys(prefix))
+    action_server_counter.cache_clear()
+
+
+@pytest.fixture
+def run_action(domain: DomainDict, failed_checks: FailedCheckCounts) -> Iterator[RunAction]:
+    """Runs actions in one event loop (as the action server does) and returns (slot values each
+    set, texts it sent)."""
+    loop = asyncio.new_event_loop()
 
     def run(action: Action, tracker: Tracker) -> tuple[dict[str, Any], list[str]]:
         dispatcher = CollectingDispatcher()
-        events = asyncio.run(action.run(dispatcher, tracker, domain))
+        events = loop.run_until_complete(action.run(dispatcher, tracker, domain))
         slots = {event["name"]: event["value"] for event in events if event["event"] == "slot"}
         return slots, [message["text"] for message in dispatcher.messages]
 
-    return run
+    yield run
+    loop.run_until_complete(action_server_counter().close())
+    loop.close()

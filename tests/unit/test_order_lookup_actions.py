@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -9,8 +10,11 @@ from typing import Any
 
 import pytest
 from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 from sqlalchemy.engine import Engine
 
+from actions.failed_checks import failed_checks as action_server_counter
 from actions.order_lookup import (
     ActionLookupStatus,
     ValidateOrderLookupForm,
@@ -20,6 +24,10 @@ from actions.order_lookup import (
 )
 from actions.shop.demo_data import demo_orders
 from actions.shop.queries import find_order, instalments_for, refunds_for
+from tests.free_port import free_port
+from tests.redis_server import RedisServer
+from tests.settings_env import forget_loaded_settings
+from tests.unit.conftest import FailedCheckCounts
 
 RunAction = Callable[[Action, Tracker], tuple[dict[str, Any], list[str]]]
 MakeTracker = Callable[..., Tracker]
@@ -63,12 +71,13 @@ def test_a_known_order_number_is_kept_in_its_standard_form(
     ["it is KL-1234", "", "<script>alert(1)</script>", pytest.param("x" * 100_000, id="huge"), ["a", "b"]],
 )
 def test_a_badly_formed_order_number_explains_the_format(
-    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, typed: object
+    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, failed_checks: FailedCheckCounts,
+    typed: object
 ) -> None:
     slots, messages = run_action(VALIDATE, make_tracker(candidates={"order_number": typed}))
 
     assert slots["order_number"] is None
-    assert slots["lookup_failures"] == 1.0
+    assert failed_checks() == 1
     assert len(messages) == 1
     assert "KL-" in messages[0] and "6 digits" in messages[0] and "confirmation email" in messages[0]
 
@@ -127,7 +136,7 @@ def test_an_email_given_first_is_checked_when_the_order_number_follows(
 
 
 def test_a_mismatched_email_resets_both_details_without_revealing_the_real_one(
-    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker
+    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, failed_checks: FailedCheckCounts
 ) -> None:
     tracker = make_tracker(slots={"order_number": "KL-100001"}, candidates={"email": "someone.else@example.com"})
     slots, messages = run_action(VALIDATE, tracker)
@@ -135,7 +144,7 @@ def test_a_mismatched_email_resets_both_details_without_revealing_the_real_one(
     assert slots["order_number"] is None
     assert slots["email"] is None
     assert slots.get("verified_order") is None
-    assert slots["lookup_failures"] == 1.0
+    assert failed_checks() == 1
     assert len(messages) == 1
     assert "doesn't match" in messages[0]
     assert "anna" not in messages[0].lower()
@@ -150,14 +159,15 @@ def test_changing_the_order_number_drops_the_earlier_verification(
     assert slots == {"order_number": "KL-100003", "verified_order": None}
 
 
-def test_success_clears_earlier_failures(seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker) -> None:
-    tracker = make_tracker(
-        slots={"order_number": "KL-100003", "lookup_failures": 2.0}, candidates={"email": "ben.okafor@example.com"}
-    )
+def test_success_clears_earlier_failures(
+    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, failed_checks: FailedCheckCounts
+) -> None:
+    failed_checks.set(2)
+    tracker = make_tracker(slots={"order_number": "KL-100003"}, candidates={"email": "ben.okafor@example.com"})
     slots, _ = run_action(VALIDATE, tracker)
 
     assert slots["verified_order"] == "KL-100003"
-    assert slots["lookup_failures"] == 0.0
+    assert failed_checks() == 0
 
 
 @pytest.mark.parametrize(
@@ -171,17 +181,59 @@ def test_success_clears_earlier_failures(seeded_engine: Engine, run_action: RunA
     ],
 )
 def test_the_last_allowed_failure_ends_the_look_up(
-    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, slots: dict, candidates: dict
+    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, failed_checks: FailedCheckCounts,
+    slots: dict, candidates: dict
 ) -> None:
-    tracker = make_tracker(slots={**slots, "lookup_failures": 2.0}, candidates=candidates)
-    events, messages = run_action(VALIDATE, tracker)
+    failed_checks.set(2)
+    events, messages = run_action(VALIDATE, make_tracker(slots=slots, candidates=candidates))
 
     assert events["requested_slot"] is None
     assert events["order_number"] is None and events["email"] is None
-    assert events["lookup_failures"] == 0.0
+    assert failed_checks() == 0
     assert len(messages) == 1
     assert "stop" in messages[0] and "support team" in messages[0]
     assert "anna" not in messages[0].lower()
+
+
+def test_the_caller_cannot_reset_the_count_through_the_tracker(
+    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, failed_checks: FailedCheckCounts
+) -> None:
+    """The tracker is the caller's to write: a slot claiming no failures changes nothing."""
+    failed_checks.set(2)
+    tracker = make_tracker(slots={"order_number": "KL-100001", "lookup_failures": 0.0},
+                           candidates={"email": "guess@example.com"})
+    events, messages = run_action(VALIDATE, tracker)
+
+    assert events["requested_slot"] is None
+    assert "support team" in messages[0]
+
+
+def test_each_conversation_counts_its_own_failures(
+    seeded_engine: Engine, run_action: RunAction, make_tracker: MakeTracker, failed_checks: FailedCheckCounts
+) -> None:
+    failed_checks.set(2, sender_id="someone-else")
+    slots, messages = run_action(VALIDATE, make_tracker(candidates={"order_number": "KL-1234"}))
+
+    assert "requested_slot" not in slots and "support team" not in messages[0]
+    assert (failed_checks(), failed_checks("someone-else")) == (1, 2)
+
+
+def test_failures_that_cannot_be_counted_end_the_look_up(
+    seeded_engine: Engine, make_tracker: MakeTracker, domain: DomainDict, redis_server: RedisServer,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Redis no guess can be counted, so none is allowed."""
+    monkeypatch.setenv("HANDOFF_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    forget_loaded_settings()
+    action_server_counter.cache_clear()
+    dispatcher = CollectingDispatcher()
+    try:
+        events = asyncio.run(VALIDATE.run(dispatcher, make_tracker(candidates={"order_number": "KL-1234"}), domain))
+    finally:
+        action_server_counter.cache_clear()
+    slots = {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+    assert slots["requested_slot"] is None and slots["order_number"] is None
+    assert "can't reach our order system" in dispatcher.messages[0]["text"]
 
 
 def test_the_attempt_limit_comes_from_the_settings(
