@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict, get_args
 
 # Conversation modes. `bot` is also the mode of a conversation Redis has never seen.
-BOT = "bot"
-QUEUED = "queued"
-ASSIGNED = "assigned"
-ABANDONED = "abandoned"
-WAITING_OFFLINE = "waiting_offline"
+Mode = Literal["bot", "queued", "assigned", "abandoned", "waiting_offline"]
+BOT: Mode = "bot"
+QUEUED: Mode = "queued"
+ASSIGNED: Mode = "assigned"
+ABANDONED: Mode = "abandoned"
+WAITING_OFFLINE: Mode = "waiting_offline"
+
+# What an append the mode had to allow did: kept it, recognised a retry, left it to the bot, or
+# refused it (the mode or owner did not allow it).
+AppendOutcome = Literal["appended", "duplicate", "bot", "refused"]
 
 # Message streams: what the customer sends to agents, and what agents send to the customer.
 INBOX = "inbox"
@@ -34,6 +39,14 @@ ONLINE = "online"
 AWAY = "away"
 OFFLINE = "offline"
 PRESENCE_STATUSES = (ONLINE, AWAY, OFFLINE)
+
+
+def one_of(value: str, words: Any, what: str) -> Any:
+    """`value` checked against the words of a Literal type (e.g. `one_of(x, Mode, "mode")`), so a
+    string read from Redis gets its type only when it is one of them."""
+    if value not in get_args(words):
+        raise ValueError(f"unknown {what}: {value!r}")
+    return value
 
 
 def _known(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,7 +99,7 @@ class ConversationState:
     """Who answers a conversation right now; `version` grows by one with every transition."""
 
     conversation_id: str
-    mode: str = BOT
+    mode: Mode = BOT
     agent_id: str | None = None
     ticket: Ticket | None = None
     priority: int = 0
@@ -102,7 +115,7 @@ class ConversationState:
         ticket = hash_fields.get("ticket")
         return cls(
             conversation_id=conversation_id,
-            mode=hash_fields.get("mode", BOT),
+            mode=one_of(hash_fields.get("mode", BOT), Mode, "mode"),
             agent_id=hash_fields.get("agent_id") or None,
             ticket=Ticket.from_json(ticket) if ticket else None,
             priority=int(hash_fields.get("priority") or 0),
@@ -249,9 +262,9 @@ class GuardedAppend:
     it).
     """
 
-    outcome: str
+    outcome: AppendOutcome
     stream_id: str
-    mode: str
+    mode: Mode
     agent_id: str | None
     version: int
 

@@ -42,6 +42,7 @@ from handoff.models import (
     PRESENCE_STATUSES,
     QUEUED,
     WAITING_OFFLINE,
+    AppendOutcome,
     AppendResult,
     ChatMessage,
     ClaimResult,
@@ -49,9 +50,11 @@ from handoff.models import (
     GuardedAppend,
     HandoffEvent,
     HandoffRequestResult,
+    Mode,
     QueueEntry,
     Ticket,
     TransitionResult,
+    one_of,
 )
 from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 
@@ -435,7 +438,8 @@ class HandoffStore:
                     kind=kind, ts=now, stream_id=stream_id, seq=int(seq), extra=extra).to_dict()
             await self._emit("message", conversation_id, feed=OUTBOX_FEED if direction == OUTBOX else AGENT_FEED,
                              **announced)
-        return GuardedAppend(outcome, stream_id, mode, agent_id or None, int(version))
+        return GuardedAppend(one_of(outcome, AppendOutcome, "append outcome"), stream_id, one_of(mode, Mode, "mode"),
+                             agent_id or None, int(version))
 
     @store_errors
     async def append_message(self, conversation_id: str, direction: str, message_id: str, sender: str,

@@ -37,7 +37,7 @@ from typing import Any
 from handoff.agent_service.agents import Agent
 from handoff.agent_service.errors import ApiError
 from handoff.agent_service.rasa_client import RasaClient, RasaUnavailable
-from handoff.agent_service.side_store import PendingSync, ServiceStore
+from handoff.agent_service.side_store import PendingSync, ServiceStore, SyncStage
 from handoff.models import BOT, INBOX, OUTBOX, ChatMessage, ConversationState, TransitionResult
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore, StoreUnavailable
@@ -47,7 +47,9 @@ logger = logging.getLogger(__name__)
 BOT_SENDER = "bot"
 MAX_RETRY_DELAY_SECONDS = 600.0
 # Stages of a pending sync.
-EVENTS, TRIGGER, DONE = "events", "trigger", "done"
+EVENTS: SyncStage = "events"
+TRIGGER: SyncStage = "trigger"
+DONE: SyncStage = "done"
 
 
 @dataclass

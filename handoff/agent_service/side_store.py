@@ -17,12 +17,17 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from handoff.leases import Leases, new_token
+from handoff.models import one_of
 from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import store_errors
 from handoff.store_scripts import Keys
+
+# How far a resolve's sync got: the tracker still lacks the live messages (`events`), the
+# welcome-back is still to fetch (`trigger`), or nothing is left (`done`).
+SyncStage = Literal["events", "trigger", "done"]
 
 
 @dataclass
@@ -40,7 +45,7 @@ class PendingSync:
     version: int  # the conversation's state version before the resolve
     slots: dict[str, Any] = field(default_factory=dict)
     queued_at: float | None = None  # this handoff's own request time (`since` may reach further back)
-    stage: str = "events"
+    stage: SyncStage = "events"
     sync_id: str = field(default_factory=lambda: secrets.token_hex(8))
     attempts: int = 0
     last_error: str = ""
@@ -51,7 +56,9 @@ class PendingSync:
     @classmethod
     def from_hash(cls, values: dict[str, str]) -> PendingSync:
         names = {f.name for f in fields(cls)}
-        return cls(**{name: json.loads(value) for name, value in values.items() if name in names})
+        pending = cls(**{name: json.loads(value) for name, value in values.items() if name in names})
+        pending.stage = one_of(pending.stage, SyncStage, "sync stage")
+        return pending
 
 
 class ServiceStore:
