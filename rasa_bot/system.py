@@ -19,6 +19,8 @@ from rasa_bot.processes import ManagedProcess
 from rasa_bot.settings import PROJECT_ROOT
 
 MODEL_PATH = PROJECT_ROOT / "models" / "paylater.tar.gz"
+# The shop's settings of the handoff plugin (its pages, its tickets), unless HANDOFF_SETTINGS names others.
+HANDOFF_SETTINGS_FILE = PROJECT_ROOT / "handoff_settings.yml"
 VENV_BIN = Path(sys.executable).parent
 SLACK_CHANNEL = "handoff.channels.slack.HandoffSlackInput"
 # Keys of the Slack section that may be written to the Rasa server's copy; secrets travel in the
@@ -130,6 +132,7 @@ def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[
         "HANDOFF_AGENT_SERVICE_URL": layout.agent_url,
         "HANDOFF_AGENTS_FILE": str(layout.agents_file),
         "HANDOFF_SESSION_SECRET": ensure_secret(layout.data_dir / "session_secret"),
+        "HANDOFF_SETTINGS": os.environ.get("HANDOFF_SETTINGS", str(HANDOFF_SETTINGS_FILE)),
         **layout.env,
     }
 
