@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from actions import shop_db
 from rasa_bot.settings import PROJECT_ROOT, get_settings
+from tests.model_paths import DOMAIN_DIR
 
 
 def _use_database(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -72,7 +73,7 @@ def corrupt_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(scope="session")
 def domain() -> DomainDict:
     """The project's real domain, as the action server receives it."""
-    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    return Domain.load(str(DOMAIN_DIR)).as_dict()
 
 
 def _tracker(slots: dict[str, Any] | None = None, candidates: dict[str, Any] | None = None) -> Tracker:
