@@ -135,7 +135,7 @@ def test_a_customer_of_the_starter_assistant_reaches_an_agent_and_comes_back(ado
     assert ticket["reason"] == "explicit_request"
     handoff = [event for event in tracker_events(adopted, customer.conversation_id)
                if event["event"] == "action" and event["name"] == "action_handoff"]
-    assert [event["policy"] for event in handoff] == ["policy_2_HandoffPolicy"]
+    assert [event["policy"] for event in handoff] == ["HandoffPolicy"]
 
     assert agent.claim(customer.conversation_id).status_code == 200
     assert customer.send("my parcel is late").headers["X-Handoff-Route"] == "human"
