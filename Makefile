@@ -9,7 +9,10 @@ MODEL := models/paylater.tar.gz
 # The plugin's NLU components and policies are part of the model: a change to them retrains it too.
 MODEL_CODE := handoff/nlu_component.py handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py \
 	handoff/detect.py handoff/answer_gate.py handoff/person_request.py handoff/judgement_cues.py
-TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml) $(MODEL_CODE)
+# The domain is a directory: the shop's domain/shop.yml and the plugin's fragment (domain/handoff.yml links to
+# handoff/domain/handoff.yml); Rasa merges them.
+DOMAIN := domain
+TRAINING_INPUTS := config.yml $(wildcard $(DOMAIN)/*.yml) handoff/domain/handoff.yml $(wildcard data/*.yml) $(MODEL_CODE)
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
@@ -39,7 +42,7 @@ seed: $(VENV)/.installed
 model: $(MODEL)
 
 $(MODEL): $(TRAINING_INPUTS) | $(VENV)/.installed
-	$(RASA) train --fixed-model-name paylater --out models --force
+	$(RASA) train --domain $(DOMAIN) --fixed-model-name paylater --out models --force
 	@touch $@
 
 run: setup

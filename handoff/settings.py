@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseSettings, Field
+from pydantic import BaseModel, BaseSettings, Field
 
 from handoff.settings_file import settings_file_source
 
@@ -24,6 +24,16 @@ def origin_of(url: str) -> str:
     """The web origin (scheme://host[:port]) of a URL, as browsers send it in `Origin`."""
     parsed = urlsplit(url)
     return f"{parsed.scheme}://{parsed.netloc}"
+
+
+class ResolveField(BaseModel):
+    """The one optional field of the console's resolve form: a value the agent verified, handed back
+    to the bot in the named slots (e.g. an order number the bot may look up again)."""
+
+    label: str = Field(..., description="The field's label in the console.")
+    slots: list[str] = Field(..., min_items=1, description="Slots the value is set in on resolve.")
+    pattern: str | None = Field(None, description="HTML pattern the value must match; unset: any text.")
+    placeholder: str = Field("", description="Example value shown in the empty field.")
 
 
 class HandoffSettings(BaseSettings):
@@ -139,6 +149,11 @@ class HandoffSettings(BaseSettings):
         ["request_human"], description="Intents by which the customer asks for a person."
     )
     handoff_action: str = Field("action_handoff", description="Action that performs the handoff.")
+    ticket_slots: list[str] | None = Field(
+        None,
+        description="Slots copied onto the ticket for the agent (the ones the console shows); unset: every "
+        "slot the conversation has set.",
+    )
 
     # --- priority of the ticket (1 lowest .. 5 most urgent) ---
     reason_priorities: dict[str, int] = Field(
@@ -260,6 +275,21 @@ class HandoffSettings(BaseSettings):
         None,
         description="Base URL the shop page's chat widget opens socket.io on (the Rasa server as the "
         "browser reaches it); unset: rasa_url.",
+    )
+    console_resolve_field: ResolveField | None = Field(
+        None,
+        description="The console's optional resolve field ({label, slots, pattern, placeholder}), e.g. a "
+        "verified order number set in the bot's slots; unset: the resolve form has no field.",
+    )
+    widget_storage_key: str = Field(
+        "handoffChat", regex=r"^[A-Za-z0-9_.-]+$",
+        description="Prefix of the browser storage keys the chat widget keeps its conversation id and "
+        "messages under; a page that embeds the widget may name its own in a `chat-storage-key` meta tag.",
+    )
+    demo_page_dir: Path | None = Field(
+        None,
+        description="Folder of a demo web page with the chat widget (index.html and its styles) that the "
+        "agent service serves at /shop; unset: no demo page.",
     )
     socketio_client_file: Path = Field(
         Path("node_modules/socket.io-client/dist/socket.io.min.js"),

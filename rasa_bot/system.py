@@ -20,6 +20,8 @@ from rasa_bot.settings import PROJECT_ROOT
 
 # The trained model, as `make model` writes it (the Makefile's MODEL); all Python code reads it here.
 MODEL_PATH = PROJECT_ROOT / "models" / "paylater.tar.gz"
+# The shop's settings of the handoff plugin (its pages, its tickets), unless HANDOFF_SETTINGS names others.
+HANDOFF_SETTINGS_FILE = PROJECT_ROOT / "handoff_settings.yml"
 VENV_BIN = Path(sys.executable).parent
 SLACK_CHANNEL = "handoff.channels.slack.HandoffSlackInput"
 # Keys of the Slack section that may be written to the Rasa server's copy; secrets travel in the
@@ -178,6 +180,7 @@ def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[
         "HANDOFF_SESSION_SECRET": ensure_secret(layout.data_dir / "session_secret"),
         "HANDOFF_RASA_JWT_SECRET": layout.rasa_jwt_secret,
         "RASA_TELEMETRY_ENABLED": "false",
+        "HANDOFF_SETTINGS": os.environ.get("HANDOFF_SETTINGS", str(HANDOFF_SETTINGS_FILE)),
         **layout.env,
     }
 

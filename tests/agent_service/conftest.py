@@ -5,6 +5,7 @@ start extra service processes for crash and outage tests."""
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -26,6 +27,9 @@ from tests.redis_server import RedisServer
 
 AGENT_POOL_SIZE = 80
 MAX_CONCURRENT_CHATS = 3
+# The console's resolve field as an assistant configures it (the repository's demo shop page is served too).
+RESOLVE_FIELD = {"label": "Verified booking <ref>", "slots": ["booking_ref", "verified_booking"],
+                 "pattern": "BK-[0-9]{4}", "placeholder": "BK-1234"}
 
 # Types of the fixtures below, for the tests' signatures.
 TakeAgents = Callable[[int], list[KnownAgent]]
@@ -86,8 +90,10 @@ def fake_rasa() -> Iterator[FakeRasa]:
 def service_settings(redis_server: RedisServer, agent_pool: AgentPool, key_prefix: str,
                      fake_rasa: FakeRasa) -> dict[str, str]:
     return {"redis_url": redis_server.url, "agents_file": str(agent_pool[0]), "key_prefix": key_prefix,
-            "rasa_url": fake_rasa.url, "rasa_jwt_secret": fake_rasa.jwt_secret, "max_concurrent_chats": str(MAX_CONCURRENT_CHATS),
-            "rasa_sync_retry_seconds": "0.2"}
+            "rasa_url": fake_rasa.url, "rasa_jwt_secret": fake_rasa.jwt_secret,
+            "max_concurrent_chats": str(MAX_CONCURRENT_CHATS),
+            "rasa_sync_retry_seconds": "0.2", "demo_page_dir": "shop", "widget_storage_key": "testChat",
+            "console_resolve_field": json.dumps(RESOLVE_FIELD)}
 
 
 @pytest.fixture(scope="session")
@@ -100,11 +106,13 @@ def service(tmp_path_factory: pytest.TempPathFactory,
 
 @pytest.fixture
 def start_service(tmp_path: Path, service_settings: dict[str, str]) -> Iterator[StartService]:
-    """Starts extra service processes (same settings unless overridden); stops them after the test."""
+    """Starts extra service processes (same settings unless overridden, None leaves one unset); stops
+    them after the test."""
     started: list[ServiceProcess] = []
 
     def start(**overrides: Any) -> ServiceProcess:
-        process = ServiceProcess(tmp_path, {**service_settings, **overrides})
+        settings = {name: value for name, value in {**service_settings, **overrides}.items() if value is not None}
+        process = ServiceProcess(tmp_path, settings)
         started.append(process)
         return process.start()
 

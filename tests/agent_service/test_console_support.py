@@ -4,6 +4,8 @@ a resolve."""
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,7 +15,7 @@ from handoff.agent_service.canned import load_canned_replies
 from handoff.care_store import CareStore
 from handoff.store_scripts import Keys
 from tests.agent_service.client import Api
-from tests.agent_service.conftest import OpenTicket, TakeAgents
+from tests.agent_service.conftest import RESOLVE_FIELD, OpenTicket, StartService, TakeAgents
 from tests.agent_service.fake_rasa import FakeRasa
 from tests.agent_service.service_process import REPO_ROOT
 from tests.redis_server import RedisServer
@@ -51,14 +53,33 @@ async def test_pages_are_public_and_allow_only_our_own_scripts(api: Api, fake_ra
     if path == "/shop":
         chat_origin = fake_rasa.url.rstrip("/")
         assert f'<meta name="chat-server" content="{chat_origin}">' in page
+        assert '<meta name="chat-storage-key" content="testChat">' in page
         assert chat_origin in policy and chat_origin.replace("http://", "ws://") in policy
+    else:
+        field = html.escape(json.dumps(RESOLVE_FIELD), quote=True)
+        assert f'<meta name="resolve-field" content="{field}">' in page
+        assert "KL-" not in page and "order" not in page
+
+
+async def test_the_demo_page_and_its_assets_come_from_its_folder_only_when_configured(
+        api: Api, start_service: StartService) -> None:
+    async with api.session.get(f"{api.base_url}/shop/shop.css") as response:
+        assert (response.status, response.content_type) == (200, "text/css")
+    for name in ["index.html", "..%2Fcanned_replies.yml", "missing.css"]:
+        async with api.session.get(f"{api.base_url}/shop/{name}") as response:
+            assert response.status == 404, name
+    bare = start_service(demo_page_dir=None, console_resolve_field=None)
+    async with api.session.get(f"{bare.url}/shop") as response:
+        assert response.status == 404
+    async with api.session.get(f"{bare.url}/console") as response:
+        assert '<meta name="resolve-field" content="null">' in await response.text()
 
 
 async def test_assets_are_served_only_from_the_list(api: Api) -> None:
     for name, content_type in [("console.js", "text/javascript"), ("widget.css", "text/css")]:
         async with api.session.get(f"{api.base_url}/static/{name}") as response:
             assert (response.status, response.content_type) == (200, content_type)
-    for name in ["agents.yml", "..%2Fopenapi.yaml", "shop.html"]:
+    for name in ["agents.yml", "..%2Fopenapi.yaml", "shop.css"]:
         async with api.session.get(f"{api.base_url}/static/{name}") as response:
             assert response.status == 404, name
     async with api.session.get(f"{api.base_url}/vendor/socket.io.min.js") as response:

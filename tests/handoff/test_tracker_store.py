@@ -14,11 +14,11 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from redis.asyncio import Redis
 
 from handoff.tracker_store import AppendOnlyRedisTrackerStore, TrackerConflict
-from rasa_bot.settings import PROJECT_ROOT
+from tests.model_paths import DOMAIN_DIR
 
 pytestmark = pytest.mark.asyncio
 
-DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+DOMAIN = Domain.load(str(DOMAIN_DIR))
 
 
 @pytest_asyncio.fixture(loop_scope="function")

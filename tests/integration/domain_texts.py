@@ -1,17 +1,18 @@
-"""The assistant's response texts, read from domain.yml, so tests compare against the real answers."""
+"""The assistant's response texts, read from its domain (the shop's and the plugin's files), so tests compare
+against the real answers."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-import yaml
+from rasa.shared.core.domain import Domain
 
-from rasa_bot.settings import PROJECT_ROOT
+from tests.model_paths import DOMAIN_DIR
 
 
 @lru_cache(maxsize=1)
 def _responses() -> dict:
-    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
+    return Domain.load(str(DOMAIN_DIR)).responses
 
 
 def response_text(name: str, **values: object) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-import yaml
+from rasa.shared.core.domain import Domain
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -23,7 +23,7 @@ from actions.shop.demo_data import seed_demo_data
 from actions.shop.queries import engine_for
 from actions.shop.schema import create_schema
 from handoff.store_scripts import Keys
-from rasa_bot.settings import PROJECT_ROOT
+from tests.model_paths import DOMAIN_DIR
 from tests.redis_server import RedisServer
 from tests.settings_env import forget_loaded_settings, use_default_settings
 
@@ -82,7 +82,7 @@ def corrupt_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(scope="session")
 def domain() -> DomainDict:
     """The project's real domain, as the action server receives it."""
-    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    return Domain.load(str(DOMAIN_DIR)).as_dict()
 
 
 def _tracker(slots: dict[str, Any] | None = None, candidates: dict[str, Any] | None = None,

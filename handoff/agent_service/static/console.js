@@ -283,7 +283,7 @@ function renderTicket(ticket) {
   for (const [name, value] of Object.entries(ticket.slots || {})) {
     if (value !== null && value !== "") slots.append(el("dt", name), el("dd", value));
   }
-  if (!slots.children.length) slots.append(el("dt", "none"), el("dd", "the bot learned no order or email"));
+  if (!slots.children.length) slots.append(el("dt", "none"), el("dd", "the bot noted nothing for the agent"));
   $("bot-transcript").replaceChildren(...ticket.transcript.map((turn) => {
     const row = el("tr", null, turn.role);
     const customer = turn.role === "customer";
@@ -416,12 +416,27 @@ async function transfer(event) {
   await act("transfer", { to_agent: $("transfer-to").value }, "Transferred.");
 }
 
+// The assistant's optional resolve field ({label, slots, pattern, placeholder} or null), from the page.
+const resolveField = JSON.parse(document.querySelector('meta[name="resolve-field"]').content);
+
+function addResolveField() {
+  if (!resolveField) return;
+  const input = el("input");
+  input.id = "resolve-value";
+  if (resolveField.pattern) input.pattern = resolveField.pattern;
+  input.placeholder = resolveField.placeholder || "";
+  const label = el("label", resolveField.label);
+  label.htmlFor = input.id;
+  $("resolve-form").prepend(label, input);
+}
+
 async function resolve(event) {
   event.preventDefault();
-  const order = $("verified-order").value.trim();
-  const slots = order ? { order_number: order, verified_order: order } : {};
+  const input = $("resolve-value");
+  const value = input ? input.value.trim() : "";
+  const slots = value ? Object.fromEntries(resolveField.slots.map((slot) => [slot, value])) : {};
   await act("resolve", { slots }, "Resolved: the customer is back with the bot.");
-  $("verified-order").value = "";
+  if (input) input.value = "";
 }
 
 async function act(action, body, done) {
@@ -438,6 +453,7 @@ async function act(action, body, done) {
 // --- start ------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
+  addResolveField();
   $("login-form").addEventListener("submit", (event) => {
     event.preventDefault();
     $("login-error").textContent = "";

@@ -5,8 +5,12 @@
 "use strict";
 
 (() => {
-  const SESSION_KEY = "paylaterChatSession";
-  const HISTORY_KEY = "paylaterChatHistory";
+  // The page names the storage key (the agent service fills it from the settings), so two assistants
+  // on one site keep apart.
+  const storageMeta = document.querySelector('meta[name="chat-storage-key"]');
+  const STORAGE_KEY = (storageMeta && storageMeta.content) || "handoffChat";
+  const SESSION_KEY = `${STORAGE_KEY}Session`;
+  const HISTORY_KEY = `${STORAGE_KEY}History`;
   const HUMAN_MODES = ["queued", "waiting_offline", "assigned"];
   const STATUS_POLL_MS = { human: 2000, bot: 10000 };
 
