@@ -145,7 +145,7 @@ async def main() -> None:
     if args.compare:
         with contextlib.ExitStack() as stack:
             urls = {}
-            for name, model in zip(("old", "new"), args.compare):
+            for name, model in zip(("old", "new"), args.compare, strict=True):
                 system_args = argparse.Namespace(rasa_url=None, agent_url=None, redis_url=None, agent_token=[],
                                                  key_prefix="handoff", model=model, keep_logs=False)
                 urls[name] = stack.enter_context(bench_system(system_args, needs_agent=False)).rasa_url

@@ -143,7 +143,8 @@ def report(figures: dict[str, ChannelFigures], args: argparse.Namespace, round_t
     ours, stock = figures[HANDOFF], figures[STOCK]
     overhead = {name: 100 * (percentile(getattr(ours, name), 0.5) / percentile(getattr(stock, name), 0.5) - 1)
                 for name in ("first", "last")}
-    paired = [a - b for a, b in zip(ours.first, stock.first)]
+    # Paired as far as both channels answered.
+    paired = [a - b for a, b in zip(ours.first, stock.first, strict=False)]
     print(f"\noverhead of {HANDOFF} at p50: first reply {overhead['first']:+.1f} % "
           f"(target <= {TARGET_PERCENT:.0f} %: {verdict(overhead['first'] <= TARGET_PERCENT)}), "
           f"last reply {overhead['last']:+.1f} %")

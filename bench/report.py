@@ -28,7 +28,7 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Non
     """A plain right-aligned table with a rule under the header."""
     cells = [[str(cell) for cell in row] for row in rows]
     widths = [max(len(str(header)), *(len(row[i]) for row in cells)) for i, header in enumerate(headers)]
-    print("  ".join(str(header).rjust(width) for header, width in zip(headers, widths)))
+    print("  ".join(str(header).rjust(width) for header, width in zip(headers, widths, strict=True)))
     print("  ".join("-" * width for width in widths))
     for row in cells:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))

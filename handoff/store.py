@@ -118,7 +118,7 @@ def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
 def _pairs(flat: list[str] | dict[str, str]) -> dict[str, str]:
     """A flat field/value reply as a dict: a stream entry's fields, or a HGETALL reply that went
     through cjson (where an empty one arrives as `{}`)."""
-    return dict(zip(flat[::2], flat[1::2])) if isinstance(flat, list) else dict(flat)
+    return dict(zip(flat[::2], flat[1::2], strict=True)) if isinstance(flat, list) else dict(flat)
 
 
 def _flatten(values: Mapping[str, Any]) -> list[Any]:
@@ -277,7 +277,7 @@ class HandoffStore:
                                               withscores=True)
         states = await self._states([conversation_id for conversation_id, _ in old])
         freed = 0
-        for (conversation_id, reserved_at), state in zip(old, states):
+        for (conversation_id, reserved_at), state in zip(old, states, strict=True):
             if state.mode != ASSIGNED or state.agent_id != agent_id:
                 freed += await self._script("REMOVE_IF_SCORE", [key], [conversation_id, reserved_at])
         return freed
@@ -368,7 +368,7 @@ class HandoffStore:
             for conversation_id in conversation_ids:
                 pipe.hgetall(self.keys.state(conversation_id))
             replies = await pipe.execute()
-        return [ConversationState.from_hash(c, fields) for c, fields in zip(conversation_ids, replies)]
+        return [ConversationState.from_hash(c, fields) for c, fields in zip(conversation_ids, replies, strict=True)]
 
     # --- queue --------------------------------------------------------------------------------
 
@@ -397,7 +397,7 @@ class HandoffStore:
         states = await self._states([conversation_id for conversation_id, _ in entries])
         now = self._now()
         listed: list[QueueEntry] = []
-        for (conversation_id, score), state in zip(entries, states):
+        for (conversation_id, score), state in zip(entries, states, strict=True):
             if state.mode == QUEUED and state.queued_at is not None:
                 listed.append(QueueEntry(conversation_id, len(listed) + 1, state.priority, state.queued_at,
                                          round(now - state.queued_at, 3), state.channel, state.ticket))
@@ -494,7 +494,7 @@ class HandoffStore:
             for conversation_id in conversation_ids:
                 pipe.get(self.keys.cursor(conversation_id, reader))
             cursors = await pipe.execute()
-        return {conversation_id: cursor or "0-0" for conversation_id, cursor in zip(conversation_ids, cursors)}
+        return {conversation_id: cursor or "0-0" for conversation_id, cursor in zip(conversation_ids, cursors, strict=True)}
 
     @store_errors
     async def read_outboxes(self, after: Mapping[str, str], reader: str, delivered: Mapping[str, str],

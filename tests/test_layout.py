@@ -5,6 +5,7 @@ imports nothing of the reference assistant, and Make and Python train and read t
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_top_level_packages_import_each_other_without_a_cycle() -> None:
     graph = package_imports()
     cycle = find_cycle(graph)
     assert cycle is None, "import cycle " + " -> ".join(cycle or []) + ": " + "; ".join(
-        f"{a} -> {b} in {', '.join(graph[a][b])}" for a, b in zip(cycle or [], (cycle or [])[1:]))
+        f"{a} -> {b} in {', '.join(graph[a][b])}" for a, b in itertools.pairwise(cycle or []))
 
 
 def test_the_handoff_plugin_imports_nothing_of_the_reference_assistant() -> None:

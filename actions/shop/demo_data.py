@@ -276,7 +276,7 @@ def demo_orders(today: date) -> list[_SeedOrder]:
     emails = [email for email, _ in DEMO_CUSTOMERS if email not in with_orders]
     while len(emails) < len(DEMO_GENERATED_ORDERS):
         emails.append(rng.choice(DEMO_CUSTOMERS)[0])
-    for number, email in zip(DEMO_GENERATED_ORDERS, emails):
+    for number, email in zip(DEMO_GENERATED_ORDERS, emails, strict=True):
         seeded.append(_generated_order(f"KL-{number}", email, rng, today))
     return seeded
 

@@ -76,7 +76,7 @@ async def agents(request: Request) -> HTTPResponse:
     return json({"agents": [
         {**agent.public(), "online": agent.id in online, "active_chats": len(held),
          "max_concurrent_chats": settings.max_concurrent_chats}
-        for agent, held in zip(listed, chats)]})
+        for agent, held in zip(listed, chats, strict=True)]})
 
 
 async def queue(request: Request) -> HTTPResponse:

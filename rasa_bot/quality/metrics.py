@@ -146,7 +146,7 @@ class QualityMeasure:
         truth = [o.example.intent for o in outcomes]
         predicted = [o.classified.split("/")[0] for o in outcomes]
         value = f1_score(truth, predicted, labels=sorted(set(truth)), average="macro", zero_division=0)
-        misses = sum(t != p for t, p in zip(truth, predicted))
+        misses = sum(t != p for t, p in zip(truth, predicted, strict=True))
         return Figure("intent_macro_f1", float(value), len(outcomes), misses, TARGETS["intent_macro_f1"])
 
     def _calibration_error(self, outcomes: list[Outcome]) -> Figure:
