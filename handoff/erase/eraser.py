@@ -151,7 +151,7 @@ class Eraser:
                 yield entry_id, fields.get("conversation_id", "")
             if len(entries) < PAGE:
                 return
-            start = f"({entries[-1][0]}"
+            start = _next_stream_id(entries[-1][0])
 
     async def _with_a_person(self, conversations: set[str]) -> list[str]:
         ordered = sorted(conversations)
@@ -233,3 +233,9 @@ class Eraser:
                              conversations=sorted(plan.conversations), with_a_person=busy,
                              keys=len(plan.keys), key_kinds=dict(sorted(key_kinds.items())),
                              entries=dict(sorted(entries.items())))
+
+
+def _next_stream_id(stream_id: str) -> str:
+    """The smallest stream id after `stream_id` (XRANGE's `(` exclusive start needs Redis 6.2)."""
+    millis, _, sequence = stream_id.partition("-")
+    return f"{millis}-{int(sequence) + 1}"

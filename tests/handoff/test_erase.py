@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+import handoff.erase.eraser
 from handoff.erase import CONVERSATION, EMAIL, SLACK_USER, BadSubject, Eraser, Subject, WithAPerson
 from handoff.erase.audit import audit_key, read_records
 from handoff.erase.keyspace import LOCK_KIND, KeyLayout
@@ -59,7 +60,9 @@ def prefixes(store: HandoffStore, rasa_prefix: str) -> tuple[str, ...]:
 
 
 async def test_erasing_a_conversation_leaves_no_trace_and_keeps_the_others(
-        stores: CustomerStores, eraser: Eraser, raw_redis: Redis, rasa_prefix: str) -> None:
+        stores: CustomerStores, eraser: Eraser, raw_redis: Redis, rasa_prefix: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handoff.erase.eraser, "PAGE", 2)  # streams and trackers are read page by page
     gone, kept = new_id(), new_id()
     await seed_customer(stores, gone, email=f"{gone}@example.com")
     await seed_customer(stores, kept, email=f"{kept}@example.com")
@@ -119,7 +122,8 @@ async def test_the_audit_record_counts_what_went_and_names_nobody(
 
 
 async def test_by_email_finds_the_conversations_whose_tracker_or_ticket_slots_hold_it(
-        stores: CustomerStores, eraser: Eraser, raw_redis: Redis) -> None:
+        stores: CustomerStores, eraser: Eraser, raw_redis: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handoff.erase.eraser, "PAGE", 2)  # the slot is on a later page of the tracker
     in_tracker, in_ticket, other = new_id(), new_id(), new_id()
     address = f"anna.{uuid.uuid4().hex[:6]}@example.com"
     await seed_customer(stores, in_tracker, email=address.upper())
