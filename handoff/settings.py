@@ -42,6 +42,11 @@ class HandoffSettings(BaseSettings):
     # --- shared state ---
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis holding all handoff state.")
     key_prefix: str = Field("handoff", description="Prefix of every Redis key the plugin writes.")
+    rasa_key_prefix: str = Field(
+        "rasa", min_length=1,
+        description="`key_prefix` of Rasa's tracker and lock stores in endpoints.yml (kept in the same Redis): "
+        "where erasing a customer's data finds their trackers and locks.",
+    )
 
     # --- frustration: accumulation over the conversation ---
     frustration_threshold: float = Field(

@@ -13,6 +13,7 @@ from handoff.agent_service import (
     agent_routes,
     canned,
     conversation_routes,
+    erase_routes,
     message_routes,
     pages,
     socket_routes,
@@ -71,7 +72,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.register_middleware(check_socket_origin, "request")
     app.register_middleware(authenticate, "request")
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
-                   socket_routes.blueprint(), canned.blueprint(), pages.blueprint()])
+                   socket_routes.blueprint(), canned.blueprint(), pages.blueprint(),
+                   erase_routes.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         if settings.freeze_startup_heap:

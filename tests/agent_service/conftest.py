@@ -64,7 +64,7 @@ def agent_pool(tmp_path_factory: pytest.TempPathFactory, lead: KnownAgent) -> Ag
 
 @pytest.fixture(scope="session")
 def lead() -> KnownAgent:
-    """The one agent of the pool's file with the lead role; tests only read with it."""
+    """The one agent of the pool's file with the lead role; it holds no chats (tests of roles use it)."""
     return KnownAgent("lead1", "Lead One", new_token(), LEAD_ROLE)
 
 
