@@ -159,7 +159,7 @@ class Eraser:
             for conversation_id in ordered:
                 pipe.hget(self.keys.state(conversation_id), "mode")
             modes = await pipe.execute()
-        return [conversation_id for conversation_id, mode in zip(ordered, modes) if mode in WITH_A_PERSON]
+        return [conversation_id for conversation_id, mode in zip(ordered, modes, strict=True) if mode in WITH_A_PERSON]
 
     # --- by email -----------------------------------------------------------------------------
 
