@@ -23,9 +23,9 @@ from handoff.models import INBOX
 from handoff.slack.state import AlertPost, SlackState
 from handoff.store import HandoffStore
 from handoff.tracker_store import AppendOnlyRedisTrackerStore
-from rasa_bot.settings import PROJECT_ROOT
+from tests.model_paths import DOMAIN_DIR
 
-DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+DOMAIN = Domain.load(str(DOMAIN_DIR))
 
 
 @dataclass
