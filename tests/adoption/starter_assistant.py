@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from rasa.cli.scaffold import create_initial_project
@@ -119,9 +120,10 @@ def add_channels(bot: Path) -> None:
     _write(bot / "credentials.yml", credentials)
 
 
-def add_endpoints(bot: Path, action_url: str, redis_host: str, redis_port: int) -> None:
-    """Step 6: the action server, and the plugin's Redis tracker and lock stores."""
-    redis = {"url": redis_host, "port": redis_port, "db": 0, "key_prefix": "rasa"}
+def add_endpoints(bot: Path, action_url: str, redis_url: str) -> None:
+    """Step 6: the action server, and the plugin's Redis tracker and lock stores (with the password)."""
+    parts = urlsplit(redis_url)
+    redis = {"url": parts.hostname, "port": parts.port, "db": 0, "password": parts.password, "key_prefix": "rasa"}
     _write(bot / "endpoints.yml", {
         "action_endpoint": {"url": f"{action_url}/webhook"},
         "tracker_store": {"type": "handoff.tracker_store.AppendOnlyRedisTrackerStore", **redis,

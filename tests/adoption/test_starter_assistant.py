@@ -37,14 +37,6 @@ STARTER_GREETING = "Hey! How are you?"
 
 
 @pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("adoption-redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def adopted(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer) -> Iterator[SystemLayout]:
     """The starter assistant with the plugin, trained and running; its layout (URLs)."""
     work = tmp_path_factory.mktemp("adoption")
@@ -59,7 +51,7 @@ def adopted(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer)
     starter.add_training_data(bot)
     starter.add_action(bot)
     starter.add_channels(bot)
-    starter.add_endpoints(bot, layout.action_url, layout.host, redis_server.port)
+    starter.add_endpoints(bot, layout.action_url, redis_server.url)
     env = plugin_environment(plugin, starter.write_settings(bot), layout)
     check_only_the_plugin_is_importable(bot, env, plugin)
     model = train(bot, env)
@@ -79,7 +71,7 @@ def plugin_environment(plugin: Path, settings_file: Path, layout: SystemLayout) 
     return {**inherited, "PYTHONPATH": str(plugin), "HANDOFF_SETTINGS": str(settings_file),
             "HANDOFF_REDIS_URL": layout.redis_url, "HANDOFF_RASA_URL": layout.rasa_url,
             "HANDOFF_AGENT_SERVICE_URL": layout.agent_url, "HANDOFF_AGENTS_FILE": str(agents_file),
-            "HANDOFF_SESSION_SECRET": secrets.token_urlsafe(32)}
+            "HANDOFF_SESSION_SECRET": secrets.token_urlsafe(32), "HANDOFF_RASA_JWT_SECRET": layout.rasa_jwt_secret}
 
 
 def check_only_the_plugin_is_importable(bot: Path, env: dict[str, str], plugin: Path) -> None:
@@ -102,16 +94,18 @@ def train(bot: Path, env: dict[str, str]) -> Path:
 
 def processes(bot: Path, model: Path, env: dict[str, str], layout: SystemLayout) -> list[ManagedProcess]:
     """Step 8: the action server, Rasa and the agent service, run from the starter's folder."""
-    def service(name: str, command: list[str], ready_url: str) -> ManagedProcess:
-        return ManagedProcess(name=name, command=command, ready_url=ready_url, env=env, cwd=bot,
+    def service(name: str, command: list[str], ready_url: str, extra_env: dict[str, str] | None = None
+                ) -> ManagedProcess:
+        return ManagedProcess(name=name, command=command, ready_url=ready_url, env={**env, **(extra_env or {})},
+                              cwd=bot,
                               log_path=layout.log_dir / f"{name.replace(' ', '_')}.log")
 
     return [
         service("action server", [RASA, "run", "actions", "--actions", "actions", "--port", str(layout.action_port)],
-                f"{layout.action_url}/health"),
-        service("rasa server", [RASA, "run", "--enable-api", "--model", str(model), "--credentials",
-                                "credentials.yml", "--endpoints", "endpoints.yml", "--interface", layout.host,
-                                "--port", str(layout.rasa_port), "--cors", "*"], f"{layout.rasa_url}/status"),
+                f"{layout.action_url}/health", {"SANIC_HOST": layout.host}),
+        service("rasa server", [sys.executable, "-m", "handoff.rasa_server", "run", "--enable-api", "--model",
+                                str(model), "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
+                                "--interface", layout.host, "--port", str(layout.rasa_port)], f"{layout.rasa_url}/"),
         service("agent service", [sys.executable, "-m", "handoff.agent_service", "--host", layout.host,
                                   "--port", str(layout.agent_port)], f"{layout.agent_url}/health"),
     ]

@@ -40,14 +40,6 @@ OwnKeys = tuple[str, HandoffStore, ServiceStore]
 
 
 @pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
 def key_prefix() -> str:
     return f"agentsvc-{uuid.uuid4().hex[:8]}"
 

@@ -118,14 +118,6 @@ def make_tracker() -> MakeTracker:
     return _tracker
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
 class FailedCheckCounts:
     """Reads and sets the failed-check counts the action server keeps in Redis."""
 
