@@ -18,6 +18,8 @@ QUEUED = "queued"
 ASSIGNED = "assigned"
 ABANDONED = "abandoned"
 WAITING_OFFLINE = "waiting_offline"
+# Modes in which nobody works on the conversation: its records are kept for the retention period.
+CLOSED_MODES = (BOT, ABANDONED)
 
 # Message streams: what the customer sends to agents, and what agents send to the customer.
 INBOX = "inbox"
