@@ -173,3 +173,27 @@ async def test_a_pending_tracker_sync_is_given_up_after_the_retention_period(
         assert await raw_redis.ttl(store.keys.pending_sync(conversation_id)) in about(RETENTION)
     finally:
         await side.close()
+
+
+# --- the keys without expiry stay small (docs/security.md "Retention") ---------------------------
+
+async def test_both_event_feeds_are_capped(make_store: StoreFactory, raw_redis: Redis) -> None:
+    store = make_store(events_maxlen=10)
+    conversation_id = new_conversation()
+    await with_alice(store, conversation_id)
+    for n in range(300):
+        await store.append_message(conversation_id, INBOX, f"m{n}", "customer", "still there?")
+        await store.append_message(conversation_id, OUTBOX, f"a{n}", "alice", "yes")
+    # Trimming is approximate (whole radix-tree nodes of 100 entries), but it happens.
+    assert 10 <= await raw_redis.xlen(store.keys.events) < 300
+    assert 10 <= await raw_redis.xlen(store.keys.outbox_events) < 300
+
+
+async def test_an_agent_who_closed_every_chat_leaves_no_chat_set(store: HandoffStore, raw_redis: Redis) -> None:
+    resolved_one, abandoned_one, handed_on = new_conversation(), new_conversation(), new_conversation()
+    for conversation_id in (resolved_one, abandoned_one, handed_on):
+        await with_alice(store, conversation_id)
+    assert (await store.resolve(resolved_one, "alice")).ok
+    assert (await store.abandon(abandoned_one)).ok
+    assert (await store.transfer(handed_on, "alice", "bob")).ok
+    assert not await raw_redis.exists(store.keys.agent_chats("alice"))
