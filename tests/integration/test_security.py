@@ -192,10 +192,11 @@ KEYS_WITHOUT_EXPIRY = {
     "handoff:{queue}:departed",  # queued customers who left, until abandoned
     "handoff:{events}:agents",  # capped stream of queue events
     "handoff:{events}:outbox",  # capped stream of outbox wake-ups
-    "handoff:{agents}:presence", "handoff:{agents}:presence_expiry", "handoff:{agents}:names",
-    "handoff:{agent:<id>}:chats",  # an agent's open chats; each leaves on resolve
-    "handoff:{pending_sync}:due",  # resolves whose Rasa sync is still to retry
-    "handoff:{slack_tail:<id>}:cursor",
+    "handoff:{agents}:presence", "handoff:{agents}:presence_expiry",  # one entry per agent online
+    "handoff:{agents}:names",  # the configured agents' names, replaced at each start
+    "handoff:{agent:<id>}:chats",  # an agent's open chats; each leaves on resolve, abandon or transfer
+    "handoff:{pending_sync}:due",  # resolves whose Rasa sync is still to retry; dropped with the marker
+    "handoff:{slack_tail:<id>}:cursor",  # one per Slack event tail
 }
 
 
