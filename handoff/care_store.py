@@ -8,9 +8,13 @@ key names are in `store_scripts.Keys`) so the message hot path is untouched:
   handoff's ticket, who resolved it and when;
 - `<prefix>:{<conversation>}:satisfaction` (hash: handoff id -> rating 1-5);
 - `<prefix>:{<conversation>}:rating_due` (string: handoff id): the handoff the customer may still
-  rate; a rating consumes it, so each handoff is rated at most once;
+  rate, for a week at most; a rating consumes it, so each handoff is rated at most once;
 - `<prefix>:{agents}:names` (hash: agent id -> display name), published by the agent service so
-  the customer's channel can say who they talk to without reading the agents file (with tokens).
+  the customer's channel can say who they talk to without reading the agents file (with tokens);
+  each start replaces it with the agents configured then.
+
+Closed tickets and ratings are records of the conversation (`Keys.records`): they expire with its
+state once it is closed (see `store_scripts.TRANSITION`).
 """
 
 from __future__ import annotations
@@ -23,17 +27,38 @@ from typing import Any
 from handoff.models import ConversationState
 from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import store_errors
-from handoff.store_scripts import Keys
+from handoff.store_scripts import FOLLOW_STATE, Keys
 
 RATINGS = range(1, 6)
 RATING_DUE_SECONDS = 7 * 86_400  # a customer who comes back after a week is not asked any more
 
+# Keeps a resolved handoff's record and makes it rateable. Written before the mode flips, while an
+# agent has the conversation; should the conversation have closed meanwhile (the resolve is then
+# refused and the record discarded), both keys take the lifetime its records have (FOLLOW_STATE).
+# KEYS[1] state, KEYS[2] closed tickets, KEYS[3] rating_due. ARGV: handoff id, record, seconds the
+# rating stays due.
+ARCHIVE = FOLLOW_STATE + """
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[3])
+follow_state(KEYS[1], KEYS[2], 0)
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 and left < redis.call('PTTL', KEYS[3]) then
+  redis.call('PEXPIRE', KEYS[3], left)
+end
+"""
+
 # Moves the due handoff id into the ratings hash; 0 when nothing is due (already rated, or never).
+# The rating lives as long as the closed tickets it belongs to (they expire with the conversation).
+# KEYS[1] closed tickets, KEYS[2] ratings, KEYS[3] rating_due. ARGV: the rating.
 RATE = """
 local due = redis.call('GET', KEYS[3])
 if not due or redis.call('HEXISTS', KEYS[1], due) == 0 then return 0 end
 redis.call('HSET', KEYS[2], due, ARGV[1])
 redis.call('DEL', KEYS[3])
+local left = redis.call('PTTL', KEYS[1])
+if left > 0 then
+  redis.call('PEXPIRE', KEYS[2], left)
+end
 return 1
 """
 
@@ -46,6 +71,7 @@ class CareStore:
         self.keys = keys
         self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
         self._redis = self.connections.commands
+        self._archive = self._redis.register_script(ARCHIVE)
         self._rate = self._redis.register_script(RATE)
 
     async def close(self) -> None:
@@ -65,10 +91,10 @@ class CareStore:
                   "queued_at": state.queued_at, "assigned_at": state.assigned_at,
                   "resolved_at": round(time.time(), 3),
                   "ticket": state.ticket.to_dict() if state.ticket else None}
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.closed_tickets(state.conversation_id), handoff_id, json.dumps(record))
-            pipe.set(self.keys.rating_due(state.conversation_id), handoff_id, ex=RATING_DUE_SECONDS)
-            await pipe.execute()
+        conversation_id = state.conversation_id
+        keys = [self.keys.state(conversation_id), self.keys.closed_tickets(conversation_id),
+                self.keys.rating_due(conversation_id)]
+        await self._archive(keys=keys, args=[handoff_id, json.dumps(record), RATING_DUE_SECONDS])
         return handoff_id
 
     @store_errors
@@ -109,6 +135,17 @@ class CareStore:
         names = dict(agents)
         if names:
             await self._redis.hset(self.keys.agent_names, mapping=names)
+
+    @store_errors
+    async def publish_roster(self, agents: Iterable[tuple[str, str]]) -> None:
+        """Makes the names of every configured agent known and forgets those of agents no longer
+        configured, so a removed agent's name is not kept for good."""
+        names = dict(agents)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.agent_names)
+            if names:
+                pipe.hset(self.keys.agent_names, mapping=names)
+            await pipe.execute()
 
     @store_errors
     async def agent_name(self, agent_id: str) -> str:

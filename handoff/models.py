@@ -19,6 +19,8 @@ QUEUED: Mode = "queued"
 ASSIGNED: Mode = "assigned"
 ABANDONED: Mode = "abandoned"
 WAITING_OFFLINE: Mode = "waiting_offline"
+# Modes in which nobody works on the conversation: its records are kept for the retention period.
+CLOSED_MODES = (BOT, ABANDONED)
 
 # What an append the mode had to allow did: kept it, recognised a retry, left it to the bot, or
 # refused it (the mode or owner did not allow it).

@@ -190,8 +190,9 @@ class HandoffSettings(BaseSettings):
         240, ge=1, description="Average time an agent needs per conversation; used for wait estimates."
     )
     retention_days: int = Field(
-        30, ge=1, description="Days a conversation's handoff records (state, messages) are kept after it "
-        "went back to the bot. Rasa's trackers expire on their own (`record_exp` in endpoints.yml).",
+        30, ge=1, description="Days a conversation's handoff records (state, messages, closed tickets, "
+        "ratings) are kept once it is closed (back with the bot, or abandoned); see security.md, Retention. "
+        "Rasa's trackers expire on their own (`record_exp` in endpoints.yml).",
     )
     abandon_after_seconds: float = Field(
         120.0, gt=0,

@@ -13,6 +13,9 @@ operation spans tags it is ordered so that a crash in between leaves only harmle
   leaked by a crash is swept when the agent hits its limit and the conversation is not theirs.
 - events: emitted after the state change. They are hints for live consoles; the state is the
   truth, so a console that reconnects re-reads the queue and its chats.
+- retention: the step that changes a conversation's mode also sets how long its records live: for
+  good while a person has it, `retention_seconds` once it is closed (back with the bot, or
+  abandoned). Message-id markers and cursors expire on their own.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from handoff.models import (
     AGENT_FEED,
     ASSIGNED,
     BOT,
+    CLOSED_MODES,
     DIRECTIONS,
     INBOX,
     MESSAGE_KINDS,
@@ -90,7 +94,7 @@ class StoreConfig:
     socket_timeout: float = DEFAULT_TIMEOUTS.socket_seconds  # a hung Redis surfaces as StoreUnavailable
     connect_timeout: float = DEFAULT_TIMEOUTS.connect_seconds
     max_block_ms: int = DEFAULT_TIMEOUTS.max_block_ms  # longest wait a blocking read may ask for
-    retention_seconds: int = 30 * 86_400  # a conversation back with the bot is forgotten after this
+    retention_seconds: int = 30 * 86_400  # a closed conversation (bot, abandoned) is forgotten after this
 
     @property
     def timeouts(self) -> RedisTimeouts:
@@ -204,8 +208,10 @@ class HandoffStore:
     async def _transition(self, conversation_id: str, allowed: tuple[str, ...], new_mode: str, *,
                           owner: str = "", clear: tuple[str, ...] = (),
                           values: Mapping[str, Any] | None = None) -> TransitionResult:
-        reply = await self._script("TRANSITION", [self.keys.state(conversation_id)], [
-            self._now(), " ".join(allowed), owner, new_mode, " ".join(clear), *_flatten(values or {})])
+        keys = [*self.keys.records(conversation_id), self.keys.rating_due(conversation_id)]
+        kept_for = self.config.retention_seconds if new_mode in CLOSED_MODES else 0
+        reply = await self._script("TRANSITION", keys, [self._now(), " ".join(allowed), owner, new_mode,
+                                                        " ".join(clear), kept_for, *_flatten(values or {})])
         outcome = json.loads(reply)
         state = ConversationState.from_hash(conversation_id, _pairs(outcome["state"]))
         return TransitionResult(outcome["ok"], state, outcome.get("reason"))
@@ -227,7 +233,6 @@ class HandoffStore:
         if not outcome.ok:
             await self._undo_queue_entry(outcome.state, score)
             return HandoffRequestResult(False, outcome.state, outcome.reason)
-        await self._retain(conversation_id, forever=True)
         await self._emit("ticket_created", conversation_id, mode=new_mode, priority=priority, channel=channel)
         position = await self.queue_position(conversation_id) if agents_online else None
         estimate = self.estimate_wait(position) if position else None
@@ -308,7 +313,6 @@ class HandoffStore:
         outcome = await self._transition(conversation_id, (ASSIGNED,), BOT, owner=agent_id, clear=HANDOFF_FIELDS)
         if outcome.ok:
             await self._redis.zrem(self.keys.agent_chats(agent_id), conversation_id)
-            await self._retain(conversation_id, forever=False)
             await self._emit("ticket_resolved", conversation_id, agent_id=agent_id)
         return outcome
 
@@ -329,24 +333,7 @@ class HandoffStore:
     @store_errors
     async def return_to_bot(self, conversation_id: str) -> TransitionResult:
         """abandoned -> bot, e.g. when the customer writes again."""
-        outcome = await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
-        if outcome.ok:
-            await self._retain(conversation_id, forever=False)
-        return outcome
-
-    async def _retain(self, conversation_id: str, *, forever: bool) -> None:
-        """While a human has the conversation its records stay; once it is back with the bot they
-        expire after `retention_seconds`, so Redis does not grow with every conversation ever had.
-        (Message-id markers and cursors expire on their own.)"""
-        keys = [self.keys.state(conversation_id), self.keys.stream(conversation_id, INBOX),
-                self.keys.stream(conversation_id, OUTBOX), self.keys.sequence(conversation_id)]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                if forever:
-                    pipe.persist(key)
-                else:
-                    pipe.expire(key, self.config.retention_seconds)
-            await pipe.execute()
+        return await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
 
     @store_errors
     async def requeue_offline(self) -> list[str]:
@@ -428,7 +415,7 @@ class HandoffStore:
                   "extra": json.dumps(extra)}
         outcome, stream_id, seq, mode, agent_id, version = await self._batched_script("APPEND_MESSAGE", keys, [
             " ".join(modes), owner, " ".join(bot_modes), self.config.stream_maxlen,
-            self.config.dedup_ttl_seconds, *_flatten(fields)])
+            self.config.dedup_ttl_seconds, self.config.retention_seconds, *_flatten(fields)])
         if outcome == "appended":
             announced: dict[str, Any] = {"direction": direction, "kind": kind, "stream_id": stream_id,
                                          "agent_id": agent_id or None}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from handoff.models import AGENT_FEED, OUTBOX_FEED
+from handoff.models import AGENT_FEED, INBOX, OUTBOX, OUTBOX_FEED
 
 # Queue score = -priority * PRIORITY_STEP + queued_at (epoch seconds): ascending order puts higher
 # priority first and, within one priority, the older request first. Epoch seconds stay below the
@@ -81,6 +81,13 @@ class Keys:
 
     def cursor(self, conversation_id: str, reader: str) -> str:
         return self._conversation(conversation_id, f"cursor:{reader}")
+
+    def records(self, conversation_id: str) -> list[str]:
+        """The conversation's records, its state first: kept while a person has the conversation,
+        they expire together once it is closed (see TRANSITION). Its other keys expire on their own."""
+        return [self.state(conversation_id), self.stream(conversation_id, INBOX),
+                self.stream(conversation_id, OUTBOX), self.sequence(conversation_id),
+                self.closed_tickets(conversation_id), self.satisfaction(conversation_id)]
 
     @property
     def queue(self) -> str:
@@ -185,10 +192,28 @@ class Keys:
         return self._conversation(conversation_id, "slack_alert")
 
 
-# Compare-and-set on a conversation's mode.
-# KEYS[1] state hash. ARGV: now, allowed current modes (space separated), required owner ('' for
-# any), new mode, fields to delete (space separated), then field/value pairs to set.
-# Returns JSON {ok, reason?, state: flat HGETALL list}.
+# A key written into a conversation keeps what the conversation's records keep: a closed one's state
+# has an expiry (TRANSITION sets it), which the key then takes too; where the conversation has no
+# state at all (never handed off) the key expires `fallback` seconds from now (0: not at all).
+FOLLOW_STATE = """
+local function follow_state(state, key, fallback)
+  local left = redis.call('PTTL', state)
+  if left > 0 then
+    redis.call('PEXPIRE', key, left)
+  elseif left == -2 and tonumber(fallback) > 0 then
+    redis.call('EXPIRE', key, fallback)
+  end
+end
+"""
+
+# Compare-and-set on a conversation's mode, and in the same step the lifetime of its records: they
+# stay for good while a person has the conversation, and expire once it is closed, so no crash can
+# leave a closed conversation's records without an expiry.
+# KEYS[1] state hash, then the conversation's other records (Keys.records), then its rating_due
+# marker (cut to the retention period, never lengthened). ARGV: now, allowed current modes (space
+# separated), required owner ('' for any), new mode, fields to delete (space separated), seconds
+# the records are kept once the new mode is reached (0: for good, a person has it), then
+# field/value pairs to set. Returns JSON {ok, reason?, state: flat HGETALL list}.
 TRANSITION = """
 local mode = redis.call('HGET', KEYS[1], 'mode') or 'bot'
 local allowed = false
@@ -205,7 +230,18 @@ for name in string.gmatch(ARGV[5], '%S+') do
   redis.call('HDEL', KEYS[1], name)
 end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
-redis.call('HSET', KEYS[1], 'mode', ARGV[4], 'updated_at', ARGV[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], 'mode', ARGV[4], 'updated_at', ARGV[1], unpack(ARGV, 7))
+local keep = tonumber(ARGV[6])
+for index = 1, #KEYS - 1 do
+  if keep > 0 then
+    redis.call('EXPIRE', KEYS[index], keep)
+  else
+    redis.call('PERSIST', KEYS[index])
+  end
+end
+if keep > 0 and redis.call('PTTL', KEYS[#KEYS]) > keep * 1000 then
+  redis.call('EXPIRE', KEYS[#KEYS], keep)
+end
 return cjson.encode({ok = true, state = redis.call('HGETALL', KEYS[1])})
 """
 
@@ -241,10 +277,12 @@ return 0
 # hands. KEYS[1] state hash, KEYS[2] stream, KEYS[3] seen marker, KEYS[4] the conversation's
 # message counter. ARGV: modes that take the message ('' = any), required owner ('' = any), modes
 # in which the bot takes it instead (only the seen marker is set, to 'bot'), max stream length,
-# seen-marker ttl, then field/value pairs.
+# seen-marker ttl, seconds a closed conversation's records are kept, then field/value pairs. In a
+# closed conversation (e.g. the welcome-back after a resolve) the stream and counter take the
+# lifetime of its records (FOLLOW_STATE).
 # Returns {outcome, stream id ('' if none), seq, mode, owner ('' if none), state version} with
 # outcome 'appended', 'duplicate' (stream id of the first copy, or 'bot'), 'bot' or 'refused'.
-APPEND_MESSAGE = """
+APPEND_MESSAGE = FOLLOW_STATE + """
 local state = redis.call('HMGET', KEYS[1], 'mode', 'agent_id', 'version')
 local mode, owner, version = state[1] or 'bot', state[2] or '', state[3] or '0'
 local function listed(modes)
@@ -259,8 +297,10 @@ if (ARGV[1] == '' or listed(ARGV[1])) and (ARGV[2] == '' or ARGV[2] == owner) th
     return {'duplicate', earlier, 0, mode, owner, version}
   end
   local seq = redis.call('INCR', KEYS[4])
-  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, unpack(ARGV, 6))
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'seq', seq, unpack(ARGV, 7))
   redis.call('SET', KEYS[3], id, 'EX', ARGV[5])
+  follow_state(KEYS[1], KEYS[2], ARGV[6])
+  follow_state(KEYS[1], KEYS[4], ARGV[6])
   return {'appended', id, seq, mode, owner, version}
 end
 if listed(ARGV[3]) then

@@ -52,7 +52,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.config.FALLBACK_ERROR_FORMAT = "json"
 
     # The stores beside `store` share its connections to Redis (one set per process).
-    side = ServiceStore(settings.redis_url, store.keys, store.config.timeouts)
+    side = ServiceStore(settings.redis_url, store.keys, store.config.timeouts,
+                        retention_seconds=store.config.retention_seconds)
     rasa_client = RasaClient(settings.rasa_url, settings.rasa_jwt_secret, settings.rasa_token_seconds,
                              settings.rasa_timeout_seconds)
     app.ctx.settings = settings
@@ -80,7 +81,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
             freeze_startup_heap()
         await rasa_client.start()
         try:
-            await care.publish_names((agent.id, agent.name) for agent in app.ctx.agents)
+            await care.publish_roster((agent.id, agent.name) for agent in app.ctx.agents)
         except StoreUnavailable:
             pass  # each agent's presence heartbeat publishes their name again
         app.ctx.tasks = [asyncio.create_task(EventTail(store, side, app.ctx.hub).run(), name="event-tail"),

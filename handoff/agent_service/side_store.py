@@ -2,11 +2,13 @@
 connections and cluster rule (one hash tag per atomic step; key names in `store_scripts.Keys`):
 
 - `<prefix>:{<conversation>}:pending_sync` (hash): a resolve whose Rasa tracker sync has not
-  finished yet (see `rasa_sync.py`); it survives restarts so the sync is retried until it succeeds.
+  finished yet (see `rasa_sync.py`); it survives restarts so the sync is retried until it succeeds,
+  or until the retention period has passed since the marker was last written (the conversation's
+  records are gone by then, and Rasa's tracker with them).
 - `<prefix>:{<conversation>}:pending_sync_lease`: the process syncing it now (see `leases.py`).
 - `<prefix>:{pending_sync}:due` (sorted set: conversation -> when to try next): the retry index.
   An index entry is written before its marker and removed after it, so a marker is never
-  unindexed; an entry without a marker is dropped when found.
+  unindexed; an entry without a marker (removed, or expired) is dropped when found.
 
 It also offers the one read of the agents' event stream that `HandoffStore` lacks: the newest id,
 so a tail can start exactly at "now" and never skip an event between two blocking reads.
@@ -65,8 +67,10 @@ class ServiceStore:
     """Async access to the agent service's own keys; every method raises StoreUnavailable when
     Redis cannot be reached."""
 
-    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS) -> None:
+    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS, *,
+                 retention_seconds: int) -> None:
         self.keys = keys
+        self._retention_seconds = retention_seconds
         self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
         self._redis = self.connections.commands
         self._leases = Leases(self._redis)
@@ -82,12 +86,14 @@ class ServiceStore:
 
     @store_errors
     async def save_pending(self, pending: PendingSync, due_at: float) -> None:
-        """Writes (or replaces) the marker and schedules its next attempt."""
+        """Writes (or replaces) the marker, kept for the retention period, and schedules its next
+        attempt."""
         await self._redis.zadd(self.keys.pending_sync_due, {pending.conversation_id: due_at})
         key = self.keys.pending_sync(pending.conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
             pipe.hset(key, mapping=pending.to_hash())
+            pipe.expire(key, self._retention_seconds)
             await pipe.execute()
 
     @store_errors

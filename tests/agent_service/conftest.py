@@ -161,7 +161,7 @@ async def own_keys(redis_server: RedisServer) -> AsyncIterator[OwnKeys]:
     """A key prefix no other service process uses, with a store and a service store on it: for
     tests whose background work (e.g. sync retries) another process must not take over."""
     prefix = f"agentsvc-own-{uuid.uuid4().hex[:8]}"
-    side = ServiceStore(redis_server.url, Keys(prefix))
+    side = ServiceStore(redis_server.url, Keys(prefix), retention_seconds=StoreConfig().retention_seconds)
     async with HandoffStore(redis_server.url, StoreConfig(prefix=prefix)) as handoff_store:
         yield prefix, handoff_store, side
     await side.close()

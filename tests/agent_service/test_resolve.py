@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from handoff.agent_service.side_store import PendingSync, ServiceStore
 from handoff.models import BOT, INBOX, OUTBOX
-from handoff.store import HandoffStore
+from handoff.store import HandoffStore, StoreConfig
 from handoff.store_scripts import Keys
 from tests.agent_service.client import Api, poll
 from tests.agent_service.conftest import OpenTicket, OwnKeys, StartService, TakeAgents, hand_off
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.asyncio
 
 @pytest_asyncio.fixture
 async def side(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[ServiceStore]:
-    service_store = ServiceStore(redis_server.url, Keys(key_prefix))
+    service_store = ServiceStore(redis_server.url, Keys(key_prefix),
+                                 retention_seconds=StoreConfig().retention_seconds)
     yield service_store
     await service_store.close()
 

@@ -77,6 +77,15 @@ async def test_agent_names_fall_back_to_the_id(care: CareStore) -> None:
     assert await care.agent_name("nobody-published") == "nobody-published"
 
 
+async def test_the_roster_replaces_the_names_of_agents_no_longer_configured(care: CareStore) -> None:
+    await care.publish_names([("alice", "Alice Martin"), ("bob", "Bob Stone")])
+    await care.publish_roster([("alice", "Alice Martin-Lee"), ("carol", "Carol King")])
+    names = [await care.agent_name(agent) for agent in ("alice", "bob", "carol")]
+    assert names == ["Alice Martin-Lee", "bob", "Carol King"]
+    await care.publish_roster([])
+    assert await care.agent_name("alice") == "alice"
+
+
 async def test_an_unreachable_redis_is_store_unavailable() -> None:
     care = CareStore("redis://127.0.0.1:1/0", Keys("care"), RedisTimeouts(connect_seconds=0.2))
     try:

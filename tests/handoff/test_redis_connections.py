@@ -45,7 +45,8 @@ async def test_the_stores_beside_the_handoff_store_share_its_pool(redis_url: str
     store = open_store(settings)
     url = urlsplit(redis_url)
     beside = [CareStore(settings.redis_url, store.keys), Departures(settings.redis_url, store.keys),
-              ServiceStore(settings.redis_url, store.keys), SlackState(settings.redis_url, settings.key_prefix),
+              ServiceStore(settings.redis_url, store.keys, retention_seconds=store.config.retention_seconds),
+              SlackState(settings.redis_url, settings.key_prefix),
               AppendOnlyRedisTrackerStore(None, host=url.hostname, port=url.port, password=url.password)]
     try:
         pool = store.connections.commands.connection_pool

@@ -16,6 +16,7 @@ import redis
 import requests
 
 from handoff.log_redaction import SIGNED_CONVERSATION_ID
+from handoff.models import CLOSED_MODES
 from handoff.rasa_api_auth import rasa_api_headers
 from handoff.settings import origin_of
 from rasa_bot.processes import ManagedProcess
@@ -191,10 +192,11 @@ KEYS_WITHOUT_EXPIRY = {
     "handoff:{queue}:departed",  # queued customers who left, until abandoned
     "handoff:{events}:agents",  # capped stream of queue events
     "handoff:{events}:outbox",  # capped stream of outbox wake-ups
-    "handoff:{agents}:presence", "handoff:{agents}:presence_expiry", "handoff:{agents}:names",
-    "handoff:{agent:<id>}:chats",  # an agent's open chats; each leaves on resolve
-    "handoff:{pending_sync}:due",  # resolves whose Rasa sync is still to retry
-    "handoff:{slack_tail:<id>}:cursor",
+    "handoff:{agents}:presence", "handoff:{agents}:presence_expiry",  # one entry per agent online
+    "handoff:{agents}:names",  # the configured agents' names, replaced at each start
+    "handoff:{agent:<id>}:chats",  # an agent's open chats; each leaves on resolve, abandon or transfer
+    "handoff:{pending_sync}:due",  # resolves whose Rasa sync is still to retry; dropped with the marker
+    "handoff:{slack_tail:<id>}:cursor",  # one per Slack event tail
 }
 
 
@@ -206,10 +208,12 @@ def key_pattern(key: str) -> str:
 
 
 def conversations_with_a_person(client: redis.Redis) -> set[str]:
-    """Conversations whose handoff is not over yet: their records are kept while it lasts."""
+    """Conversations whose handoff is not over yet (neither resolved nor abandoned): their records
+    are kept while it lasts."""
     open_ones = set()
     for key in client.scan_iter(match="handoff:{*}:state", count=1000):
-        if client.hget(key, "mode") not in (None, b"bot"):
+        mode = client.hget(key, "mode")
+        if mode is not None and mode.decode() not in CLOSED_MODES:
             open_ones.add(key.decode().split("{", 1)[1].split("}", 1)[0])
     return open_ones
 
