@@ -43,7 +43,8 @@ class CustomerStores:
     @classmethod
     def open(cls, redis_url: str, store: HandoffStore, rasa_prefix: str) -> CustomerStores:
         url = urlsplit(redis_url)
-        return cls(store, CareStore(redis_url, store.keys), ServiceStore(redis_url, store.keys),
+        side = ServiceStore(redis_url, store.keys, retention_seconds=store.config.retention_seconds)
+        return cls(store, CareStore(redis_url, store.keys), side,
                    Departures(redis_url, store.keys), SlackState(redis_url, store.keys.prefix),
                    AppendOnlyRedisTrackerStore(DOMAIN, host=url.hostname or "", port=url.port or 6379,
                                                password=url.password, key_prefix=rasa_prefix),
