@@ -13,11 +13,13 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BaseSettings, Field
+from pydantic import BaseModel, BaseSettings, Field, validator
 
 from handoff.settings_file import settings_file_source
 
 SETTINGS_FILE_ENV = "HANDOFF_SETTINGS"
+# Metadata only the plugin itself writes: a customer setting it would pass for an agent's message.
+RESERVED_METADATA_KEYS = frozenset({"is_external"})
 
 
 def origin_of(url: str) -> str:
@@ -178,6 +180,18 @@ class HandoffSettings(BaseSettings):
     max_message_bytes: int = Field(
         4096, ge=1, description="Longest message (UTF-8 bytes) read; longer text is cut before scoring."
     )
+    max_metadata_bytes: int = Field(
+        2048, ge=2,
+        description="Largest `metadata` a customer's message may carry (UTF-8 bytes of compact JSON); a "
+        "larger one is refused (413). What passes is kept in Rasa's tracker and sent to the action "
+        "server with every action.",
+    )
+    customer_metadata_keys: list[str] = Field(
+        ["out_channel", "thread_id", "slack_user", "slack_team"],
+        description="Metadata keys a customer's message may carry into Rasa; others are dropped. The "
+        "default is what the Slack channel adds (the widget sends none); list the keys your own pages "
+        "or apps send. `is_external` (which marks messages the agent service records) is never allowed.",
+    )
 
     # --- agents and services ---
     agents_file: Path = Field(
@@ -301,6 +315,13 @@ class HandoffSettings(BaseSettings):
         Path("node_modules/socket.io-client/dist/socket.io.min.js"),
         description="The socket.io browser client the pages load (installed by `npm ci` at set-up).",
     )
+
+    @validator("customer_metadata_keys")
+    def _no_reserved_metadata_keys(cls, keys: list[str]) -> list[str]:
+        reserved = sorted(set(keys) & RESERVED_METADATA_KEYS)
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)} may never come from a customer")
+        return keys
 
     def allowed_shop_origins(self) -> list[str]:
         """The origins whose pages may talk to the Rasa server from a browser (CORS, socket.io)."""

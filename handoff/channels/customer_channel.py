@@ -2,8 +2,9 @@
 
 Rasa asks an input channel for a Sanic blueprint. `CustomerChannel.blueprint` makes the part all
 our channels have in common (the channel context, the health route, freezing the start-up heap,
-and a `CustomerTurns` that routes messages to the bot or the agent) and leaves the channel's own
-routes and events to `add_routes`. See docs/adding-a-channel.md.
+and a `CustomerTurns` that routes messages to the bot or the agent, knowing from Rasa's tracker
+store which buttons the bot offered) and leaves the channel's own routes and events to
+`add_routes`. See docs/adding-a-channel.md.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff.channels.commands import TrackerButtons
 from handoff.channels.common import ChannelContext, freeze_heap_after_start
 from handoff.channels.customer_turn import CustomerTurns, OnNewMessage
 
@@ -49,7 +51,9 @@ class CustomerChannel(InputChannel, ABC):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        self.add_routes(bp, CustomerTurns(self.context.router, on_new_message))
+        buttons = TrackerButtons()
+        bp.after_server_start(buttons.attach)
+        self.add_routes(bp, CustomerTurns(self.context.router, on_new_message, buttons.payloads))
         return bp
 
     def new_blueprint(self) -> Blueprint:

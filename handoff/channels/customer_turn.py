@@ -3,7 +3,10 @@ conversation, to the agent while a human does.
 
 Every channel hands its messages over here, so all of them read the client's fields, name
 themselves to Rasa, pass metadata and count the bot's replies alike; a channel only brings its own
-output (where Rasa's replies go) and turns a refusal into its own kind of answer.
+output (where Rasa's replies go) and turns a refusal into its own kind of answer. On the way to
+Rasa a message loses what a customer must not steer the bot with: a command the bot did not offer
+(`commands.py`) and metadata keys that are not allowed (`CustomerRouter.check_metadata`). An agent
+gets the text as the customer wrote it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from handoff.channels.commands import OfferedPayloads, text_for_bot
 from handoff.channels.common import message_id_from
 from handoff.channels.refusals import AgentsUnavailable
 from handoff.channels.router import CustomerMessage, CustomerRouter
@@ -25,18 +29,20 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 def customer_message_from(data: dict[str, Any], conversation_id: str, channel: str,
                           router: CustomerRouter) -> CustomerMessage:
     """The message in a client's JSON object: `message` (MessageRejected when missing, empty or too
-    large), `metadata` when it is an object, and `message_id` when usable (so a retry is recognised)."""
-    metadata = data.get("metadata")
+    large), `metadata` (its allowed keys when it is an object; MessageRejected when too large), and
+    `message_id` when usable (so a retry is recognised)."""
     return CustomerMessage(conversation_id, router.check(data.get("message")), message_id_from(data), channel,
-                           metadata if isinstance(metadata, dict) else {})
+                           router.check_metadata(data.get("metadata")))
 
 
 @dataclass(frozen=True)
 class CustomerTurns:
-    """Routes one channel's customer messages, with Rasa's `on_new_message` for the bot's turns."""
+    """Routes one channel's customer messages, with Rasa's `on_new_message` for the bot's turns and
+    `offered` naming the button payloads the bot offered in a conversation."""
 
     router: CustomerRouter
     on_new_message: OnNewMessage
+    offered: OfferedPayloads
 
     async def route(self, message: CustomerMessage, output: OutputChannel, replies: Callable[[], int]) -> str:
         """Delivers the message and returns where it went ("bot", "human" or "duplicate").
@@ -47,8 +53,10 @@ class CustomerTurns:
         """
 
         async def ask_bot() -> int:
-            await self.on_new_message(UserMessage(message.text, output, message.conversation_id,
-                                                  input_channel=message.channel, metadata=message.metadata))
+            text = await text_for_bot(message.text, message.conversation_id, self.offered)
+            await self.on_new_message(UserMessage(text, output, message.conversation_id,
+                                                  input_channel=message.channel,
+                                                  metadata=self.router.check_metadata(message.metadata)))
             return replies()
 
         try:

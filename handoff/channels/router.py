@@ -8,6 +8,7 @@ reached the bot keeps answering: a customer is never left without a reply.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,8 @@ class CustomerRouter:
     def __init__(self, store: HandoffStore, settings: HandoffSettings) -> None:
         self.store = store
         self.max_message_bytes = settings.max_message_bytes
+        self.max_metadata_bytes = settings.max_metadata_bytes
+        self.metadata_keys = frozenset(settings.customer_metadata_keys)
 
     def check(self, text: object) -> str:
         """The message text, or MessageRejected for text that is missing or too large."""
@@ -60,6 +63,21 @@ class CustomerRouter:
                 413, f"the message is {size} bytes; at most {self.max_message_bytes} bytes are accepted"
             )
         return text
+
+    def check_metadata(self, metadata: object) -> dict[str, Any]:
+        """The metadata Rasa may get: only the allowed keys of an object (anything else is no
+        metadata), or MessageRejected (413) when what the client sent is too large as JSON."""
+        if metadata is None:
+            return {}
+        size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":"), default=str)
+                   .encode("utf-8", errors="surrogatepass"))
+        if size > self.max_metadata_bytes:
+            raise MessageRejected(
+                413, f"the metadata is {size} bytes of JSON; at most {self.max_metadata_bytes} bytes are accepted"
+            )
+        if not isinstance(metadata, dict):
+            return {}
+        return {key: value for key, value in metadata.items() if key in self.metadata_keys}
 
     async def route(self, message: CustomerMessage, ask_bot: Callable[[], Awaitable[int]]) -> str:
         """Delivers `message` and returns where it went: "bot", "human" or "duplicate".

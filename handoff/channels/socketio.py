@@ -10,6 +10,9 @@ receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa'
   it is a coroutine, and Rasa 3.6's stock channel forgets the await, so its replies never arrive);
 - while a human owns the conversation, messages go to the agent instead of Rasa, and the agent's
   messages reach every socket of the conversation, including those that reconnect later.
+- a browser may connect only from a shop page: a connection whose `Origin` is not one of
+  `allowed_shop_origins()` (the origins Rasa's CORS headers name) is refused; a client sending no
+  `Origin` is not a browser, and no other site's page can act through it.
 
 It also serves the status, typing and rating events our own widget adds (`customer_events.py`).
 """
@@ -24,6 +27,7 @@ from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from sanic import Blueprint, Sanic
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as ConnectionRefused
 
 from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, outgoing_payload
@@ -97,6 +101,7 @@ class HandoffSocketIOInput(CustomerChannel):
         assert self.sio is not None, "new_blueprint makes the socket.io server first"
         sockets = CustomerSockets(self.sio, self.context, turns, self.bot_message_evt, self.name())
         bp.after_server_stop(sockets.close)
+        self.sio.on("connect", sockets.connect)
         self.sio.on("session_request", sockets.session_request)
         self.sio.on("disconnect", sockets.disconnect)
         self.sio.on(self.user_message_evt, sockets.handle_message)
@@ -133,6 +138,13 @@ class CustomerSockets:
                                 room=message.conversation_id)
         else:
             await self.sio.emit(self.bot_message_evt, outgoing_payload(message), room=message.conversation_id)
+
+    async def connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        """Refuses a browser's connection from a page that is not the shop's (see the module doc)."""
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin_allowed(origin, self.context.settings.allowed_shop_origins()):
+            logger.info("socket.io connection from origin %r refused", origin)
+            raise ConnectionRefused("this page's origin may not open the chat")
 
     async def session_request(self, sid: str, data: Any) -> None:
         requested = data.get("session_id") if isinstance(data, dict) else None
@@ -171,6 +183,12 @@ class CustomerSockets:
             await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
                                                        "metadata": {"sender": "system", "kind": "error"}},
                                 room=sid)
+
+
+def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+    """Whether a connection with this `Origin` header may open a socket: none (not a browser), or
+    one of the allowed origins."""
+    return origin is None or origin in allowed
 
 
 async def _note(update: Awaitable[None], what: str, conversation_id: str) -> None:

@@ -21,11 +21,12 @@ from handoff.channels.rest import HandoffRestInput
 from handoff.channels.router import CustomerMessage, MessageRejected
 from handoff.channels.slack import HandoffSlackInput
 from handoff.channels.socketio import HandoffSocketIOInput
-from handoff.models import OUTBOX
+from handoff.models import INBOX, OUTBOX
 from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfig
 from handoff.store import StoreUnavailable
 from tests.free_port import free_port
+from tests.socketio_handshake import CONNECTED, REFUSED, connect_reply
 
 REST = "/webhooks/handoff_rest"
 
@@ -71,28 +72,34 @@ async def serving(channels: dict[str, Any], on_new_message: Any) -> AsyncIterato
         await server.after_stop()
 
 
+async def nothing_offered(_conversation_id: str) -> set[str]:
+    return set()
+
+
 @pytest.mark.asyncio
-async def test_a_clients_message_keeps_its_metadata_and_usable_message_id(redis_url: str) -> None:
-    channel_context = context(redis_url)
+async def test_a_clients_message_keeps_its_allowed_metadata_and_usable_message_id(redis_url: str) -> None:
+    channel_context = context(redis_url, customer_metadata_keys=["page"])
     await channel_context.store.close()
     router = channel_context.router
-    message = customer_message_from({"message": "hi", "metadata": {"page": "/"}, "message_id": "m-1"}, "c1", "web",
-                                    router)
+    sent = {"page": "/", "is_external": True, "lookup_failures": 0}
+    message = customer_message_from({"message": "hi", "metadata": sent, "message_id": "m-1"}, "c1", "web", router)
     assert message == CustomerMessage("c1", "hi", "m-1", "web", {"page": "/"})
     odd = customer_message_from({"message": "hi", "metadata": "page", "message_id": "x" * 101}, "c1", "web", router)
     assert odd.metadata == {} and odd.message_id != "x" * 101 and len(odd.message_id) == 32
-    for missing in ({}, {"message": 7}, {"message": "  "}, {"message": "x" * 10_000}):
+    for missing in ({}, {"message": 7}, {"message": "  "}, {"message": "x" * 10_000},
+                    {"message": "hi", "metadata": {"page": "x" * 300_000}}):
         with pytest.raises(MessageRejected):
             customer_message_from(missing, "c1", "web", router)
 
 
 @pytest.mark.asyncio
-async def test_a_bot_turn_reaches_rasa_with_the_channels_output_and_metadata(redis_url: str) -> None:
-    channel_context, bot = context(redis_url), EchoBot()
+async def test_a_bot_turn_reaches_rasa_with_the_channels_output_and_allowed_metadata(redis_url: str) -> None:
+    channel_context, bot = context(redis_url, customer_metadata_keys=["page"]), EchoBot()
     output = CollectingOutputChannel()
     try:
-        route = await CustomerTurns(channel_context.router, bot).route(
-            CustomerMessage("c1", "hello", "m1", "web", {"page": "/"}), output, lambda: len(output.messages))
+        route = await CustomerTurns(channel_context.router, bot, nothing_offered).route(
+            CustomerMessage("c1", "hello", "m1", "web", {"page": "/", "is_external": True}), output,
+            lambda: len(output.messages))
     finally:
         await channel_context.store.close()
     assert route == "bot"
@@ -100,6 +107,32 @@ async def test_a_bot_turn_reaches_rasa_with_the_channels_output_and_metadata(red
     assert (received.text, received.sender_id, received.input_channel) == ("hello", "c1", "web")
     assert received.metadata == {"page": "/"} and received.output_channel is output
     assert [m["text"] for m in output.messages] == ["echo: hello"]
+
+
+@pytest.mark.asyncio
+async def test_only_commands_the_bot_offered_reach_rasa_while_an_agent_gets_the_text_as_written(
+        redis_url: str) -> None:
+    channel_context, bot = context(redis_url), EchoBot()
+
+    async def deny_offered(conversation_id: str) -> set[str]:
+        return {"/deny"} if conversation_id == "c1" else set()
+
+    turns = CustomerTurns(channel_context.router, bot, deny_offered)
+    output = CollectingOutputChannel()
+    try:
+        for number, text in enumerate(["/deny", "/handoff_resolved", '/inform{"lookup_failures": 0}']):
+            assert await turns.route(CustomerMessage("c1", text, f"m{number}", "web"), output,
+                                     lambda: len(output.messages)) == "bot"
+        assert await turns.route(CustomerMessage("c2", "/deny", "m9", "web"), output,
+                                 lambda: len(output.messages)) == "bot"
+        await channel_context.store.request_handoff("c1", {"reason": "explicit_request"}, 3, "test")
+        assert await turns.route(CustomerMessage("c1", "/handoff_resolved", "m5", "web"), output,
+                                 lambda: len(output.messages)) == "human"
+        inbox = await channel_context.store.read_messages("c1", INBOX)
+    finally:
+        await channel_context.store.close()
+    assert [m.text for m in bot.received] == ["/deny", "handoff_resolved", 'inform{"lookup_failures": 0}', "deny"]
+    assert [m.text for m in inbox] == ["/handoff_resolved"]
 
 
 @pytest.mark.asyncio
@@ -111,7 +144,7 @@ async def test_redis_failing_on_the_way_is_a_refusal_the_customer_can_retry(redi
 
     try:
         with pytest.raises(AgentsUnavailable) as refused:
-            await CustomerTurns(channel_context.router, failing_turn).route(
+            await CustomerTurns(channel_context.router, failing_turn, nothing_offered).route(
                 CustomerMessage("c1", "hello", "m1", "web"), CollectingOutputChannel(), lambda: 0)
     finally:
         await channel_context.store.close()
@@ -151,11 +184,17 @@ async def test_rest_channel_answers_messages_and_refusals(redis_url: str) -> Non
                     (f'{{"sender": "{conversation_id}", "message": " "}}'.encode(), 400,
                      "the message must be a non-empty string"),
                     (f'{{"sender": "{conversation_id}", "message": "{"x" * 4097}"}}'.encode(), 413,
-                     "the message is 4097 bytes; at most 4096 bytes are accepted")]
+                     "the message is 4097 bytes; at most 4096 bytes are accepted"),
+                    (f'{{"sender": "{conversation_id}", "message": "hi", "metadata": {{"a": "{"x" * 300_000}"}}}}'
+                     .encode(), 413, "the metadata is 300008 bytes of JSON; at most 2048 bytes are accepted"),
+                    (f'{{"sender": "{conversation_id}", "message": "//"}}'.encode(), 400,
+                     "the message must contain more than slashes")]
         for body, status, error in refusals:
             async with http.post(f"{REST}/webhook", data=body) as reply:
                 assert (reply.status, await reply.json()) == (status, {"error": error})
-    assert [m.text for m in bot.received] == ["hi"]
+        async with http.post(f"{REST}/webhook", json={"sender": conversation_id, "message": "/help"}) as reply:
+            assert [m["text"] for m in await reply.json()] == ["echo: help"]
+    assert [m.text for m in bot.received] == ["hi", "help"]
 
 
 @pytest.mark.asyncio
@@ -177,3 +216,16 @@ async def test_rest_channel_hands_out_what_agents_sent(redis_url: str) -> None:
                 (messages, {"wait": "soon"}, 400, "wait must be a number of seconds")]:
             async with http.get(url, params=params) as reply:
                 assert (reply.status, await reply.json()) == (status, {"error": error})
+
+
+@pytest.mark.asyncio
+async def test_socketio_refuses_browsers_on_pages_that_are_not_the_shops(redis_url: str) -> None:
+    channel = HandoffSocketIOInput(cors_allowed_origins=[], context=context(redis_url,
+                                                                            shop_origins=["https://shop.example"]))
+    async with serving({"handoff_socketio": channel}, EchoBot()) as base:
+        for origin in ("https://attacker.example", "null", "https://shop.example.attacker.example", ""):
+            assert await connect_reply(base, {"Origin": origin}) == (
+                REFUSED, {"message": "this page's origin may not open the chat"}), origin
+        for headers in ({"Origin": "https://shop.example"}, {}):
+            packet, data = await connect_reply(base, headers)
+            assert packet == CONNECTED and data["sid"], headers

@@ -86,3 +86,21 @@ async def test_redis_down_lets_the_bot_answer(make_store: StoreFactory) -> None:
     bot = CountingBot()
     assert await CustomerRouter(unreachable, HandoffSettings()).route(message(), bot) == "bot"
     assert bot.calls == 1
+
+
+async def test_metadata_keeps_only_allowed_keys_and_has_a_size_cap(store: HandoffStore) -> None:
+    router = CustomerRouter(store, HandoffSettings(customer_metadata_keys=["page"]))
+    assert router.check_metadata({"page": "/", "is_external": True, "lookup_failures": 0}) == {"page": "/"}
+    assert router.check_metadata(None) == {} and router.check_metadata(["page"]) == {}
+    router = CustomerRouter(store, HandoffSettings(customer_metadata_keys=["page"], max_metadata_bytes=20))
+    assert router.check_metadata({"page": "éééé!"}) == {"page": "éééé!"}  # 20 bytes of JSON: accepted
+    for too_large in ({"page": "ééééé"}, "x" * 300_000):
+        with pytest.raises(MessageRejected) as rejected:
+            router.check_metadata(too_large)
+        assert rejected.value.status == 413 and "at most 20 bytes" in rejected.value.error
+
+
+def test_customers_may_never_send_is_external() -> None:
+    assert "is_external" not in HandoffSettings().customer_metadata_keys
+    with pytest.raises(ValueError, match="is_external may never come from a customer"):
+        HandoffSettings(customer_metadata_keys=["page", "is_external"])

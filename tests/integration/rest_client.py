@@ -19,8 +19,10 @@ class RestCustomer:
         self.conversation_id = reply.json()["conversation_id"]
         self.cursor = "0-0"
 
-    def send(self, text: str, message_id: str | None = None) -> requests.Response:
+    def send(self, text: str, message_id: str | None = None, metadata: object = None) -> requests.Response:
         body = {"sender": self.conversation_id, "message": text, "message_id": message_id or uuid.uuid4().hex}
+        if metadata is not None:
+            body["metadata"] = metadata
         return requests.post(f"{self.base}/webhook", json=body, timeout=60)
 
     def say(self, text: str) -> list[str]:

@@ -28,21 +28,25 @@ class SocketCustomer:
             await self.received.put((event, data))
         return collect
 
-    async def connect(self, session_id: str | None = None) -> str:
-        """Opens the socket and asks for a session (resuming `session_id` if given).
+    async def connect(self, session_id: str | None = None, origin: str | None = None) -> str:
+        """Opens the socket and asks for a session (resuming `session_id` if given), sending
+        `origin` in the Origin header as a browser on that page would.
 
         Long-polling transport: the engine.io client's WebSocket transport needs a newer aiohttp
         than the one Rasa 3.6 pins. The server side is the same for both transports."""
-        await self.client.connect(self.url, transports=["polling"], socketio_path="/socket.io")
+        await self.client.connect(self.url, headers={"Origin": origin} if origin else {}, transports=["polling"],
+                                  socketio_path="/socket.io")
         await self.client.emit("session_request", {"session_id": session_id})
         _, data = await self.next_event("session_confirm")
         self.conversation_id = data
         return data
 
-    async def say(self, text: str, message_id: str | None = None) -> None:
+    async def say(self, text: str, message_id: str | None = None, metadata: object = None) -> None:
         payload: dict[str, Any] = {"message": text, "session_id": self.conversation_id}
         if message_id:
             payload["message_id"] = message_id
+        if metadata is not None:
+            payload["metadata"] = metadata
         await self.client.emit("user_uttered", payload)
 
     async def next_event(self, wanted: str | None = None, timeout: float = 30.0) -> tuple[str, Any]:
