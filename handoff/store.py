@@ -107,7 +107,7 @@ R = TypeVar("R")
 
 
 def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Turns every way of not reaching Redis into StoreUnavailable."""
+    """Turns every way of not reaching Redis, and a full Redis refusing a write, into StoreUnavailable."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -115,6 +115,9 @@ def store_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]
             return await method(*args, **kwargs)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
             raise StoreUnavailable(f"redis unavailable: {exc}") from exc
+        except redis.exceptions.OutOfMemoryError as exc:
+            # maxmemory with noeviction: Redis refuses writes rather than drop conversations.
+            raise StoreUnavailable(f"redis is full (maxmemory reached) and refuses writes: {exc}") from exc
 
     return wrapper
 

@@ -507,6 +507,31 @@ async def test_a_stopped_redis_surfaces_quickly_as_store_unavailable(
         server.stop()
 
 
+async def test_a_full_redis_refuses_writes_as_store_unavailable_and_keeps_what_it_acknowledged(
+        make_store: StoreFactory, tmp_path: Path) -> None:
+    """maxmemory with noeviction (as `make run` configures it): a write is refused with a clear
+    error, nothing is evicted, and reads still answer."""
+    server = RedisServer(tmp_path)
+    server.start()
+    raw = Redis.from_url(server.url)
+    try:
+        store = make_store(server.url)
+        await queued(store, "kept")
+        assert (await store.append_message("kept", INBOX, "m1", "customer", "before it filled up")).stream_id
+        used = int((await raw.info("memory"))["used_memory"])
+        await raw.config_set("maxmemory-policy", "noeviction")
+        await raw.config_set("maxmemory", used + 64 * 1024)
+        with pytest.raises(StoreUnavailable, match="full"):
+            for number in range(10_000):  # bounded: 64 KB fill up long before
+                await store.append_message("kept", INBOX, f"filler-{number}", "customer", "x" * 1024)
+        kept = await store.read_messages("kept", INBOX)
+        assert kept[0].text == "before it filled up"
+        assert (await store.get_state("kept")).mode == QUEUED
+    finally:
+        await raw.close()
+        server.stop()
+
+
 async def test_a_hung_redis_surfaces_as_store_unavailable_after_the_socket_timeout(
         make_store: StoreFactory, tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
