@@ -96,7 +96,8 @@ async def seed_customer(stores: CustomerStores, conversation_id: str, *, email: 
 
 async def traces(redis: Redis, *needles: str) -> list[str]:
     """Every key of the whole Redis whose name or any stored value contains one of `needles`
-    (compared without case), as `key` or `key: value`."""
+    (compared without case), as `key` or `key: value`, sorted (SCAN's order changes as other tests
+    write)."""
     found = []
     lowered = [needle.lower() for needle in needles]
     async for key in redis.scan_iter(count=1000):
@@ -104,7 +105,7 @@ async def traces(redis: Redis, *needles: str) -> list[str]:
         for text in [key, *values]:
             if any(needle in text.lower() for needle in lowered):
                 found.append(key if text == key else f"{key}: {text}")
-    return found
+    return sorted(found)
 
 
 async def _values(redis: Redis, key: str) -> list[str]:

@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from rasa_bot.processes import ManagedProcess, start_all, stop_all
@@ -25,6 +24,7 @@ from tests.adoption import starter_assistant as starter
 from tests.free_port import free_port
 from tests.integration.agent_client import AgentClient
 from tests.integration.rest_client import RestCustomer
+from tests.rasa_api import tracker_events
 from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.model
@@ -143,8 +143,3 @@ def test_a_customer_of_the_starter_assistant_reaches_an_agent_and_comes_back(ado
     # The starter's rule (its greeting is a story about how the customer feels, for a conversation's start).
     assert customer.say("goodbye") == ["Bye"]
 
-
-def tracker_events(layout: SystemLayout, conversation_id: str) -> list[dict]:
-    reply = requests.get(f"{layout.rasa_url}/conversations/{conversation_id}/tracker", timeout=30)
-    reply.raise_for_status()
-    return reply.json()["events"]

@@ -11,18 +11,16 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
 
 import pytest
-import requests
 
-from handoff.rasa_api_auth import rasa_api_headers
 from handoff.settings import origin_of
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
 from tests.integration.domain_texts import response_text
 from tests.integration.rest_client import RestCustomer
 from tests.integration.socket_customer import SocketCustomer
+from tests.rasa_api import rasa_api
 from tests.slack_api import FakeSlackApi
 from tests.slack_events import TEAM, SlackSender, block_actions, event_callback, message, new_ts
 from tests.socketio_handshake import CONNECTED, REFUSED, connect_reply
@@ -38,13 +36,6 @@ def alice(bot_system: SystemLayout) -> AgentClient:
     agent = AgentClient(bot_system, AGENTS[0]["token"])
     agent.go_online()
     return agent
-
-
-def rasa_api(layout: SystemLayout, method: str, path: str, **kwargs: Any) -> requests.Response:
-    reply = requests.request(method, f"{layout.rasa_url}/conversations/{path}", timeout=30,
-                             headers=rasa_api_headers(layout.rasa_jwt_secret, 60), **kwargs)
-    reply.raise_for_status()
-    return reply
 
 
 def user_turns(layout: SystemLayout, conversation_id: str) -> list[dict]:

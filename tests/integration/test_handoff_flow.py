@@ -11,12 +11,12 @@ import pytest
 import requests
 
 from handoff.agent_service.rasa_sync import applied_message_ids, replies_already_given
-from handoff.rasa_api_auth import rasa_api_headers
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
 from tests.integration.domain_texts import response_text
 from tests.integration.rest_client import RestCustomer
 from tests.integration.socket_customer import SocketCustomer
+from tests.rasa_api import tracker_events
 from tests.system_fixtures import ABANDON_AFTER_SECONDS, AGENTS
 
 pytestmark = pytest.mark.model
@@ -39,13 +39,6 @@ def bob(bot_system: SystemLayout) -> AgentClient:
     agent = AgentClient(bot_system, AGENTS[1]["token"])
     agent.go_online()
     return agent
-
-
-def tracker_events(layout: SystemLayout, conversation_id: str) -> list[dict]:
-    reply = requests.get(f"{layout.rasa_url}/conversations/{conversation_id}/tracker", timeout=30,
-                         headers=rasa_api_headers(layout.rasa_jwt_secret, 60))
-    reply.raise_for_status()
-    return reply.json()["events"]
 
 
 async def ticket_of(agent: AgentClient, conversation_id: str) -> dict:

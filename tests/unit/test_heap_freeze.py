@@ -12,6 +12,8 @@ from handoff import heap_freeze
 
 @pytest.fixture
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As in a process that froze nothing yet (an in-process server of an earlier test may have)."""
+    gc.unfreeze()
     monkeypatch.setattr(heap_freeze, "_frozen", False)
     yield
     gc.unfreeze()

@@ -16,6 +16,7 @@ CONVERSATION = SessionIds("secret-of-this-test").issue()
 
 def test_the_plugin_redacts_every_loggers_records(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="rasa")  # an earlier test may have quietened Rasa's loggers
     logging.getLogger("sanic.error").error("Exception occurred while handling uri: 'http://h/x?c=%s'", CONVERSATION)
     logging.getLogger("rasa.core.processor").info(f"Handing off conversation {CONVERSATION}")
     text = caplog.text
