@@ -32,7 +32,8 @@ def locked_down_arguments(arguments: Sequence[str], settings: HandoffSettings) -
     overridden = given & {"--cors", "--auth-token", "--jwt-secret", "--jwt-method"}
     if overridden:
         raise InsecureRasaArguments(f"set by the plugin's settings, not on the command line: {sorted(overridden)}")
-    return [*arguments, "--jwt-secret", settings.rasa_jwt_secret, "--jwt-method", "HS256",
+    # `--name=value`: a random secret may begin with "-", which argparse would take for an option.
+    return [*arguments, f"--jwt-secret={settings.rasa_jwt_secret}", "--jwt-method=HS256",
             "--cors", *settings.allowed_shop_origins()]
 
 
