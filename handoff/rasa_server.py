@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from handoff.settings import HandoffSettings
+from handoff.web_origins import OriginsSettingError
 
 TELEMETRY_ENV = "RASA_TELEMETRY_ENABLED"
 
@@ -40,7 +41,7 @@ def locked_down_arguments(arguments: Sequence[str], settings: HandoffSettings) -
 def main(arguments: Sequence[str]) -> int:
     try:
         rasa_arguments = locked_down_arguments(arguments, HandoffSettings())
-    except InsecureRasaArguments as refusal:
+    except (InsecureRasaArguments, OriginsSettingError) as refusal:
         print(f"rasa server cannot start: {refusal}", file=sys.stderr)
         return 2
     os.environ.setdefault(TELEMETRY_ENV, "false")

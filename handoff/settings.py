@@ -11,21 +11,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BaseSettings, Field, validator
 
 from handoff.settings_file import settings_file_source
+from handoff.web_origins import allowed_origins
 
 SETTINGS_FILE_ENV = "HANDOFF_SETTINGS"
 # Metadata only the plugin itself writes: a customer setting it would pass for an agent's message.
 RESERVED_METADATA_KEYS = frozenset({"is_external"})
-
-
-def origin_of(url: str) -> str:
-    """The web origin (scheme://host[:port]) of a URL, as browsers send it in `Origin`."""
-    parsed = urlsplit(url)
-    return f"{parsed.scheme}://{parsed.netloc}"
 
 
 class ResolveField(BaseModel):
@@ -324,8 +318,10 @@ class HandoffSettings(BaseSettings):
         return keys
 
     def allowed_shop_origins(self) -> list[str]:
-        """The origins whose pages may talk to the Rasa server from a browser (CORS, socket.io)."""
-        return self.shop_origins or [origin_of(self.agent_service_url)]
+        """The origins whose pages may talk to the Rasa server from a browser (CORS, socket.io), in
+        a stable order; OriginsSettingError names an entry that is not an origin."""
+        return sorted(allowed_origins(self.shop_origins or None, self.agent_service_url, "shop_origins",
+                                      "agent_service_url"))
 
     class Config:
         env_prefix = "HANDOFF_"

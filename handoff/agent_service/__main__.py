@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from handoff.agent_service.agents import AgentsFileError
 from handoff.agent_service.app import create_app
 from handoff.agent_service.canned import CannedRepliesError
-from handoff.agent_service.origins import OriginsSettingError
 from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfigError, resolve_slack_config
 from handoff.store import open_store
+from handoff.web_origins import OriginsSettingError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,7 @@ from handoff.channels.router import MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
 from handoff.store import StoreUnavailable
+from handoff.web_origins import normalise_origin
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ class CustomerSockets:
         self.outboxes = OutboxReaders(context.store, "socketio", settings.customer_block_ms, settings.outbox_readers)
         self.care = CareStore(settings.redis_url, context.store.keys)
         self.departures = Departures(settings.redis_url, context.store.keys)
+        self.shop_origins = frozenset(settings.allowed_shop_origins())
 
     async def close(self, _app: Sanic, _loop: Any) -> None:
         await self.outboxes.stop_all()
@@ -142,7 +144,7 @@ class CustomerSockets:
     async def connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
         """Refuses a browser's connection from a page that is not the shop's (see the module doc)."""
         origin = environ.get("HTTP_ORIGIN")
-        if not origin_allowed(origin, self.context.settings.allowed_shop_origins()):
+        if not origin_allowed(origin, self.shop_origins):
             logger.info("socket.io connection from origin %r refused", origin)
             raise ConnectionRefused("this page's origin may not open the chat")
 
@@ -185,10 +187,10 @@ class CustomerSockets:
                                 room=sid)
 
 
-def origin_allowed(origin: str | None, allowed: list[str]) -> bool:
+def origin_allowed(origin: str | None, allowed: frozenset[str]) -> bool:
     """Whether a connection with this `Origin` header may open a socket: none (not a browser), or
     one of the allowed origins."""
-    return origin is None or origin in allowed
+    return origin is None or normalise_origin(origin) in allowed
 
 
 async def _note(update: Awaitable[None], what: str, conversation_id: str) -> None:

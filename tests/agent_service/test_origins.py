@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from handoff.agent_service.origins import OriginsSettingError, console_origins, normalise_origin
+from handoff.agent_service.origins import console_origins
 from handoff.settings import HandoffSettings
+from handoff.web_origins import OriginsSettingError, normalise_origin
 from tests.agent_service.service_process import ServiceProcess
 
 

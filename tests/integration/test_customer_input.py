@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from handoff.settings import origin_of
+from handoff.web_origins import normalise_origin
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
 from tests.integration.domain_texts import response_text
@@ -108,7 +108,7 @@ def test_a_button_the_bot_offered_is_obeyed_when_clicked(bot_system: SystemLayou
 @pytest.mark.asyncio
 async def test_the_widget_clicks_an_offered_quick_reply(bot_system: SystemLayout) -> None:
     customer = SocketCustomer(bot_system)
-    conversation_id = await customer.connect(origin=origin_of(bot_system.agent_url))
+    conversation_id = await customer.connect(origin=normalise_origin(bot_system.agent_url))
     try:
         await customer.say("hi")
         await asyncio.to_thread(nth_turn, bot_system, conversation_id, 1)
@@ -150,9 +150,9 @@ async def test_oversized_metadata_gets_a_clear_error_over_socketio(bot_system: S
 async def test_socketio_takes_browsers_from_the_shops_page_only(bot_system: SystemLayout) -> None:
     assert await connect_reply(bot_system.rasa_url, {"Origin": FOREIGN_ORIGIN}) == (
         REFUSED, {"message": "this page's origin may not open the chat"})
-    assert (await connect_reply(bot_system.rasa_url, {"Origin": origin_of(bot_system.agent_url)}))[0] == CONNECTED
+    assert (await connect_reply(bot_system.rasa_url, {"Origin": normalise_origin(bot_system.agent_url)}))[0] == CONNECTED
     customer = SocketCustomer(bot_system)
-    await customer.connect(origin=origin_of(bot_system.agent_url))
+    await customer.connect(origin=normalise_origin(bot_system.agent_url))
     try:
         await customer.say("how long does a refund take?")
         assert await customer.texts(1) == [response_text("utter_faq/refund_timeline")]

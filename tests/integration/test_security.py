@@ -18,7 +18,7 @@ import requests
 from handoff.log_redaction import SIGNED_CONVERSATION_ID
 from handoff.models import CLOSED_MODES
 from handoff.rasa_api_auth import rasa_api_headers
-from handoff.settings import origin_of
+from handoff.web_origins import normalise_origin
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.system import SystemLayout
 from tests.system_fixtures import AGENTS, SLACK_SIGNING_SECRET, SLACK_TOKEN
@@ -59,7 +59,7 @@ def test_rasas_api_answers_a_jwt_signed_with_the_systems_secret(bot_system: Syst
 
 
 def test_cors_names_only_the_shops_origin(bot_system: SystemLayout) -> None:
-    shop = origin_of(bot_system.agent_url)
+    shop = normalise_origin(bot_system.agent_url)
     allowed = requests.get(f"{bot_system.rasa_url}/", headers={"Origin": shop}, timeout=30)
     assert allowed.headers.get("Access-Control-Allow-Origin") == shop
     foreign = requests.get(f"{bot_system.rasa_url}/", headers={"Origin": FOREIGN_ORIGIN}, timeout=30)

@@ -8,6 +8,7 @@ from rasa.__main__ import create_argument_parser
 
 from handoff.rasa_server import InsecureRasaArguments, locked_down_arguments
 from handoff.settings import HandoffSettings
+from handoff.web_origins import OriginsSettingError
 
 GIVEN = ["run", "--enable-api", "--port", "5005"]
 
@@ -31,3 +32,10 @@ def test_no_secret_or_an_override_is_refused(arguments: list[str]) -> None:
     secret = "s" * 32 if arguments else ""
     with pytest.raises(InsecureRasaArguments):
         locked_down_arguments([*GIVEN, *arguments], HandoffSettings(rasa_jwt_secret=secret))
+
+
+def test_shop_origins_are_written_as_browsers_send_them_and_bad_ones_named() -> None:
+    settings = HandoffSettings(rasa_jwt_secret="s" * 32, shop_origins=["HTTPS://Shop.Example:443/", "http://b:8080"])
+    assert settings.allowed_shop_origins() == ["http://b:8080", "https://shop.example"]
+    with pytest.raises(OriginsSettingError, match="shop_origins"):
+        locked_down_arguments(GIVEN, HandoffSettings(rasa_jwt_secret="s" * 32, shop_origins=["shop.example"]))
