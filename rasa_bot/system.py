@@ -14,6 +14,7 @@ from urllib.parse import quote, urlparse
 
 import yaml
 
+from handoff.private_files import write_private_file
 from handoff.slack.config import SlackConfig, resolve_slack_config
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.settings import PROJECT_ROOT
@@ -91,7 +92,7 @@ class SystemLayout:
 def ensure_secret(path: Path) -> str:
     """The secret stored at `path`, created (random, readable by the owner only) on first use."""
     if not path.exists():
-        write_private(path, secrets.token_urlsafe(32))
+        write_private_file(path, secrets.token_urlsafe(32))
     return path.read_text().strip()
 
 
@@ -101,15 +102,6 @@ def masked_url(url: str) -> str:
     if not parsed.password:
         return url
     return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)).geturl()
-
-
-def write_private(path: Path, text: str) -> Path:
-    """Writes `text` to a file only its owner can read (it holds a secret)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600, exist_ok=True)
-    path.chmod(0o600)
-    path.write_text(text)
-    return path
 
 
 def redis_config(layout: SystemLayout, redis_dir: Path) -> str:
@@ -131,7 +123,7 @@ def write_endpoints(layout: SystemLayout, path: Path) -> Path:
     endpoints["action_endpoint"]["url"] = f"{layout.action_url}/webhook"
     for store in ("tracker_store", "lock_store"):
         endpoints[store].update(redis)
-    return write_private(path, yaml.safe_dump(endpoints, sort_keys=False))
+    return write_private_file(path, yaml.safe_dump(endpoints, sort_keys=False))
 
 
 def project_credentials() -> dict[str, Any]:
@@ -199,7 +191,7 @@ def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProc
     if layout.external_redis_url is None:
         redis_dir = layout.data_dir / "redis"
         redis_dir.mkdir(parents=True, exist_ok=True)
-        config = write_private(layout.data_dir / "redis.conf", redis_config(layout, redis_dir))
+        config = write_private_file(layout.data_dir / "redis.conf", redis_config(layout, redis_dir))
         children.append(ManagedProcess(
             name="redis-server",
             command=["redis-server", str(config)],

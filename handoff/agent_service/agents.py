@@ -29,7 +29,6 @@ import argparse
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 import sys
@@ -39,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from handoff.private_files import write_private_file
 
 logger = logging.getLogger(__name__)
 
@@ -191,16 +192,9 @@ def _rewrite_hashed(path: Path, agents: Sequence[Agent], plain: int) -> None:
 
 def write_agents(path: Path, agents: Sequence[Agent]) -> None:
     """Replaces the file atomically, readable by its owner only."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {"agents": [{"id": agent.id, "name": agent.name, "role": agent.role,
                             "token_sha256": agent.token_hash} for agent in agents]}
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(document, handle, sort_keys=False, allow_unicode=True)
-    partial.replace(path)
-    path.chmod(0o600)
+    write_private_file(path, yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
 
 
 def add_agent(path: Path, agent_id: str, name: str, role: str = AGENT_ROLE) -> tuple[Agent, str]:
