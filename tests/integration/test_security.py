@@ -21,6 +21,7 @@ from handoff.rasa_api_auth import rasa_api_headers
 from handoff.web_origins import normalise_origin
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.system import SystemLayout
+from tests.integration.rest_client import RestCustomer
 from tests.system_fixtures import AGENTS, SLACK_SIGNING_SECRET, SLACK_TOKEN
 
 pytestmark = pytest.mark.model
@@ -158,7 +159,10 @@ def test_secret_files_are_private(bot_system: SystemLayout) -> None:
 @pytest.mark.runs_last
 def test_no_log_holds_a_credential_or_a_conversation_id(bot_system: SystemLayout) -> None:
     """After every other test has run the system through handoffs, resolves and Slack: no secret,
-    token, signed JWT or conversation id in any log file."""
+    token, signed JWT or conversation id in any log file. It hands one customer off itself, so the
+    logs hold a handoff even when it runs alone."""
+    customer = RestCustomer(bot_system)
+    customer.say("I want to talk to a person")
     credentials = {"redis password": bot_system.redis_password, "Rasa JWT secret": bot_system.rasa_jwt_secret,
                    "session secret": (bot_system.data_dir / "session_secret").read_text().strip(),
                    "Slack bot token": SLACK_TOKEN, "Slack signing secret": SLACK_SIGNING_SECRET,
@@ -172,6 +176,7 @@ def test_no_log_holds_a_credential_or_a_conversation_id(bot_system: SystemLayout
         assert not re.search(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+", text), f"{log.name} holds a JWT"
         leaked = SIGNED_CONVERSATION_ID.search(text)
         assert leaked is None, f"{log.name} holds a conversation id in clear: {text[leaked.start() - 80:leaked.end()]}"
+        assert customer.conversation_id not in text
     handoffs = "".join(log.read_text(errors="replace") for log in logs)
     assert re.search(r"conv-[0-9a-f]{12}", handoffs), "the logs should still follow conversations by their log ids"
 
