@@ -9,7 +9,9 @@ skip it: each is packed (by the connection's own packer, in C), the commands iss
 event-loop turn go out in a single write without waiting for earlier replies, and one reader task
 gives each reply, in order, to its caller. Redis answers in the order it was asked.
 
-redis-py still makes the connection (host, port, unix socket, TLS, AUTH and SELECT from the URL).
+redis-py still makes the connection (host, port, unix socket, TLS, AUTH and SELECT from the URL),
+and it is taken from the client's pool and given back when it broke or closed: it counts within
+the pool's bound like any other.
 Replies are raw: what Redis sent, decoded if the client decodes, with error replies raised as
 redis-py's exceptions (so NOSCRIPT is a NoScriptError). The commands of one write are not atomic
 together: use Lua scripts where a step must be atomic. A blocking command holds up every reply
@@ -40,6 +42,7 @@ class AutoPipeline:
         self._pool = redis_client.connection_pool
         self._link: _PipelinedLink | None = None
         self._connecting = asyncio.Lock()
+        self._retiring: set[asyncio.Task] = set()
 
     async def execute(self, *args: Any) -> Any:
         """Sends one command (`"SET", key, value, ...`) and returns Redis's reply to it; raises
@@ -62,9 +65,12 @@ class AutoPipeline:
     def abort(self) -> None:
         """Drops the connection at once, failing what it still owes (e.g. after a blocking read was
         interrupted, whose late reply would hold up the next command's)."""
-        if self._link is not None:
-            self._link.fail(redis.exceptions.ConnectionError("the pipeline was aborted"))
-            self._link = None
+        link, self._link = self._link, None
+        if link is not None:
+            link.fail(redis.exceptions.ConnectionError("the pipeline was aborted"))
+            retiring = asyncio.create_task(self._give_back(link))
+            self._retiring.add(retiring)
+            retiring.add_done_callback(self._retiring.discard)
 
     async def _connected(self) -> _PipelinedLink:
         link = self._link
@@ -75,23 +81,33 @@ class AutoPipeline:
     async def _connect(self) -> _PipelinedLink:
         async with self._connecting:  # concurrent first callers share one connection
             if self._link is None or self._link.broken:
-                connection = self._pool.connection_class(**self._pool.connection_kwargs)
-                await connection.connect()
-                self._link = _PipelinedLink(connection)
+                broken, self._link = self._link, None
+                if broken is not None:
+                    await self._give_back(broken)
+                # Waits for a free connection while the pool's bound is reached (then ConnectionError).
+                self._link = _PipelinedLink(await self._pool.get_connection("AUTO_PIPELINE"))
             return self._link
+
+    async def _give_back(self, link: _PipelinedLink) -> None:
+        """Closes the link and returns its connection to the pool."""
+        try:
+            await link.close()
+        finally:
+            await self._pool.release(link.connection)
 
     async def close(self) -> None:
         """Lets commands already sent get their replies (within the read timeout), then disconnects."""
-        if self._link is not None:
-            await self._link.close()
-            self._link = None
+        link, self._link = self._link, None
+        if link is not None:
+            await self._give_back(link)
+        await asyncio.gather(*self._retiring)
 
 
 class _PipelinedLink:
     """A connected redis-py connection used as a pipe: packed commands out, replies in order back."""
 
     def __init__(self, connection: AbstractConnection) -> None:
-        self._connection = connection
+        self.connection = connection
         self._loop = asyncio.get_running_loop()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._unsent: list[bytes] = []
@@ -109,7 +125,7 @@ class _PipelinedLink:
         """Queues the command for this loop turn's write; the future gets its reply."""
         if self._error is not None:
             raise type(self._error)(*self._error.args)
-        packed = self._connection.pack_command(*args)  # may raise DataError: then nothing is queued
+        packed = self.connection.pack_command(*args)  # may raise DataError: then nothing is queued
         future = self._loop.create_future()
         if not self._unsent:
             self._loop.call_soon(self._write)
@@ -121,7 +137,7 @@ class _PipelinedLink:
         if not self._unsent or self._error is not None:
             return
         unsent, self._unsent = self._unsent, []
-        writer = self._connection._writer
+        writer = self.connection._writer
         if writer is None or writer.transport.is_closing():
             self.fail(redis.exceptions.ConnectionError("the connection to Redis is closed"))
             return
@@ -131,7 +147,7 @@ class _PipelinedLink:
     def _watch(self) -> None:
         """Arms the read timeout: if replies are owed and none came for a whole timeout, Redis is
         taken as gone (the check re-arms itself while replies keep coming)."""
-        timeout = self._connection.socket_timeout
+        timeout = self.connection.socket_timeout
         if timeout and self._timer is None:
             self._timer = self._loop.call_later(timeout, self._check_progress, self._answered)
 
@@ -139,7 +155,7 @@ class _PipelinedLink:
         self._timer = None
         if not self._waiting:
             return
-        reader = self._connection._reader
+        reader = self.connection._reader
         # Data already received but not yet parsed is progress: after a stalled loop turn the
         # timer can run before the reader task does.
         if self._answered == answered_before and not (reader is not None and len(reader._buffer)):
@@ -148,7 +164,7 @@ class _PipelinedLink:
             self._watch()
 
     async def _receive(self) -> None:
-        reader = self._connection._reader
+        reader = self.connection._reader
         try:
             while data := await reader.read(READ_SIZE):
                 self._replies.feed(data)
@@ -179,17 +195,17 @@ class _PipelinedLink:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        writer = self._connection._writer
+        writer = self.connection._writer
         if writer is not None:
             writer.transport.abort()
 
     async def close(self) -> None:
         if self._waiting and self._error is None:
             self._write()
-            await asyncio.wait(list(self._waiting), timeout=self._connection.socket_timeout)
+            await asyncio.wait(list(self._waiting), timeout=self.connection.socket_timeout)
         self.fail(redis.exceptions.ConnectionError("the pipeline was closed"))
         await cancel_and_wait([self._receiver])
-        await self._connection.disconnect(nowait=True)
+        await self.connection.disconnect(nowait=True)
 
 
 def _reader_options(connection: AbstractConnection) -> dict[str, Any]:

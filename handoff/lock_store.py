@@ -8,16 +8,23 @@ in its FailSafeTrackerStore, which falls back to memory the same way.)
 
 Configure it in endpoints.yml: `lock_store: {type: handoff.lock_store.FailSafeRedisLockStore, ...}`
 with the same options as Rasa's `redis` lock store.
+
+Its synchronous client is used only from the event loop, one command at a time, so it holds at most
+`LOCK_STORE_CONNECTIONS` connection, counted within the process's Redis bound
+(`handoff/redis_connections.py`); Rasa's own would grow a pool without limit.
 """
 
 from __future__ import annotations
 
 import logging
 
+import redis
 import redis.exceptions
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from handoff.redis_connections import LOCK_STORE_CONNECTIONS, client_name, process_bound
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +36,7 @@ class FailSafeRedisLockStore(RedisLockStore):
 
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url or "localhost", **endpoint_config.kwargs)
+        self.red = bounded_like(self.red)
         self._fallback = InMemoryLockStore()
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:
@@ -55,3 +63,12 @@ class FailSafeRedisLockStore(RedisLockStore):
     @staticmethod
     def _warn(error: Exception) -> None:
         logger.warning("redis lock store unreachable, using in-process locks: %s", error)
+
+
+def bounded_like(client: redis.Redis) -> redis.Redis:
+    """A client with `client`'s connection options, holding at most LOCK_STORE_CONNECTIONS connections."""
+    pool = client.connection_pool
+    options = {**pool.connection_kwargs, "client_name": client_name("lock")}
+    bounded = redis.BlockingConnectionPool(connection_class=pool.connection_class, timeout=process_bound().wait_seconds,
+                                           max_connections=LOCK_STORE_CONNECTIONS, **options)
+    return redis.StrictRedis(connection_pool=bounded)

@@ -14,6 +14,12 @@ large share of a short command's CPU. A write to a socket only waits when the so
 full, so the write timeout is applied only then. And commands are packed by hiredis in C (as
 redis-py 5 does) instead of redis-py 4.6's Python loop, several times cheaper for a multi-stream
 read and for a message append. The measured costs are in docs/benchmarks.md.
+
+Every pool made here is bounded (redis-py's BlockingConnectionPool): a caller finding all of its
+connections busy waits a moment for one instead of opening more, then gets redis-py's
+ConnectionError (the stores turn it into StoreUnavailable). An unbounded pool keeps every
+connection a burst ever needed: 2,000 customers leaving at once left a process holding 1,969 idle
+ones, and a reconnect storm over several processes would pass Redis's `maxclients`.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import hiredis
 from redis.asyncio import Redis
 from redis.asyncio.connection import (
     AbstractConnection,
+    BlockingConnectionPool,
     Connection,
     HiredisParser,
     SSLConnection,
@@ -123,6 +130,10 @@ def buffer_checked(client: Redis) -> Redis:
     return client
 
 
-def redis_from_url(url: str, **options: Any) -> Redis:
-    """`Redis.from_url` (redis://, rediss:// or unix://) with buffer-checked connections."""
-    return buffer_checked(Redis.from_url(url, **options))
+def redis_from_url(url: str, *, max_connections: int = 16, wait_seconds: float = 1.0, **options: Any) -> Redis:
+    """`Redis.from_url` (redis://, rediss:// or unix://) with buffer-checked connections, at most
+    `max_connections` of them; a caller waits up to `wait_seconds` for a free one."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=wait_seconds, **options)
+    client = Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # the pool is the client's own, as with Redis.from_url
+    return buffer_checked(client)

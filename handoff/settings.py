@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, BaseSettings, Field, validator
+from pydantic import BaseModel, BaseSettings, Field, root_validator, validator
 
 from handoff.settings_file import settings_file_source
 from handoff.web_origins import allowed_origins
@@ -236,6 +236,23 @@ class HandoffSettings(BaseSettings):
         "of the connected customers: more cost Redis connections, fewer make each read (and Redis's work "
         "for it) longer.",
     )
+    redis_max_connections: int = Field(
+        64, ge=8, le=10_000,
+        description="Most connections one process (Rasa, agent service, action server) opens to Redis, "
+        "every user counted (handoff stores, tracker and lock store, blocking reads). A burst waits for a "
+        "free one instead of opening more; keep processes x this well below Redis's `maxclients`.",
+    )
+    redis_blocking_connections: int = Field(
+        32, ge=2,
+        description="Of `redis_max_connections`, those for reads that wait for new messages: the channel's "
+        "`outbox_readers` and the REST channel's long polls (a long poll finding none free gets a 503 to "
+        "retry). Must exceed `outbox_readers`.",
+    )
+    redis_pool_wait_seconds: float = Field(
+        1.0, gt=0, le=30,
+        description="How long a Redis command waits for a free connection when all are busy before it "
+        "fails as Redis being unavailable.",
+    )
 
     # --- agent service ---
     rasa_jwt_secret: str = Field(
@@ -316,6 +333,17 @@ class HandoffSettings(BaseSettings):
         if reserved:
             raise ValueError(f"{', '.join(reserved)} may never come from a customer")
         return keys
+
+    @root_validator(skip_on_failure=True)
+    def _redis_bound_fits(cls, values: dict) -> dict:
+        readers, blocking, most = (values["outbox_readers"], values["redis_blocking_connections"],
+                                   values["redis_max_connections"])
+        if blocking <= readers:
+            raise ValueError(f"redis_blocking_connections ({blocking}) must exceed outbox_readers ({readers})")
+        if most - blocking < 4:
+            raise ValueError(f"redis_max_connections ({most}) must leave at least 4 connections beyond "
+                             f"redis_blocking_connections ({blocking})")
+        return values
 
     def allowed_shop_origins(self) -> list[str]:
         """The origins whose pages may talk to the Rasa server from a browser (CORS, socket.io), in

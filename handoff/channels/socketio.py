@@ -149,9 +149,16 @@ class CustomerSockets:
             raise ConnectionRefused("this page's origin may not open the chat")
 
     async def session_request(self, sid: str, data: Any) -> None:
+        """Shows the requested conversation on the socket; a socket shows one at a time, so a
+        conversation it showed before is left (else its agent messages kept arriving here, and each
+        repeat kept one more outbox followed for the life of the process)."""
         requested = data.get("session_id") if isinstance(data, dict) else None
         conversation_id = self.context.session_ids.resume_or_issue(requested)
+        previous = (await self.sio.get_session(sid)).get("conversation_id")
         await self.sio.save_session(sid, {"conversation_id": conversation_id})
+        if previous and previous != conversation_id:
+            await self.sio.leave_room(sid, previous)
+            await self._left(previous, sid)
         await self.sio.enter_room(sid, conversation_id)
         await self.sio.emit("session_confirm", conversation_id, room=sid)
         self.outboxes.follow(conversation_id, self.deliver)
@@ -159,7 +166,13 @@ class CustomerSockets:
 
     async def disconnect(self, sid: str) -> None:
         conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
-        if conversation_id and not _other_sockets_in_room(self.sio, conversation_id, sid):
+        if conversation_id:
+            await self._left(conversation_id, sid)
+
+    async def _left(self, conversation_id: str, sid: str) -> None:
+        """The socket no longer shows the conversation: if no other socket of this process does,
+        its outbox is no longer followed here and the customer's departure is recorded."""
+        if not _other_sockets_in_room(self.sio, conversation_id, sid):
             self.outboxes.stop(conversation_id)
             await _note(record_departure(self.context.store, self.departures, conversation_id), "departure",
                         conversation_id)
