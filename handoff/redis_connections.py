@@ -105,6 +105,8 @@ class _ConnectionSet:
         if self.holders == 0:
             if _open_sets.get(self.key) is self:
                 del _open_sets[self.key]
+            if self.stale:
+                return  # its connections cannot be closed from another loop; they go with their sockets
             await self.commands.close()
             await self.blocking.close()
 

@@ -29,7 +29,7 @@ def pipeline_to(url: str, **options: object) -> AutoPipeline:
 def count_writes(batched: AutoPipeline) -> list[int]:
     """Wraps the live connection's writer: the number of commands' buffers in each write."""
     writes: list[int] = []
-    writer = batched._link._connection._writer
+    writer = batched._link.connection._writer
     original = writer.writelines
 
     def counted(buffers: list[bytes]) -> None:

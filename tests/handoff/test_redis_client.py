@@ -72,7 +72,7 @@ async def test_a_connection_closed_by_the_server_is_replaced(redis_url: str) -> 
     client = redis_from_url(redis_url, decode_responses=True)
     admin = Redis.from_url(redis_url)
     assert await client.ping()
-    (connection,) = client.connection_pool._available_connections
+    (connection,) = client.connection_pool._connections
     await admin.client_kill_filter(_type="normal", skipme=True)
     await until_readable(connection, "the server's close")
     assert await client.echo("still here") == "still here"
