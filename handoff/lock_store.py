@@ -36,7 +36,7 @@ class FailSafeRedisLockStore(RedisLockStore):
 
     def __init__(self, endpoint_config: EndpointConfig) -> None:
         super().__init__(host=endpoint_config.url or "localhost", **endpoint_config.kwargs)
-        self.red = bounded_like(self.red)
+        self.red: redis.Redis = bounded_like(self.red)
         self._fallback = InMemoryLockStore()
 
     def get_lock(self, conversation_id: str) -> TicketLock | None:

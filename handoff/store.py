@@ -60,7 +60,7 @@ from handoff.models import (
     TransitionResult,
     one_of,
 )
-from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
+from handoff.redis_connections import DEFAULT_TIMEOUTS, ConnectionBound, RedisTimeouts, open_connections
 
 if TYPE_CHECKING:
     from handoff.settings import HandoffSettings
@@ -95,6 +95,7 @@ class StoreConfig:
     connect_timeout: float = DEFAULT_TIMEOUTS.connect_seconds
     max_block_ms: int = DEFAULT_TIMEOUTS.max_block_ms  # longest wait a blocking read may ask for
     retention_seconds: int = 30 * 86_400  # a closed conversation (bot, abandoned) is forgotten after this
+    connection_bound: ConnectionBound | None = None  # None: the process's, from the settings
 
     @property
     def timeouts(self) -> RedisTimeouts:
@@ -143,7 +144,7 @@ class HandoffStore:
         # The process's connections to this Redis, shared with every store opened alike. Blocking
         # reads get connections of their own: a socket timeout longer than the block, and no
         # waiting reader ever holds a connection that short commands need.
-        self.connections = open_connections(url, self.config.timeouts)
+        self.connections = open_connections(url, self.config.timeouts, self.config.connection_bound)
         self._redis = self.connections.commands
         self._blocking = self.connections.blocking
         self._scripts = {name: self._redis.register_script(source) for name, source in SCRIPTS.items()}
