@@ -46,6 +46,7 @@ class Chat:
     from_customer: list[str] = field(default_factory=list)  # acknowledged message ids, in order
     from_agent: list[str] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
+    refused: int = 0  # sends answered "not delivered" (customer) or 503 / no answer (agent)
 
     @property
     def conversation_id(self) -> str:
@@ -86,24 +87,29 @@ async def customer_sends(chat: Chat, outage: Outage) -> None:
     number = 0
     while outage.traffic_goes_on():
         message_id = uuid.uuid4().hex
-        chat.routes.append(await deliver_from_customer(chat.customer, f"customer {number}", message_id))
+        route, refused = await deliver_from_customer(chat.customer, f"customer {number}", message_id)
+        chat.routes.append(route)
+        chat.refused += refused
         chat.from_customer.append(message_id)
         number += 1
         await asyncio.sleep(SEND_INTERVAL_SECONDS)
 
 
-async def deliver_from_customer(customer: SocketCustomer, text: str, message_id: str) -> str:
-    """Sends until acknowledged, with the same id each time; returns the acknowledged route."""
+async def deliver_from_customer(customer: SocketCustomer, text: str, message_id: str) -> tuple[str, int]:
+    """Sends until acknowledged, with the same id each time; returns the acknowledged route and how
+    many sends were refused first."""
     deadline = asyncio.get_running_loop().time() + DELIVERY_DEADLINE_SECONDS
     payload = {"message": text, "session_id": customer.conversation_id, "message_id": message_id}
+    refused = 0
     while asyncio.get_running_loop().time() < deadline:
         try:
             ack: Any = await customer.client.call("user_uttered", payload, timeout=ACK_TIMEOUT_SECONDS)
         except TimeoutError:
             ack = None
         if isinstance(ack, dict) and ack.get("ok"):
-            return str(ack["route"])
+            return str(ack["route"]), refused
         assert ack is None or "retry_after" in ack, f"refused for good: {ack}"
+        refused += 1
         await asyncio.sleep(RETRY_PAUSE_SECONDS)
     raise AssertionError(f"{text!r} was never acknowledged")
 
@@ -112,22 +118,25 @@ async def agent_sends(chat: Chat, outage: Outage) -> None:
     number = 0
     while outage.traffic_goes_on():
         message_id = uuid.uuid4().hex
-        await deliver_from_agent(chat, f"agent {number}", message_id)
+        chat.refused += await deliver_from_agent(chat, f"agent {number}", message_id)
         chat.from_agent.append(message_id)
         number += 1
         await asyncio.sleep(SEND_INTERVAL_SECONDS)
 
 
-async def deliver_from_agent(chat: Chat, text: str, message_id: str) -> None:
+async def deliver_from_agent(chat: Chat, text: str, message_id: str) -> int:
+    """Sends until stored, with the same id each time; returns how many sends failed first."""
     deadline = asyncio.get_running_loop().time() + DELIVERY_DEADLINE_SECONDS
+    refused = 0
     while asyncio.get_running_loop().time() < deadline:
         try:
             reply = await asyncio.to_thread(chat.agent.send, chat.conversation_id, text, message_id)
         except requests.ConnectionError:
             reply = None
         if reply is not None and reply.status_code in (200, 201):
-            return
+            return refused
         assert reply is None or reply.status_code == 503, f"refused for good: {reply.status_code} {reply.text}"
+        refused += 1
         await asyncio.sleep(RETRY_PAUSE_SECONDS)
     raise AssertionError(f"{text!r} was never acknowledged")
 
@@ -160,7 +169,7 @@ def _sender(data: dict[str, Any]) -> str:
 async def hand_over(chat: Chat) -> None:
     """The customer asks for a person and the chat's agent claims the conversation."""
     await chat.customer.connect()
-    assert await deliver_from_customer(chat.customer, "I want to talk to a real person", uuid.uuid4().hex) == "bot"
+    assert (await deliver_from_customer(chat.customer, "I want to talk to a real person", uuid.uuid4().hex))[0] == "bot"
     await asyncio.to_thread(chat.agent.wait_for_ticket, chat.conversation_id)
     assert (await asyncio.to_thread(chat.agent.claim, chat.conversation_id)).status_code == 200
     while not chat.customer.received.empty():  # the bot's handoff replies, all before the ack
@@ -195,6 +204,7 @@ async def test_redis_killed_under_two_way_traffic_loses_doubles_and_reorders_not
             assert [data["metadata"]["message_id"] for data in seen if _sender(data) == "agent"] == chat.from_agent
             assert not [data for data in seen if _sender(data) not in ("agent", "system")], "the bot answered"
         assert sum(len(chat.from_customer) for chat in chats) >= CUSTOMERS * 10  # the traffic really ran
+        assert sum(chat.refused for chat in chats) > 0  # and met the outage
     finally:
         await asyncio.to_thread(outage.ensure_running)
         for chat in chats:
