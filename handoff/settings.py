@@ -230,6 +230,23 @@ class HandoffSettings(BaseSettings):
         "only origins Rasa's CORS headers and the socket.io channel accept. Empty: the agent service's "
         "own origin (it serves the demo shop page).",
     )
+    outage_mode_memory: int = Field(
+        100_000, ge=0,
+        description="Conversations whose last known mode (bot or person) each channel process remembers, "
+        "so that during a Redis outage the bot answers only a conversation this process saw with the bot; "
+        "the least recently seen are forgotten first (about 200 bytes each).",
+    )
+    outage_mode_max_age_seconds: float = Field(
+        300.0, ge=0,
+        description="How long after Redis last confirmed that a conversation was with the bot the bot may "
+        "still answer it during a Redis outage; older, or never seen, counts as \"a person may own it\" and "
+        "the message is refused (503, retry) rather than given to the bot.",
+    )
+    outage_retry_after_seconds: int = Field(
+        2, ge=1, le=60,
+        description="Retry-After (seconds) sent with a customer message refused because Redis is "
+        "unavailable.",
+    )
     outbox_readers: int = Field(
         16, ge=1, le=256,
         description="Blocking reads per channel process that wait for agent messages, each for its share "

@@ -32,6 +32,8 @@ SLACK_SIGNING_SECRET = secrets.token_hex(16)
 SLACK_ALERT_CHANNEL = "#paylater-agents"
 
 
+# Room for the Redis outage test's ten customers with the two agents (tests/integration/test_redis_outage.py).
+MAX_CONCURRENT_CHATS = 5
 # Short, so a test can watch a queued customer who left be abandoned.
 ABANDON_AFTER_SECONDS = 3.0
 
@@ -48,7 +50,8 @@ def system_layout(tmp_path_factory: pytest.TempPathFactory, slack_api: FakeSlack
     env = {"PAYLATER_DATABASE_URL": f"sqlite:///{work / 'shop.sqlite3'}",
            "HANDOFF_SLACK_BOT_TOKEN": SLACK_TOKEN, "HANDOFF_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
            "HANDOFF_SLACK_ALERT_CHANNEL": SLACK_ALERT_CHANNEL, "HANDOFF_SLACK_API_URL": slack_api.base_url,
-           "HANDOFF_ABANDON_AFTER_SECONDS": str(ABANDON_AFTER_SECONDS)}
+           "HANDOFF_ABANDON_AFTER_SECONDS": str(ABANDON_AFTER_SECONDS),
+           "HANDOFF_MAX_CONCURRENT_CHATS": str(MAX_CONCURRENT_CHATS)}
     subprocess.run([sys.executable, "-m", "actions.shop.seed"], cwd=PROJECT_ROOT,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
     write_agents(work / "agents.yml", [Agent(agent["id"], agent["name"], hash_token(agent["token"]))

@@ -62,4 +62,4 @@ class CustomerTurns:
         try:
             return await self.router.route(message, ask_bot)
         except StoreUnavailable as error:
-            raise AgentsUnavailable() from error
+            raise AgentsUnavailable(self.router.retry_after_seconds) from error

@@ -12,10 +12,12 @@ AGENTS_UNAVAILABLE = "live agents are unavailable right now; please try again sh
 
 
 class AgentsUnavailable(MessageRejected):
-    """Redis failed while the message was on its way to an agent: the customer should retry."""
+    """Redis failed while the message was on its way to an agent: it was not delivered, and the
+    client should send it again, with the same message id, after `retry_after` seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, retry_after: int = 2) -> None:
         super().__init__(503, AGENTS_UNAVAILABLE)
+        self.retry_after = retry_after
 
 
 def apology(rejected: MessageRejected) -> str:

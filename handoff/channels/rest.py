@@ -4,7 +4,9 @@
          -> {"conversation_id": "<signed id>"}
     POST /webhooks/handoff_rest/webhook  {"sender": "<id>", "message": "...", "message_id": "<optional>"}
          -> the bot's replies as a list, like Rasa's REST channel ([] while a human owns the chat;
-            the header X-Handoff-Route says "bot", "human" or "duplicate")
+            the header X-Handoff-Route says "bot", "human" or "duplicate"); 503 with Retry-After
+            when Redis is down and a person may own the chat: the message was not delivered, send
+            it again with the same message_id
     GET  /webhooks/handoff_rest/conversations/<id>/messages?after=<stream id>&wait=<seconds>
          -> {"messages": [...], "next": "<stream id>"}: what agents (and the bot after a handoff)
             sent, waiting up to `wait` seconds (max 25) for something new
@@ -27,6 +29,7 @@ from handoff.channels.common import ChannelContext, outgoing_payload
 from handoff.channels.customer_channel import CustomerChannel, route_handler
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import CUSTOMER_KINDS
+from handoff.channels.refusals import AgentsUnavailable
 from handoff.channels.router import MessageRejected
 from handoff.models import OUTBOX
 from handoff.store import StoreUnavailable
@@ -83,6 +86,9 @@ class RestRoutes:
         try:
             route = await self.turns.route(customer_message_from(data, sender, self.channel, self.turns.router), collector,
                                            lambda: len(collector.messages))
+        except AgentsUnavailable as unavailable:  # not delivered: send it again, same message_id
+            return response.json({"error": unavailable.error, "retry_after": unavailable.retry_after},
+                                 status=unavailable.status, headers={"Retry-After": str(unavailable.retry_after)})
         except MessageRejected as rejected:
             return error(rejected.status, rejected.error)
         return response.json(collector.messages, headers={"X-Handoff-Route": route})

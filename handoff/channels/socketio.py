@@ -35,7 +35,7 @@ from handoff.channels.customer_channel import CustomerChannel
 from handoff.channels.customer_events import register_customer_events
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import OutboxReaders
-from handoff.channels.refusals import apology
+from handoff.channels.refusals import AgentsUnavailable, apology
 from handoff.channels.router import MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
@@ -180,24 +180,37 @@ class CustomerSockets:
                 # Back (a reload) while that was stored: its own `back` may have reached Redis first.
                 await _note(self.departures.back(conversation_id), "return", conversation_id)
 
-    async def handle_message(self, sid: str, data: Any) -> None:
+    async def handle_message(self, sid: str, data: Any) -> dict[str, Any]:
+        """Routes one customer message; the return value is the socket.io ack a client gets when it
+        asks for one: {"ok": true, "route": ...} once the message is delivered (stored for the
+        agent, or answered by the bot), else {"ok": false, "error", "status"} and, when sending it
+        again later may work, "retry_after" seconds. Clients that ask for no ack (the stock
+        rasa-webchat) get the `handoff_error` event and an apology in the chat instead."""
         conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
         if not conversation_id:
-            await self.sio.emit(ERROR_EVENT, {"error": "send session_request before messages"}, room=sid)
-            return
+            return await self._refuse(sid, {"error": "send session_request before messages", "status": 400})
         if not isinstance(data, dict):
-            await self.sio.emit(ERROR_EVENT, {"error": "a message must be a JSON object"}, room=sid)
-            return
+            return await self._refuse(sid, {"error": "a message must be a JSON object", "status": 400})
         output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
         try:
-            await self.turns.route(customer_message_from(data, conversation_id, self.channel, self.turns.router), output,
-                                   lambda: output.sent)
+            route = await self.turns.route(customer_message_from(data, conversation_id, self.channel,
+                                                                 self.turns.router), output, lambda: output.sent)
         except MessageRejected as rejected:
-            # The error event is for clients that handle it; the text reaches any widget.
-            await self.sio.emit(ERROR_EVENT, {"error": rejected.error, "status": rejected.status}, room=sid)
+            refusal: dict[str, Any] = {"error": rejected.error, "status": rejected.status}
+            if isinstance(rejected, AgentsUnavailable):
+                refusal["retry_after"] = rejected.retry_after
+            ack = await self._refuse(sid, refusal)
+            # The text reaches any widget, also one that reads neither the ack nor the error event.
             await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
                                                        "metadata": {"sender": "system", "kind": "error"}},
                                 room=sid)
+            return ack
+        return {"ok": True, "route": route}
+
+    async def _refuse(self, sid: str, refusal: dict[str, Any]) -> dict[str, Any]:
+        """Tells the socket its message was not taken: the error event, and the ack to return."""
+        await self.sio.emit(ERROR_EVENT, refusal, room=sid)
+        return {"ok": False, **refusal}
 
 
 def origin_allowed(origin: str | None, allowed: frozenset[str]) -> bool:

@@ -1,4 +1,5 @@
-"""The customer router: bot or human, duplicates, oversized messages, Redis going away."""
+"""The customer router: bot or human, duplicates, oversized messages, Redis going away (the bot
+answers only a conversation last seen with the bot; any other message is refused, not lost)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from handoff.channels.router import CustomerMessage, CustomerRouter, MessageRejected
 from handoff.models import INBOX
 from handoff.settings import HandoffSettings
-from handoff.store import HandoffStore
+from handoff.store import HandoffStore, StoreUnavailable
 from tests.handoff.conftest import StoreFactory
 
 pytestmark = pytest.mark.asyncio
@@ -81,10 +82,63 @@ async def test_oversized_message_is_rejected_with_its_size(store: HandoffStore) 
     assert "4097" in rejected.value.error and "4096" in rejected.value.error
 
 
-async def test_redis_down_lets_the_bot_answer(make_store: StoreFactory) -> None:
+async def test_redis_down_refuses_a_conversation_this_process_never_saw(make_store: StoreFactory) -> None:
     unreachable = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.3, connect_timeout=0.3)
     bot = CountingBot()
-    assert await CustomerRouter(unreachable, HandoffSettings()).route(message(), bot) == "bot"
+    with pytest.raises(StoreUnavailable):
+        await CustomerRouter(unreachable, HandoffSettings()).route(message(), bot)
+    assert bot.calls == 0  # a person may own it: neither stored nor given to the bot
+
+
+async def test_redis_down_lets_the_bot_answer_a_conversation_last_seen_with_the_bot(
+        store: HandoffStore, make_store: StoreFactory) -> None:
+    router, bot = CustomerRouter(store, HandoffSettings()), CountingBot()
+    assert await router.route(message("hi", "m1"), bot) == "bot"
+    router.store = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.3, connect_timeout=0.3)
+    assert await router.route(message("still there?", "m2"), bot) == "bot"
+    assert bot.calls == 2
+
+
+async def test_redis_down_never_gives_a_persons_conversation_to_the_bot(
+        store: HandoffStore, make_store: StoreFactory) -> None:
+    router, bot = CustomerRouter(store, HandoffSettings()), CountingBot()
+    assert await router.route(message("hi", "m1"), bot) == "bot"
+    await store.request_handoff("c1", {"reason": "explicit_request"}, 3, "test")  # by another process
+    assert await router.route(message("agent?", "m2"), bot) == "human"
+    router.store = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.3, connect_timeout=0.3)
+    with pytest.raises(StoreUnavailable):
+        await router.route(message("are you there?", "m3"), bot)
+    assert bot.calls == 1
+
+    router.store = store  # Redis is back: the client's retry with the same id lands once
+    assert await router.route(message("are you there?", "m3"), bot) == "human"
+    assert await router.route(message("are you there?", "m3"), bot) == "duplicate"
+    assert [m.text for m in await store.read_messages("c1", INBOX)] == ["agent?", "are you there?"]
+
+
+async def test_a_bot_turn_that_hands_over_is_remembered_as_a_persons(
+        store: HandoffStore, make_store: StoreFactory) -> None:
+    router = CustomerRouter(store, HandoffSettings())
+
+    async def bot_hands_over() -> int:
+        await store.request_handoff("c1", {"reason": "explicit_request"}, 3, "test")
+        return 1  # "Connecting you to a person..."
+
+    assert await router.route(message("a person please"), bot_hands_over) == "bot"
+    router.store = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.3, connect_timeout=0.3)
+    bot = CountingBot()
+    with pytest.raises(StoreUnavailable):
+        await router.route(message("hello?", "m2"), bot)
+    assert bot.calls == 0
+
+
+async def test_a_bot_mode_seen_too_long_ago_is_not_trusted_in_an_outage(
+        store: HandoffStore, make_store: StoreFactory) -> None:
+    router, bot = CustomerRouter(store, HandoffSettings(outage_mode_max_age_seconds=0)), CountingBot()
+    assert await router.route(message("hi", "m1"), bot) == "bot"
+    router.store = make_store(url="redis://127.0.0.1:1/0", socket_timeout=0.3, connect_timeout=0.3)
+    with pytest.raises(StoreUnavailable):
+        await router.route(message("hi again", "m2"), bot)
     assert bot.calls == 1
 
 

@@ -20,7 +20,8 @@ const state = {
   retryDelay: 1000,
   typingSent: false,
   typingTimer: null,
-  pendingSend: null, // {id, text, kind}: reused on retry, so a retry is never stored twice
+  pendingSend: null, // {id, text, kind, conversationId}: reused on retry, so a retry is never stored twice
+  sendRetryTimer: null,
 };
 
 function el(tag, text, className) {
@@ -310,6 +311,15 @@ function decidedBy(turn) {
   return confidence;
 }
 
+// Where a message goes among those shown: stream ids ("ms-seq") of both streams come from one
+// Redis clock, so they order the conversation, also when a message arrives late (a re-read after a
+// reconnect, a push that overtook it).
+function streamIdOrder(a, b) {
+  const [aMs, aSeq] = String(a).split("-").map(Number);
+  const [bMs, bSeq] = String(b).split("-").map(Number);
+  return aMs - bMs || (aSeq || 0) - (bSeq || 0);
+}
+
 function addMessage(message) {
   const key = `${message.direction}:${message.stream_id}`; // the two streams number independently
   if (state.shown.has(key)) return;
@@ -321,7 +331,8 @@ function addMessage(message) {
   item.dataset.streamId = message.stream_id;
   const time = new Date(message.ts * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   item.append(el("span", `${who} · ${time}`, "meta"), el("p", message.text, "text"));
-  $("messages").append(item);
+  const later = [...$("messages").children].find((shown) => streamIdOrder(shown.dataset.streamId, message.stream_id) > 0);
+  $("messages").insertBefore(item, later || null);
   item.scrollIntoView({ block: "nearest" });
 }
 
@@ -337,26 +348,51 @@ function setComposerEnabled(enabled) {
 
 // --- sending, typing, canned replies ----------------------------------------------------------
 
+// A message is on screen only once the service stored it. Until then the same id is sent again
+// (the service stores each id once): by itself while the service or Redis is unavailable (503, or
+// no answer), with a doubling pause, SEND_ATTEMPTS times; then, or after any other refusal, when
+// the agent presses Send.
+const SEND_ATTEMPTS = 6;
+const MAX_SEND_RETRY_MS = 15000;
+
 async function send(event) {
   event.preventDefault();
   const text = $("message").value.trim();
   if (!text || !state.current) return;
   const kind = $("as-note").checked ? "note" : "text";
-  if (!state.pendingSend || state.pendingSend.text !== text || state.pendingSend.kind !== kind) {
-    state.pendingSend = { id: crypto.randomUUID(), text, kind };
-  }
   const pending = state.pendingSend;
+  if (!pending || pending.text !== text || pending.kind !== kind || pending.conversationId !== state.current) {
+    state.pendingSend = { id: crypto.randomUUID(), text, kind, conversationId: state.current };
+  }
+  window.clearTimeout(state.sendRetryTimer);
   $("send-error").textContent = "";
+  await deliverSend(state.pendingSend, 1);
+}
+
+async function deliverSend(pending, attempt) {
+  if (state.pendingSend !== pending) return; // stored meanwhile, or replaced by another message
+  const { id, text, kind, conversationId } = pending;
   try {
-    const sent = await api("POST", `/api/conversations/${encodeURIComponent(state.current)}/messages`, pending);
+    const sent = await api("POST", `/api/conversations/${encodeURIComponent(conversationId)}/messages`, { id, text, kind });
+    if (state.pendingSend !== pending) return;
     state.pendingSend = null;
-    $("message").value = "";
+    $("send-error").textContent = "";
+    if (state.current !== conversationId) return;
+    if ($("message").value.trim() === text) $("message").value = "";
     $("as-note").checked = false;
     stopTyping();
     addMessage({ stream_id: sent.stream_id, direction: "outbox", sender: state.agent.id, kind, text,
       ts: Date.now() / 1000, extra: { agent_name: state.agent.name } });
   } catch (error) {
-    $("send-error").textContent = `Not sent (${error.message}); press Send to retry.`;
+    if (state.pendingSend !== pending) return;
+    const unavailable = error.status === undefined || error.status === 503;
+    if (unavailable && attempt < SEND_ATTEMPTS) {
+      $("send-error").textContent = `Not sent yet (${error.message}); retrying…`;
+      const delay = Math.min(1000 * 2 ** (attempt - 1), MAX_SEND_RETRY_MS);
+      state.sendRetryTimer = window.setTimeout(() => deliverSend(pending, attempt + 1), delay);
+    } else {
+      $("send-error").textContent = `Not sent (${error.message}); press Send to retry.`;
+    }
   }
 }
 

@@ -47,6 +47,7 @@
     $("chat-log").append(item);
     item.scrollIntoView({ block: "nearest" });
     if (keep) remember(entry);
+    return item;
   }
 
   function showButtons(buttons) {
@@ -96,12 +97,55 @@
 
   // --- sending ------------------------------------------------------------------------------------
 
+  // A message counts as delivered only when the server acknowledges it. Until then it is sent
+  // again with the SAME id (the server stores each id once), after the server's retry_after and
+  // then a doubling pause, up to SEND_ATTEMPTS tries; a refusal that retrying cannot fix stops.
+  const SEND_ATTEMPTS = 8;
+  const ACK_TIMEOUT_MS = 15000;
+  const MAX_RETRY_DELAY_MS = 30000;
+
   function send(message, shown) {
-    const sessionId = window.localStorage.getItem(SESSION_KEY);
     $("chat-error").textContent = "";
-    show({ who: "customer", label: "You", text: shown || message });
-    socket.emit("user_uttered", { message, session_id: sessionId, message_id: crypto.randomUUID() });
+    const item = show({ who: "customer", label: "You", text: shown || message });
+    deliver({ message, message_id: crypto.randomUUID() }, item, 1);
     stopTyping();
+  }
+
+  function deliver(payload, item, attempt) {
+    const sessionId = window.localStorage.getItem(SESSION_KEY);
+    socket.timeout(ACK_TIMEOUT_MS).emit("user_uttered", { ...payload, session_id: sessionId }, (timedOut, ack) => {
+      if (!timedOut && ack && ack.ok) {
+        markPending(item, "");
+        if (!$("chat-log").querySelector(".undelivered")) $("chat-error").textContent = "";
+        return;
+      }
+      const retryable = timedOut || !ack || ack.retry_after !== undefined;
+      if (!retryable || attempt >= SEND_ATTEMPTS) {
+        markPending(item, "Not delivered.");
+        $("chat-error").textContent = (ack && ack.error) || "Your message could not be delivered; please send it again.";
+        return;
+      }
+      markPending(item, "Not delivered, retrying…");
+      const first = ((ack && ack.retry_after) || 1) * 1000;
+      const delay = Math.min(first * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
+      window.setTimeout(() => deliver(payload, item, attempt + 1), delay);
+    });
+  }
+
+  function markPending(item, text) {
+    let note = item.querySelector(".chat-pending");
+    if (!text) {
+      if (note) note.remove();
+      item.classList.remove("undelivered");
+      return;
+    }
+    if (!note) {
+      note = el("span", null, "chat-pending");
+      note.setAttribute("role", "status");
+      item.append(note);
+    }
+    note.textContent = text;
+    item.classList.add("undelivered");
   }
 
   function onSubmit(event) {
@@ -142,6 +186,8 @@
     if (meta.sender === "agent") {
       $("chat-typing").textContent = "";
       show({ who: "agent", label: meta.agent_name || "Support agent", text: data.text });
+    } else if (meta.sender === "system" && meta.kind === "error") {
+      return; // a refusal of a message we sent: its ack says it, next to that message
     } else if (meta.sender === "system") {
       show({ who: "system", text: data.text });
     } else if (data.text) {
