@@ -179,7 +179,7 @@ class _PipelinedLink:
         future = self._waiting.popleft()
         if future.done():  # its caller was cancelled
             return
-        if isinstance(reply, redis.exceptions.ResponseError):
+        if isinstance(reply, Exception):  # any error reply: LOADING is a ConnectionError, not a ResponseError
             future.set_exception(reply)
         else:
             future.set_result(reply)

@@ -21,9 +21,12 @@ class RedisServer:
     """One redis-server process that a test can stop and start again (on the same port, so clients
     reconnect to the same URL)."""
 
-    def __init__(self, data_dir: Path, *, appendonly: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, appendonly: bool = False, key_load_delay_us: int = 0) -> None:
         self.data_dir = Path(data_dir)
         self.appendonly = appendonly
+        # Redis's own testing knob: each key takes this long to load at start, so a test can meet
+        # the LOADING replies a restarted Redis gives while it reads its data back.
+        self.key_load_delay_us = key_load_delay_us
         self.port = free_port()
         self.password = secrets.token_urlsafe(24)
         self._process: subprocess.Popen[bytes] | None = None
@@ -39,23 +42,26 @@ class RedisServer:
             raise RuntimeError("redis-server is not running")
         return self._process.pid
 
-    def start(self) -> str:
-        """Starts the server and returns its URL once it answers PING."""
+    def start(self, *, while_loading: bool = False) -> str:
+        """Starts the server and returns its URL once it answers PING (or, `while_loading`, once it
+        answers at all, if only LOADING)."""
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         persistence = ["appendonly yes", "appendfsync everysec"] if self.appendonly else ["appendonly no"]
         config = [f"port {self.port}", "bind 127.0.0.1", 'save ""', *persistence, f'dir "{self.data_dir}"',
                   f'logfile "{self.data_dir / "redis.log"}"', f"requirepass {self.password}"]
+        if self.key_load_delay_us:
+            config += [f"key-load-delay {self.key_load_delay_us}", "loading-process-events-interval-bytes 1024"]
         # The password goes in a private file: on the command line `ps` would show it.
         config_file = self.data_dir / "redis.conf"
         config_file.touch(mode=0o600, exist_ok=True)
         config_file.write_text("\n".join(config) + "\n")
         self._process = subprocess.Popen([binary, str(config_file)], stdout=subprocess.DEVNULL,
                                          stderr=subprocess.STDOUT)
-        self._wait_until_ready()
+        self._wait_until_ready(while_loading)
         return self.url
 
-    def _wait_until_ready(self) -> None:
+    def _wait_until_ready(self, while_loading: bool = False) -> None:
         client = redis.Redis.from_url(self.url, socket_timeout=0.5, socket_connect_timeout=0.5)
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         try:
@@ -65,6 +71,10 @@ class RedisServer:
                 try:
                     if client.ping():
                         return
+                except redis.exceptions.BusyLoadingError:
+                    if while_loading:
+                        return
+                    time.sleep(0.05)
                 except redis.exceptions.ConnectionError:
                     time.sleep(0.05)
         finally:

@@ -112,6 +112,27 @@ async def test_a_restarted_redis_fails_the_waiting_callers_then_is_reconnected(t
         server.stop()
 
 
+async def test_a_redis_still_loading_its_data_fails_the_caller_instead_of_answering_an_error(
+        tmp_path: Path) -> None:
+    # After a restart Redis answers LOADING until its data is read back. redis-py makes that a
+    # ConnectionError, not a ResponseError; it once came back as a reply, and the agent service
+    # answered the send with a 500 instead of "unavailable, retry".
+    server = RedisServer(tmp_path, appendonly=True, key_load_delay_us=300)
+    server.start()
+    try:
+        filler = pipeline_to(server.url)
+        assert await filler.execute("EVAL", "for i = 1, 10000 do redis.call('SET', 'k' .. i, i) end", 0) is None
+        await filler.close()
+        server.stop()
+        server.start(while_loading=True)  # about 3 s of LOADING
+        batched = pipeline_to(server.url)
+        with pytest.raises(redis.exceptions.BusyLoadingError):
+            await batched.execute("GET", "k1")
+        await batched.close()
+    finally:
+        server.stop()
+
+
 async def test_a_hung_redis_times_out_every_waiting_caller(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)
     server.start()
