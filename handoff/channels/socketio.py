@@ -13,6 +13,10 @@ receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa'
 - a browser may connect only from a shop page: a connection whose `Origin` is not one of
   `allowed_shop_origins()` (the origins Rasa's CORS headers name) is refused; a client sending no
   `Origin` is not a browser, and no other site's page can act through it.
+- sessions, messages and typing indicators count against the rate limits (`customer_limits.py`),
+  per conversation and per client address (the peer of the socket.io request, or what a trusted
+  proxy says, see `client_address.py`); past one the socket gets `handoff_error` {error, status 429,
+  retry_after} and, for sessions and messages, the refusal as a system message in the chat.
 
 It also serves the status, typing and rating events our own widget adds (`customer_events.py`).
 """
@@ -33,9 +37,10 @@ from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, outgoing_payload
 from handoff.channels.customer_channel import CustomerChannel
 from handoff.channels.customer_events import register_customer_events
+from handoff.channels.customer_limits import MESSAGES, SESSIONS
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import OutboxReaders
-from handoff.channels.refusals import apology
+from handoff.channels.refusals import RateLimited, apology
 from handoff.channels.router import MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
@@ -106,7 +111,7 @@ class HandoffSocketIOInput(CustomerChannel):
         self.sio.on("session_request", sockets.session_request)
         self.sio.on("disconnect", sockets.disconnect)
         self.sio.on(self.user_message_evt, sockets.handle_message)
-        register_customer_events(self.sio, self.context, sockets.care)
+        register_customer_events(self.sio, self.context, sockets.care, sockets.refuse)
 
 
 class CustomerSockets:
@@ -142,16 +147,38 @@ class CustomerSockets:
             await self.sio.emit(self.bot_message_evt, outgoing_payload(message), room=message.conversation_id)
 
     async def connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        """Refuses a browser's connection from a page that is not the shop's (see the module doc)."""
+        """Refuses a browser's connection from a page that is not the shop's (see the module doc);
+        keeps the client's address for the limits counted per address."""
         origin = environ.get("HTTP_ORIGIN")
         if not origin_allowed(origin, self.shop_origins):
             logger.info("socket.io connection from origin %r refused", origin)
             raise ConnectionRefused("this page's origin may not open the chat")
+        await self.sio.save_session(sid, {"address": client_address(environ, self.context)})
+
+    async def refuse(self, sid: str, rejected: MessageRejected, in_chat: bool = True) -> None:
+        """Tells the socket its request was refused: the error event is for clients that handle it;
+        with `in_chat`, the text also reaches any widget as a system message."""
+        details: dict[str, Any] = {"error": rejected.error, "status": rejected.status}
+        if isinstance(rejected, RateLimited):
+            details["retry_after"] = rejected.retry_after
+        await self.sio.emit(ERROR_EVENT, details, room=sid)
+        if in_chat:
+            await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
+                                                       "metadata": {"sender": "system", "kind": "error"}},
+                                room=sid)
 
     async def session_request(self, sid: str, data: Any) -> None:
         requested = data.get("session_id") if isinstance(data, dict) else None
+        session = await self.sio.get_session(sid)
+        try:
+            await self.context.limits.address(SESSIONS, session.get("address", ""))
+            if self.context.session_ids.is_valid(requested):
+                await self.context.limits.conversation(SESSIONS, requested)
+        except RateLimited as limited:
+            await self.refuse(sid, limited)
+            return
         conversation_id = self.context.session_ids.resume_or_issue(requested)
-        await self.sio.save_session(sid, {"conversation_id": conversation_id})
+        await self.sio.save_session(sid, {**session, "conversation_id": conversation_id})
         await self.sio.enter_room(sid, conversation_id)
         await self.sio.emit("session_confirm", conversation_id, room=sid)
         self.outboxes.follow(conversation_id, self.deliver)
@@ -168,7 +195,8 @@ class CustomerSockets:
                 await _note(self.departures.back(conversation_id), "return", conversation_id)
 
     async def handle_message(self, sid: str, data: Any) -> None:
-        conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
+        session = await self.sio.get_session(sid)
+        conversation_id = session.get("conversation_id")
         if not conversation_id:
             await self.sio.emit(ERROR_EVENT, {"error": "send session_request before messages"}, room=sid)
             return
@@ -177,14 +205,18 @@ class CustomerSockets:
             return
         output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
         try:
+            await self.context.limits.address(MESSAGES, session.get("address", ""))
             await self.turns.route(customer_message_from(data, conversation_id, self.channel, self.turns.router), output,
                                    lambda: output.sent)
         except MessageRejected as rejected:
-            # The error event is for clients that handle it; the text reaches any widget.
-            await self.sio.emit(ERROR_EVENT, {"error": rejected.error, "status": rejected.status}, room=sid)
-            await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
-                                                       "metadata": {"sender": "system", "kind": "error"}},
-                                room=sid)
+            await self.refuse(sid, rejected)
+
+
+def client_address(environ: dict[str, Any], context: ChannelContext) -> str:
+    """The address of the client behind a socket.io connection. python-socketio's Sanic driver puts
+    a fixed 127.0.0.1 in REMOTE_ADDR, so the peer comes from the Sanic request it keeps."""
+    request = environ["sanic.request"]
+    return context.proxies.client_address(request.ip, request.headers.get("x-forwarded-for"))
 
 
 def origin_allowed(origin: str | None, allowed: frozenset[str]) -> bool:

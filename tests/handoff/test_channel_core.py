@@ -97,7 +97,7 @@ async def test_a_bot_turn_reaches_rasa_with_the_channels_output_and_allowed_meta
     channel_context, bot = context(redis_url, customer_metadata_keys=["page"]), EchoBot()
     output = CollectingOutputChannel()
     try:
-        route = await CustomerTurns(channel_context.router, bot, nothing_offered).route(
+        route = await CustomerTurns(channel_context.router, bot, nothing_offered, channel_context.limits).route(
             CustomerMessage("c1", "hello", "m1", "web", {"page": "/", "is_external": True}), output,
             lambda: len(output.messages))
     finally:
@@ -117,7 +117,7 @@ async def test_only_commands_the_bot_offered_reach_rasa_while_an_agent_gets_the_
     async def deny_offered(conversation_id: str) -> set[str]:
         return {"/deny"} if conversation_id == "c1" else set()
 
-    turns = CustomerTurns(channel_context.router, bot, deny_offered)
+    turns = CustomerTurns(channel_context.router, bot, deny_offered, channel_context.limits)
     output = CollectingOutputChannel()
     try:
         for number, text in enumerate(["/deny", "/handoff_resolved", '/inform{"lookup_failures": 0}']):
@@ -144,7 +144,8 @@ async def test_redis_failing_on_the_way_is_a_refusal_the_customer_can_retry(redi
 
     try:
         with pytest.raises(AgentsUnavailable) as refused:
-            await CustomerTurns(channel_context.router, failing_turn, nothing_offered).route(
+            await CustomerTurns(channel_context.router, failing_turn, nothing_offered,
+                                        channel_context.limits).route(
                 CustomerMessage("c1", "hello", "m1", "web"), CollectingOutputChannel(), lambda: 0)
     finally:
         await channel_context.store.close()
