@@ -106,11 +106,13 @@ class CustomerEvents:
             await self.context.limits.conversation(TYPING, conversation_id)
         except RateLimited as limited:
             if not session.get(TYPING_REFUSED):
-                await self.sio.save_session(sid, {**session, TYPING_REFUSED: True})
+                # Marked before any await: indicators handled at the same time see the mark at once.
+                session[TYPING_REFUSED] = True
+                await self.sio.save_session(sid, session)
                 await self.refuse(sid, limited, False)
             return False
-        if session.get(TYPING_REFUSED):
-            await self.sio.save_session(sid, {**session, TYPING_REFUSED: False})
+        if session.pop(TYPING_REFUSED, False):
+            await self.sio.save_session(sid, session)
         return True
 
     async def satisfaction(self, sid: str, data: Any = None) -> None:
