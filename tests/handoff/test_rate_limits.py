@@ -11,12 +11,19 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from handoff.channels.customer_limits import MESSAGES, SESSIONS, CustomerLimits, LongPollSlots, address_subject
+from handoff.channels.customer_limits import (
+    MESSAGES,
+    SESSIONS,
+    CustomerLimits,
+    LongPollSlots,
+    address_subject,
+)
 from handoff.channels.refusals import RateLimited, apology
 from handoff.rate_limits import LocalCounts, RateLimiter, retry_after_seconds
 from handoff.settings import HandoffSettings, RateLimit
 from handoff.store_scripts import Keys
 from tests.free_port import free_port
+
 
 class ManualClock:
     def __init__(self) -> None:
@@ -88,7 +95,7 @@ def test_the_count_in_memory_is_bounded_and_forgets_the_least_recently_seen() ->
 
 @pytest.mark.asyncio
 async def test_customer_actions_over_a_limit_are_refused_with_the_seconds_to_wait(redis_url: str) -> None:
-    limiter, keys = limiter_on(redis_url)
+    limiter, _ = limiter_on(redis_url)
     settings = HandoffSettings(conversation_message_limit=RateLimit(count=2, seconds=30),
                                address_session_limit=RateLimit(count=1, seconds=5))
     limits = CustomerLimits(limiter, settings)
@@ -120,9 +127,8 @@ def test_waiting_reads_are_capped_per_address_and_per_process() -> None:
         with pytest.raises(RateLimited) as refused, slots.slot("a"):
             pass
         assert (refused.value.status, refused.value.retry_after) == (429, 1)
-        with slots.slot("b"):
-            with pytest.raises(RateLimited), slots.slot("c"):
-                pass
+        with slots.slot("b"), pytest.raises(RateLimited), slots.slot("c"):
+            pass
     with slots.slot("a"), slots.slot("a"):  # every slot was given back
         pass
     assert not slots.held
