@@ -10,6 +10,7 @@ defaults below.
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 
 from pydantic import BaseModel, BaseSettings, Field, root_validator, validator
@@ -30,6 +31,14 @@ class ResolveField(BaseModel):
     slots: list[str] = Field(..., min_items=1, description="Slots the value is set in on resolve.")
     pattern: str | None = Field(None, description="HTML pattern the value must match; unset: any text.")
     placeholder: str = Field("", description="Example value shown in the empty field.")
+
+
+class RateLimit(BaseModel):
+    """How often one client may do one thing: `count` at once, then one more every
+    `seconds / count` seconds (so at most `count` per `seconds` on average)."""
+
+    count: int = Field(..., ge=1, description="How many may come at once (and per `seconds` on average).")
+    seconds: float = Field(..., gt=0, description="The time in which `count` are allowed again.")
 
 
 class HandoffSettings(BaseSettings):
@@ -185,6 +194,59 @@ class HandoffSettings(BaseSettings):
         description="Metadata keys a customer's message may carry into Rasa; others are dropped. The "
         "default is what the Slack channel adds (the widget sends none); list the keys your own pages "
         "or apps send. `is_external` (which marks messages the agent service records) is never allowed.",
+    )
+
+    # --- rate limits for customers (handoff/rate_limits.py; see security.md, Rate limits) ---
+    conversation_message_limit: RateLimit = Field(
+        RateLimit(count=20, seconds=10),
+        description="Messages one conversation may send (every channel); more are refused (429) until "
+        "the limit allows again. A person types far fewer.",
+    )
+    address_message_limit: RateLimit = Field(
+        RateLimit(count=600, seconds=10),
+        description="Messages one client address may send over the web channels (REST, socket.io), all its "
+        "conversations together. Generous, as many customers may share an address (an office, a mobile "
+        "network); it allows bench/bot_latency.py at concurrency 10 from one address.",
+    )
+    conversation_session_limit: RateLimit = Field(
+        RateLimit(count=30, seconds=60),
+        description="Times one conversation may be resumed (socket.io `session_request` with its id, e.g. a "
+        "page reload).",
+    )
+    address_session_limit: RateLimit = Field(
+        RateLimit(count=300, seconds=60),
+        description="New or resumed sessions one client address may open (REST /session, socket.io "
+        "`session_request`).",
+    )
+    conversation_typing_limit: RateLimit = Field(
+        RateLimit(count=30, seconds=10),
+        description="Typing indicators (`user_typing`) one conversation may send; more are dropped (the "
+        "first one over the limit is answered with an error).",
+    )
+    address_typing_limit: RateLimit = Field(
+        RateLimit(count=300, seconds=10),
+        description="Typing indicators one client address may send, all its conversations together.",
+    )
+    rate_limit_local_keys: int = Field(
+        10_000, ge=100,
+        description="While Redis cannot be reached, rate limits are counted in each process's memory, for at "
+        "most this many conversations and addresses (the least recently seen are forgotten first).",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or CIDR networks of the reverse proxies in front of the Rasa server. Only a "
+        "request from one of them has its client address taken from X-Forwarded-For (read from the right, "
+        "past the trusted proxies); empty: the address that connected is the client's.",
+    )
+    long_polls_per_address: int = Field(
+        8, ge=1,
+        description="Waiting REST reads (`GET .../messages?wait=`) one client address may hold at once in one "
+        "process; more are refused (429). Each holds a Redis connection while it waits.",
+    )
+    long_polls_per_process: int = Field(
+        64, ge=1,
+        description="Waiting REST reads one channel process holds at once, from all addresses; more are "
+        "refused (429).",
     )
 
     # --- agents and services ---
@@ -343,6 +405,14 @@ class HandoffSettings(BaseSettings):
         Path("node_modules/socket.io-client/dist/socket.io.min.js"),
         description="The socket.io browser client the pages load (installed by `npm ci` at set-up).",
     )
+
+    @validator("trusted_proxies", each_item=True)
+    def _proxy_is_a_network(cls, entry: str) -> str:
+        try:
+            ip_network(entry.strip(), strict=False)
+        except ValueError as error:
+            raise ValueError(f"not an address or CIDR network: {entry!r}") from error
+        return entry.strip()
 
     @validator("customer_metadata_keys")
     def _no_reserved_metadata_keys(cls, keys: list[str]) -> list[str]:

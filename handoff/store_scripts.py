@@ -169,6 +169,13 @@ class Keys:
         order), kept where the customer cannot reset it."""
         return self._conversation(conversation_id, "failed_checks")
 
+    # --- customers' rate limits (rate_limits.py) ----------------------------------------------
+
+    def rate_limit(self, scope: str, subject: str) -> str:
+        """When `subject` (a conversation id, or a hashed client address) may next do what `scope`
+        names (e.g. `message:conversation`); it expires once the limit is full again."""
+        return f"{self.prefix}:{{rate:{_required('rate limit scope', scope)}:{_required('subject', subject)}}}"
+
     # --- the Slack channel and alerts (slack/state.py) ----------------------------------------
 
     def slack_event(self, event_id: str) -> str:

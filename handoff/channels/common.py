@@ -1,5 +1,6 @@
-"""What the customer channels share: settings, the store, the router and id signing, created once
-per process: the channels Rasa builds in one process share one context (one store, one pool)."""
+"""What the customer channels share: settings, the store, the router, id signing and the rate limits,
+created once per process: the channels Rasa builds in one process share one context (one store, one
+pool, one count of the rate limits while Redis is away)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from typing import Any
 
 from sanic import Blueprint, Sanic
 
+from handoff.channels.customer_limits import CustomerLimits
 from handoff.channels.router import CustomerRouter
 from handoff.channels.session_ids import SessionIds
+from handoff.client_address import TrustedProxies
 from handoff.heap_freeze import freeze_startup_heap
 from handoff.models import ChatMessage
+from handoff.rate_limits import RateLimiter
 from handoff.settings import HandoffSettings, get_handoff_settings
 from handoff.store import HandoffStore, open_store
 
@@ -25,6 +29,8 @@ class ChannelContext:
     store: HandoffStore
     router: CustomerRouter
     session_ids: SessionIds
+    limits: CustomerLimits
+    proxies: TrustedProxies
 
     @classmethod
     def from_settings(cls, settings: HandoffSettings | None = None) -> ChannelContext:
@@ -36,8 +42,10 @@ class ChannelContext:
         shared = _process_context
         if shared is None or shared.settings != settings or shared.store.closed:
             store = open_store(settings)
+            limiter = RateLimiter(store.connections.commands, store.keys, settings.rate_limit_local_keys)
             shared = _process_context = cls(settings, store, CustomerRouter(store, settings),
-                                            SessionIds(settings.session_secret))
+                                            SessionIds(settings.session_secret), CustomerLimits(limiter, settings),
+                                            TrustedProxies(settings.trusted_proxies))
         return shared
 
 

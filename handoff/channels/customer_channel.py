@@ -53,7 +53,8 @@ class CustomerChannel(InputChannel, ABC):
 
         buttons = TrackerButtons()
         bp.after_server_start(buttons.attach)
-        self.add_routes(bp, CustomerTurns(self.context.router, on_new_message, buttons.payloads))
+        self.add_routes(bp, CustomerTurns(self.context.router, on_new_message, buttons.payloads,
+                                          self.context.limits))
         return bp
 
     def new_blueprint(self) -> Blueprint:

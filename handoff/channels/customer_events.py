@@ -6,7 +6,9 @@ Client -> server:
 - `status_request` {}            -> `handoff_status` {mode, position, wait_seconds, agent_name,
                                     rating_due}
 - `user_typing` {typing: bool}     the customer's typing indicator; only stored while a human
-                                    owns the conversation (the bot needs none)
+                                    owns the conversation (the bot needs none); over the rate
+                                    limits the first one gets `handoff_error`, the rest are dropped
+                                    quietly until the limits allow again
 - `satisfaction` {rating: 1..5}  -> `satisfaction_saved` {saved: bool}
 
 Every handler acts on the conversation of the socket's session, never on an id the client names,
@@ -17,13 +19,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from socketio import AsyncServer
 
 from handoff.care_store import RATINGS, CareStore
 from handoff.channels.common import ChannelContext
-from handoff.channels.router import CUSTOMER, HUMAN_MODES
+from handoff.channels.customer_limits import TYPING
+from handoff.channels.refusals import RateLimited
+from handoff.channels.router import CUSTOMER, HUMAN_MODES, MessageRejected
 from handoff.models import ASSIGNED, INBOX, QUEUED
 from handoff.store import StoreUnavailable
 
@@ -31,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 STATUS_EVENT = "handoff_status"
 SATISFACTION_SAVED_EVENT = "satisfaction_saved"
+TYPING_REFUSED = "typing_refused"  # in the socket's session: the error was sent, drop the rest quietly
+Refuse = Callable[[str, MessageRejected, bool], Awaitable[object]]
 UNAVAILABLE_STATUS = {"mode": "unknown", "position": None, "wait_seconds": None, "agent_name": "",
                       "rating_due": False}
 
@@ -45,9 +52,10 @@ async def customer_status(context: ChannelContext, care: CareStore, conversation
             "agent_name": agent_name, "rating_due": await care.rating_due(conversation_id)}
 
 
-def register_customer_events(sio: AsyncServer, context: ChannelContext, care: CareStore) -> None:
-    """Adds the events of the module doc to the channel's socket.io server."""
-    events = CustomerEvents(sio, context, care)
+def register_customer_events(sio: AsyncServer, context: ChannelContext, care: CareStore, refuse: Refuse) -> None:
+    """Adds the events of the module doc to the channel's socket.io server; `refuse(sid, refusal,
+    in_chat)` tells a socket it went over a limit."""
+    events = CustomerEvents(sio, context, care, refuse)
     sio.on("status_request", events.status_request)
     sio.on("user_typing", events.user_typing)
     sio.on("satisfaction", events.satisfaction)
@@ -56,10 +64,11 @@ def register_customer_events(sio: AsyncServer, context: ChannelContext, care: Ca
 class CustomerEvents:
     """The widget's own events, each acting on the conversation of the socket's session."""
 
-    def __init__(self, sio: AsyncServer, context: ChannelContext, care: CareStore) -> None:
+    def __init__(self, sio: AsyncServer, context: ChannelContext, care: CareStore, refuse: Refuse) -> None:
         self.sio = sio
         self.context = context
         self.care = care
+        self.refuse = refuse
 
     async def _conversation_of(self, sid: str) -> str | None:
         return (await self.sio.get_session(sid)).get("conversation_id")
@@ -76,8 +85,11 @@ class CustomerEvents:
         await self.sio.emit(STATUS_EVENT, status, room=sid)
 
     async def user_typing(self, sid: str, data: Any = None) -> None:
-        conversation_id = await self._conversation_of(sid)
+        session = await self.sio.get_session(sid)
+        conversation_id = session.get("conversation_id")
         if not conversation_id or not isinstance(data, dict) or not isinstance(data.get("typing"), bool):
+            return
+        if not await self._typing_allowed(sid, session, conversation_id):
             return
         store = self.context.store
         try:
@@ -86,6 +98,22 @@ class CustomerEvents:
                                            CUSTOMER, "", "typing", {"typing": data["typing"]})
         except StoreUnavailable as error:
             logger.warning("typing indicator of %s dropped: %s", conversation_id, error)
+
+    async def _typing_allowed(self, sid: str, session: dict[str, Any], conversation_id: str) -> bool:
+        """Counts the indicator against the limits; only the first one over them gets an error."""
+        try:
+            await self.context.limits.address(TYPING, session.get("address", ""))
+            await self.context.limits.conversation(TYPING, conversation_id)
+        except RateLimited as limited:
+            if not session.get(TYPING_REFUSED):
+                # Marked before any await: indicators handled at the same time see the mark at once.
+                session[TYPING_REFUSED] = True
+                await self.sio.save_session(sid, session)
+                await self.refuse(sid, limited, False)
+            return False
+        if session.pop(TYPING_REFUSED, False):
+            await self.sio.save_session(sid, session)
+        return True
 
     async def satisfaction(self, sid: str, data: Any = None) -> None:
         conversation_id = await self._conversation_of(sid)

@@ -19,6 +19,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from handoff.channels.commands import OfferedPayloads, text_for_bot
 from handoff.channels.common import message_id_from
+from handoff.channels.customer_limits import MESSAGES, CustomerLimits
 from handoff.channels.refusals import AgentsUnavailable
 from handoff.channels.router import CustomerMessage, CustomerRouter
 from handoff.store import StoreUnavailable
@@ -37,20 +38,23 @@ def customer_message_from(data: dict[str, Any], conversation_id: str, channel: s
 
 @dataclass(frozen=True)
 class CustomerTurns:
-    """Routes one channel's customer messages, with Rasa's `on_new_message` for the bot's turns and
-    `offered` naming the button payloads the bot offered in a conversation."""
+    """Routes one channel's customer messages, with Rasa's `on_new_message` for the bot's turns,
+    `offered` naming the button payloads the bot offered in a conversation and `limits` counting
+    each conversation's messages."""
 
     router: CustomerRouter
     on_new_message: OnNewMessage
     offered: OfferedPayloads
+    limits: CustomerLimits
 
     async def route(self, message: CustomerMessage, output: OutputChannel, replies: Callable[[], int]) -> str:
         """Delivers the message and returns where it went ("bot", "human" or "duplicate").
 
         `output` receives the bot's replies and `replies()` says how many it got: none while the
         bot handed over means the message belongs to the agent. Raises MessageRejected (a refusal
-        the channel answers), AgentsUnavailable included.
+        the channel answers), AgentsUnavailable and RateLimited included.
         """
+        await self.limits.conversation(MESSAGES, message.conversation_id)
 
         async def ask_bot() -> int:
             text = await text_for_bot(message.text, message.conversation_id, self.offered)

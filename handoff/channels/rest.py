@@ -12,12 +12,16 @@
             sent, waiting up to `wait` seconds (max 25) for something new
 
 The sender must be an id issued by `/session`: a made-up id could belong to someone else.
+Sessions and messages count against the rate limits (per conversation and per client address), and
+waiting reads are capped per address and per process (`customer_limits.py`): past a limit the
+answer is 429 with Retry-After and {"error": ...}.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel
@@ -27,9 +31,10 @@ from sanic.response import HTTPResponse
 
 from handoff.channels.common import ChannelContext, outgoing_payload
 from handoff.channels.customer_channel import CustomerChannel, route_handler
+from handoff.channels.customer_limits import MESSAGES, SESSIONS, LongPollSlots
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import CUSTOMER_KINDS
-from handoff.channels.refusals import AgentsUnavailable
+from handoff.channels.refusals import RateLimited
 from handoff.channels.router import MessageRejected
 from handoff.models import OUTBOX
 from handoff.store import StoreUnavailable
@@ -40,6 +45,15 @@ STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 def error(status: int, message: str) -> HTTPResponse:
     return response.json({"error": message}, status=status)
+
+
+def refusal(rejected: MessageRejected) -> HTTPResponse:
+    """A refusal as the client gets it. One that may pass later (over a rate limit, or not delivered
+    while Redis is away: send it again with the same message_id) says when in Retry-After."""
+    if rejected.retry_after is None:
+        return error(rejected.status, rejected.error)
+    return response.json({"error": rejected.error, "retry_after": rejected.retry_after}, status=rejected.status,
+                         headers={"Retry-After": str(rejected.retry_after)})
 
 
 class HandoffRestInput(CustomerChannel):
@@ -68,8 +82,18 @@ class RestRoutes:
         self.context = context
         self.turns = turns
         self.channel = channel
+        settings = context.settings
+        self.long_polls = LongPollSlots(settings.long_polls_per_address, settings.long_polls_per_process)
 
-    async def new_session(self, _: Request) -> HTTPResponse:
+    def address(self, request: Request) -> str:
+        """The client's address (see `client_address.py`)."""
+        return self.context.proxies.client_address(request.ip, request.headers.get("x-forwarded-for"))
+
+    async def new_session(self, request: Request) -> HTTPResponse:
+        try:
+            await self.context.limits.address(SESSIONS, self.address(request))
+        except RateLimited as limited:
+            return refusal(limited)
         return response.json({"conversation_id": self.context.session_ids.issue()})
 
     async def receive(self, request: Request) -> HTTPResponse:
@@ -84,13 +108,11 @@ class RestRoutes:
             return error(403, "unknown conversation: get an id from POST /webhooks/handoff_rest/session")
         collector = CollectingOutputChannel()
         try:
+            await self.context.limits.address(MESSAGES, self.address(request))
             route = await self.turns.route(customer_message_from(data, sender, self.channel, self.turns.router), collector,
                                            lambda: len(collector.messages))
-        except AgentsUnavailable as unavailable:  # not delivered: send it again, same message_id
-            return response.json({"error": unavailable.error, "retry_after": unavailable.retry_after},
-                                 status=unavailable.status, headers={"Retry-After": str(unavailable.retry_after)})
         except MessageRejected as rejected:
-            return error(rejected.status, rejected.error)
+            return refusal(rejected)
         return response.json(collector.messages, headers={"X-Handoff-Route": route})
 
     async def agent_messages(self, request: Request, conversation_id: str) -> HTTPResponse:
@@ -103,10 +125,13 @@ class RestRoutes:
             wait = min(max(float(request.args.get("wait", "0")), 0.0), MAX_WAIT_SECONDS)
         except ValueError:
             return error(400, "wait must be a number of seconds")
+        block_ms = int(wait * 1000) or None
         try:
-            messages = await self.context.store.read_messages(
-                conversation_id, OUTBOX, after, block_ms=int(wait * 1000) or None
-            )
+            # Only a read that waits holds a Redis connection for long, so only it takes a slot.
+            with self.long_polls.slot(self.address(request)) if block_ms else nullcontext():
+                messages = await self.context.store.read_messages(conversation_id, OUTBOX, after, block_ms=block_ms)
+        except RateLimited as limited:
+            return refusal(limited)
         except StoreUnavailable:
             return error(503, "messages from agents are unavailable right now; please retry")
         next_id = messages[-1].stream_id if messages else after

@@ -34,10 +34,11 @@ CUSTOMER = "customer"
 class MessageRejected(ValueError):
     """A customer message the channel refuses, with the HTTP status and a message for the client."""
 
-    def __init__(self, status: int, error: str) -> None:
+    def __init__(self, status: int, error: str, retry_after: int | None = None) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
+        self.retry_after = retry_after  # seconds after which sending it again may work, if it may
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa'
 - a browser may connect only from a shop page: a connection whose `Origin` is not one of
   `allowed_shop_origins()` (the origins Rasa's CORS headers name) is refused; a client sending no
   `Origin` is not a browser, and no other site's page can act through it.
+- sessions, messages and typing indicators count against the rate limits (`customer_limits.py`),
+  per conversation and per client address (the peer of the socket.io request, or what a trusted
+  proxy says, see `client_address.py`); past one the socket gets `handoff_error` {error, status 429,
+  retry_after} and, for sessions and messages, the refusal as a system message in the chat.
 
 It also serves the status, typing and rating events our own widget adds (`customer_events.py`).
 """
@@ -33,9 +37,10 @@ from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, outgoing_payload
 from handoff.channels.customer_channel import CustomerChannel
 from handoff.channels.customer_events import register_customer_events
+from handoff.channels.customer_limits import MESSAGES, SESSIONS
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import OutboxReaders
-from handoff.channels.refusals import AgentsUnavailable, apology
+from handoff.channels.refusals import RateLimited, apology
 from handoff.channels.router import MessageRejected
 from handoff.departures import Departures, record_departure
 from handoff.models import ChatMessage
@@ -106,7 +111,7 @@ class HandoffSocketIOInput(CustomerChannel):
         self.sio.on("session_request", sockets.session_request)
         self.sio.on("disconnect", sockets.disconnect)
         self.sio.on(self.user_message_evt, sockets.handle_message)
-        register_customer_events(self.sio, self.context, sockets.care)
+        register_customer_events(self.sio, self.context, sockets.care, sockets.refuse)
 
 
 class CustomerSockets:
@@ -142,20 +147,44 @@ class CustomerSockets:
             await self.sio.emit(self.bot_message_evt, outgoing_payload(message), room=message.conversation_id)
 
     async def connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        """Refuses a browser's connection from a page that is not the shop's (see the module doc)."""
+        """Refuses a browser's connection from a page that is not the shop's (see the module doc);
+        keeps the client's address for the limits counted per address."""
         origin = environ.get("HTTP_ORIGIN")
         if not origin_allowed(origin, self.shop_origins):
             logger.info("socket.io connection from origin %r refused", origin)
             raise ConnectionRefused("this page's origin may not open the chat")
+        await self.sio.save_session(sid, {"address": client_address(environ, self.context)})
+
+    async def refuse(self, sid: str, rejected: MessageRejected, in_chat: bool = True) -> dict[str, Any]:
+        """Tells the socket its request was refused and returns the ack for a client that asked for
+        one. The error event is for clients that handle it; with `in_chat`, the text also reaches a
+        widget that reads neither (the stock rasa-webchat) as a system message."""
+        details: dict[str, Any] = {"error": rejected.error, "status": rejected.status}
+        if rejected.retry_after is not None:
+            details["retry_after"] = rejected.retry_after
+        await self.sio.emit(ERROR_EVENT, details, room=sid)
+        if in_chat:
+            await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
+                                                       "metadata": {"sender": "system", "kind": "error"}},
+                                room=sid)
+        return {"ok": False, **details}
 
     async def session_request(self, sid: str, data: Any) -> None:
         """Shows the requested conversation on the socket; a socket shows one at a time, so a
         conversation it showed before is left (else its agent messages kept arriving here, and each
         repeat kept one more outbox followed for the life of the process)."""
         requested = data.get("session_id") if isinstance(data, dict) else None
+        session = await self.sio.get_session(sid)
+        try:
+            await self.context.limits.address(SESSIONS, session.get("address", ""))
+            if self.context.session_ids.is_valid(requested):
+                await self.context.limits.conversation(SESSIONS, requested)
+        except RateLimited as limited:
+            await self.refuse(sid, limited)
+            return
         conversation_id = self.context.session_ids.resume_or_issue(requested)
-        previous = (await self.sio.get_session(sid)).get("conversation_id")
-        await self.sio.save_session(sid, {"conversation_id": conversation_id})
+        previous = session.get("conversation_id")
+        await self.sio.save_session(sid, {**session, "conversation_id": conversation_id})
         if previous and previous != conversation_id:
             await self.sio.leave_room(sid, previous)
             await self._left(previous, sid)
@@ -186,31 +215,27 @@ class CustomerSockets:
         agent, or answered by the bot), else {"ok": false, "error", "status"} and, when sending it
         again later may work, "retry_after" seconds. Clients that ask for no ack (the stock
         rasa-webchat) get the `handoff_error` event and an apology in the chat instead."""
-        conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
+        session = await self.sio.get_session(sid)
+        conversation_id = session.get("conversation_id")
         if not conversation_id:
-            return await self._refuse(sid, {"error": "send session_request before messages", "status": 400})
+            return await self.refuse(sid, MessageRejected(400, "send session_request before messages"), in_chat=False)
         if not isinstance(data, dict):
-            return await self._refuse(sid, {"error": "a message must be a JSON object", "status": 400})
+            return await self.refuse(sid, MessageRejected(400, "a message must be a JSON object"), in_chat=False)
         output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
         try:
+            await self.context.limits.address(MESSAGES, session.get("address", ""))
             route = await self.turns.route(customer_message_from(data, conversation_id, self.channel,
                                                                  self.turns.router), output, lambda: output.sent)
         except MessageRejected as rejected:
-            refusal: dict[str, Any] = {"error": rejected.error, "status": rejected.status}
-            if isinstance(rejected, AgentsUnavailable):
-                refusal["retry_after"] = rejected.retry_after
-            ack = await self._refuse(sid, refusal)
-            # The text reaches any widget, also one that reads neither the ack nor the error event.
-            await self.sio.emit(self.bot_message_evt, {"text": apology(rejected),
-                                                       "metadata": {"sender": "system", "kind": "error"}},
-                                room=sid)
-            return ack
+            return await self.refuse(sid, rejected)
         return {"ok": True, "route": route}
 
-    async def _refuse(self, sid: str, refusal: dict[str, Any]) -> dict[str, Any]:
-        """Tells the socket its message was not taken: the error event, and the ack to return."""
-        await self.sio.emit(ERROR_EVENT, refusal, room=sid)
-        return {"ok": False, **refusal}
+
+def client_address(environ: dict[str, Any], context: ChannelContext) -> str:
+    """The address of the client behind a socket.io connection. python-socketio's Sanic driver puts
+    a fixed 127.0.0.1 in REMOTE_ADDR, so the peer comes from the Sanic request it keeps."""
+    request = environ["sanic.request"]
+    return context.proxies.client_address(request.ip, request.headers.get("x-forwarded-for"))
 
 
 def origin_allowed(origin: str | None, allowed: frozenset[str]) -> bool:

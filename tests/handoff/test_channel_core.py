@@ -4,9 +4,11 @@ a stand-in for Rasa, as docs/adding-a-channel.md suggests testing a new channel)
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -26,6 +28,7 @@ from handoff.settings import HandoffSettings
 from handoff.slack.config import SlackConfig
 from handoff.store import StoreUnavailable
 from tests.free_port import free_port
+from tests.integration.socket_customer import SocketCustomer
 from tests.socketio_handshake import CONNECTED, REFUSED, connect_reply
 
 REST = "/webhooks/handoff_rest"
@@ -97,7 +100,7 @@ async def test_a_bot_turn_reaches_rasa_with_the_channels_output_and_allowed_meta
     channel_context, bot = context(redis_url, customer_metadata_keys=["page"]), EchoBot()
     output = CollectingOutputChannel()
     try:
-        route = await CustomerTurns(channel_context.router, bot, nothing_offered).route(
+        route = await CustomerTurns(channel_context.router, bot, nothing_offered, channel_context.limits).route(
             CustomerMessage("c1", "hello", "m1", "web", {"page": "/", "is_external": True}), output,
             lambda: len(output.messages))
     finally:
@@ -117,7 +120,7 @@ async def test_only_commands_the_bot_offered_reach_rasa_while_an_agent_gets_the_
     async def deny_offered(conversation_id: str) -> set[str]:
         return {"/deny"} if conversation_id == "c1" else set()
 
-    turns = CustomerTurns(channel_context.router, bot, deny_offered)
+    turns = CustomerTurns(channel_context.router, bot, deny_offered, channel_context.limits)
     output = CollectingOutputChannel()
     try:
         for number, text in enumerate(["/deny", "/handoff_resolved", '/inform{"lookup_failures": 0}']):
@@ -144,8 +147,8 @@ async def test_redis_failing_on_the_way_is_a_refusal_the_customer_can_retry(redi
 
     try:
         with pytest.raises(AgentsUnavailable) as refused:
-            await CustomerTurns(channel_context.router, failing_turn, nothing_offered).route(
-                CustomerMessage("c1", "hello", "m1", "web"), CollectingOutputChannel(), lambda: 0)
+            turns = CustomerTurns(channel_context.router, failing_turn, nothing_offered, channel_context.limits)
+            await turns.route(CustomerMessage("c1", "hello", "m1", "web"), CollectingOutputChannel(), lambda: 0)
     finally:
         await channel_context.store.close()
     assert (refused.value.status, refused.value.error) == (503, AGENTS_UNAVAILABLE)
@@ -229,3 +232,80 @@ async def test_socketio_refuses_browsers_on_pages_that_are_not_the_shops(redis_u
         for headers in ({"Origin": "https://shop.example"}, {}):
             packet, data = await connect_reply(base, headers)
             assert packet == CONNECTED and data["sid"], headers
+
+
+@pytest.mark.asyncio
+async def test_rest_channel_answers_a_flood_with_429_and_retry_after(redis_url: str) -> None:
+    rest = HandoffRestInput(context(redis_url, conversation_message_limit={"count": 3, "seconds": 30},
+                                    address_session_limit={"count": 2, "seconds": 60}))
+    async with serving({"handoff_rest": rest}, EchoBot()) as base, aiohttp.ClientSession(base) as http:
+        sessions = [await http.post(f"{REST}/session") for _ in range(3)]
+        assert [reply.status for reply in sessions] == [200, 200, 429]
+        assert sessions[2].headers["Retry-After"] == "30"
+        assert await sessions[2].json() == {"error": "too many sessions; please wait 30 s and try again", "retry_after": 30}
+        conversation_id = (await sessions[0].json())["conversation_id"]
+        replies = []
+        for number in range(5):
+            async with http.post(f"{REST}/webhook", json={"sender": conversation_id, "message": f"m{number}"}) as reply:
+                replies.append((reply.status, reply.headers.get("Retry-After"), await reply.json()))
+        assert [status for status, _, _ in replies] == [200, 200, 200, 429, 429]
+        assert replies[3][1:] == ("10", {"error": "too many messages; please wait 10 s and try again", "retry_after": 10})
+        other = (await sessions[1].json())["conversation_id"]
+        async with http.post(f"{REST}/webhook", json={"sender": other, "message": "hi"}) as reply:
+            assert reply.status == 200  # one conversation's flood does not silence another
+
+
+@pytest.mark.asyncio
+async def test_rest_channel_counts_per_address_behind_a_trusted_proxy(redis_url: str) -> None:
+    rest = HandoffRestInput(context(redis_url, address_session_limit={"count": 1, "seconds": 60},
+                                    trusted_proxies=["127.0.0.1"]))
+    async with serving({"handoff_rest": rest}, EchoBot()) as base, aiohttp.ClientSession(base) as http:
+        statuses = []
+        for forwarded in ("198.51.100.1", "198.51.100.2", "203.0.113.5, 198.51.100.1"):
+            async with http.post(f"{REST}/session", headers={"X-Forwarded-For": forwarded}) as reply:
+                statuses.append(reply.status)
+        assert statuses == [200, 200, 429]  # the address the client wrote on the left is not believed
+
+
+@pytest.mark.asyncio
+async def test_rest_channel_caps_waiting_reads_per_address(redis_url: str) -> None:
+    rest = HandoffRestInput(context(redis_url, long_polls_per_address=2))
+    async with serving({"handoff_rest": rest}, EchoBot()) as base, aiohttp.ClientSession(base) as http:
+        messages = f"{REST}/conversations/{rest.context.session_ids.issue()}/messages"
+        waiting = [asyncio.create_task(http.get(messages, params={"wait": "1"})) for _ in range(2)]
+        await asyncio.sleep(0.3)
+        async with http.get(messages, params={"wait": "1"}) as refused:
+            assert (refused.status, refused.headers["Retry-After"]) == (429, "1")
+            assert await refused.json() == {"error": "too many waiting reads; please wait 1 s and try again", "retry_after": 1}
+        async with http.get(messages) as not_waiting:
+            assert not_waiting.status == 200  # a read that does not wait takes no slot
+        assert [reply.status for reply in await asyncio.gather(*waiting)] == [200, 200]
+        async with http.get(messages, params={"wait": "0.1"}) as again:
+            assert again.status == 200
+
+
+@pytest.mark.asyncio
+async def test_socketio_answers_a_flood_with_an_error_event_and_a_system_message(redis_url: str) -> None:
+    channel = HandoffSocketIOInput(context=context(redis_url, conversation_message_limit={"count": 2, "seconds": 20},
+                                                   conversation_typing_limit={"count": 1, "seconds": 20}))
+    async with serving({"handoff_socketio": channel}, EchoBot()) as base:
+        customer = SocketCustomer(SimpleNamespace(rasa_url=base))  # type: ignore[arg-type]
+        await customer.connect()
+        try:
+            for number in range(3):
+                await customer.say(f"m{number}")
+            seen = [await customer.next_event(timeout=10) for _ in range(4)]  # two echoes, the refusal twice
+            assert ("handoff_error", {"error": "too many messages; please wait 10 s and try again", "status": 429,
+                                      "retry_after": 10}) in seen
+            assert ("bot_uttered", {"text": "Sorry, too many messages; please wait 10 s and try again.",
+                                    "metadata": {"sender": "system", "kind": "error"}}) in seen
+            for typing in (True, False, True):
+                await customer.client.emit("user_typing", {"typing": typing})
+            _, typing_error = await customer.next_event(timeout=10)
+            assert (typing_error["status"], typing_error["retry_after"]) == (429, 20)
+            with pytest.raises(TimeoutError):
+                await customer.next_event(timeout=1)  # the later indicators are dropped quietly
+        finally:
+            # Without waiting for the polling read in flight (the server's stop ends it), which
+            # would take the engine.io ping interval.
+            await customer.client.eio.disconnect(abort=True)
