@@ -15,7 +15,7 @@ The sender must be an id issued by `/session`: a made-up id could belong to some
 from __future__ import annotations
 
 import json
-import re
+import math
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel
@@ -30,9 +30,9 @@ from handoff.channels.outbox import CUSTOMER_KINDS
 from handoff.channels.router import MessageRejected
 from handoff.models import OUTBOX
 from handoff.store import StoreUnavailable
+from handoff.stream_ids import is_stream_id
 
 MAX_WAIT_SECONDS = 25.0
-STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 def error(status: int, message: str) -> HTTPResponse:
@@ -72,7 +72,7 @@ class RestRoutes:
     async def receive(self, request: Request) -> HTTPResponse:
         try:
             data = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
             return error(400, "the body must be JSON")
         if not isinstance(data, dict):
             return error(400, "the body must be a JSON object")
@@ -91,12 +91,15 @@ class RestRoutes:
         if not self.context.session_ids.is_valid(conversation_id):
             return error(403, "unknown conversation")
         after = request.args.get("after", "0-0")
-        if not STREAM_ID.match(after):
-            return error(400, "after must be a stream id such as 0-0")
+        if not is_stream_id(after):
+            return error(400, "after must be a stream id such as 0-0 (two whole numbers below 2^64)")
         try:
-            wait = min(max(float(request.args.get("wait", "0")), 0.0), MAX_WAIT_SECONDS)
+            wait = float(request.args.get("wait", "0"))
         except ValueError:
-            return error(400, "wait must be a number of seconds")
+            wait = math.nan
+        if not math.isfinite(wait):
+            return error(400, "wait must be a finite number of seconds")
+        wait = min(max(wait, 0.0), MAX_WAIT_SECONDS)
         try:
             messages = await self.context.store.read_messages(
                 conversation_id, OUTBOX, after, block_ms=int(wait * 1000) or None
