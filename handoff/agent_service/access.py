@@ -18,8 +18,10 @@ MAX_CONVERSATION_ID_LENGTH = 256
 
 
 def check_conversation_id(conversation_id: str) -> None:
-    """400 for an id no conversation can have: too long, or not storable (a console's JSON can
+    """400 for an id no conversation can have: empty, too long, or not storable (a console's JSON can
     name one with a lone surrogate)."""
+    if not conversation_id:
+        raise ApiError(400, "a conversation id is required")
     if len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
         raise ApiError(400, f"conversation id longer than {MAX_CONVERSATION_ID_LENGTH} characters")
     if not is_utf8_text(conversation_id):
