@@ -31,9 +31,13 @@ KNOWN_ODD_TEXTS = (
     "a" * 300, "\u202e", "\ufeff", "\U0001f600",
 )
 
-any_text = st.one_of(st.sampled_from(KNOWN_ODD_TEXTS),
-                     st.text(st.characters(exclude_categories=()), max_size=40))
-"""Any str, lone surrogates included (Hypothesis leaves those out unless asked)."""
+_all_characters = st.characters(exclude_categories=())
+any_text = st.one_of(
+    st.sampled_from(KNOWN_ODD_TEXTS),
+    st.text(_all_characters, max_size=40),
+    st.tuples(st.text(max_size=10), st.characters(categories=["Cs"]), st.text(max_size=10)).map("".join),
+)
+"""Any str, often with a lone surrogate (Hypothesis leaves those out unless asked)."""
 
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
                          st.floats(), any_text)
@@ -43,20 +47,27 @@ json_values = st.recursive(json_scalars, lambda inner: st.one_of(
 
 
 def objects_with(fields: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[dict[str, Any]]:
-    """JSON objects that may hold each named field (with a drawn value, often a plausible one) and
-    other keys: what a route expects, nearly."""
-    return st.fixed_dictionaries({}, optional=fields).flatmap(
-        lambda named: st.dictionaries(any_text, json_values, max_size=2).map(lambda extra: {**extra, **named}))
+    """JSON objects with the named fields (often all of them, each a drawn value, often a plausible
+    one) and perhaps another key: what a route expects, nearly."""
+    named = st.one_of(st.fixed_dictionaries(fields), st.fixed_dictionaries({}, optional=fields))
+    return named.flatmap(lambda chosen: st.dictionaries(any_text, json_values, max_size=1).map(
+        lambda extra: {**extra, **chosen}))
 
 
-def field(*plausible: Any) -> st.SearchStrategy[Any]:
-    """A field's value: one of the plausible values, or anything."""
-    return st.one_of(st.sampled_from(plausible), json_values) if plausible else json_values
+def field(*plausible: Any, likely: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Any]:
+    """A JSON field's value: one of the plausible values (or drawn from `likely`), odd text, or anything."""
+    return st.one_of(likely if likely is not None else st.sampled_from(plausible), any_text, json_values)
 
 
-def query_params(names: tuple[str, ...]) -> st.SearchStrategy[dict[str, str]]:
-    """Query parameters: some of the route's own names (and a stray one), each with odd text."""
-    return st.dictionaries(st.one_of(st.sampled_from(names), any_text), any_text, max_size=len(names) + 1)
+def text_or(*plausible: str) -> st.SearchStrategy[str]:
+    """A text value (a query parameter's): one of the plausible ones, or odd text."""
+    return st.one_of(st.sampled_from(plausible), any_text)
+
+
+def query_params(params: dict[str, st.SearchStrategy[str]]) -> st.SearchStrategy[dict[str, str]]:
+    """Query parameters: some of the route's own (`params`, name to values) and perhaps a stray one."""
+    return st.fixed_dictionaries({}, optional=params).flatmap(
+        lambda named: st.dictionaries(any_text, any_text, max_size=1).map(lambda stray: {**stray, **named}))
 
 
 def json_body(value: Any) -> bytes:
@@ -89,4 +100,4 @@ class LogWatch:
 
     def assert_no_traceback(self) -> None:
         written = self.written()
-        assert "Traceback" not in written, f"a traceback was logged:\n{written[written.index('Traceback') - 500:][:3000]}"
+        assert "Traceback" not in written, f"a traceback was logged:\n{written[written.index('Traceback'):][:3000]}"
