@@ -148,7 +148,7 @@ class CustomerSockets:
             logger.info("socket.io connection from origin %r refused", origin)
             raise ConnectionRefused("this page's origin may not open the chat")
 
-    async def session_request(self, sid: str, data: Any) -> None:
+    async def session_request(self, sid: str, data: Any = None) -> None:
         requested = data.get("session_id") if isinstance(data, dict) else None
         conversation_id = self.context.session_ids.resume_or_issue(requested)
         await self.sio.save_session(sid, {"conversation_id": conversation_id})
@@ -167,7 +167,7 @@ class CustomerSockets:
                 # Back (a reload) while that was stored: its own `back` may have reached Redis first.
                 await _note(self.departures.back(conversation_id), "return", conversation_id)
 
-    async def handle_message(self, sid: str, data: Any) -> None:
+    async def handle_message(self, sid: str, data: Any = None) -> None:
         conversation_id = (await self.sio.get_session(sid)).get("conversation_id")
         if not conversation_id:
             await self.sio.emit(ERROR_EVENT, {"error": "send session_request before messages"}, room=sid)
