@@ -92,7 +92,7 @@ class RestRoutes:
             return error(403, "unknown conversation")
         after = request.args.get("after", "0-0")
         if not is_stream_id(after):
-            return error(400, "after must be a stream id such as 0-0 (two whole numbers below 2^64)")
+            return error(400, "after must be a stream id such as 0-0")
         try:
             wait = float(request.args.get("wait", "0"))
         except ValueError:
