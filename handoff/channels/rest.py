@@ -98,7 +98,7 @@ class RestRoutes:
         except ValueError:
             wait = math.nan
         if not math.isfinite(wait):
-            return error(400, "wait must be a finite number of seconds")
+            return error(400, "wait must be a number of seconds")
         wait = min(max(wait, 0.0), MAX_WAIT_SECONDS)
         try:
             messages = await self.context.store.read_messages(
