@@ -12,13 +12,20 @@ from handoff.agent_service.agents import Agent
 from handoff.agent_service.errors import ApiError
 from handoff.models import ASSIGNED, ConversationState, GuardedAppend
 from handoff.store import HandoffStore
+from handoff.utf8_text import NOT_UTF8, is_utf8_text
 
 MAX_CONVERSATION_ID_LENGTH = 256
 
 
 def check_conversation_id(conversation_id: str) -> None:
+    """400 for an id no conversation can have: empty, too long, or not storable (a console's JSON can
+    name one with a lone surrogate)."""
+    if not conversation_id:
+        raise ApiError(400, "a conversation id is required")
     if len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
         raise ApiError(400, f"conversation id longer than {MAX_CONVERSATION_ID_LENGTH} characters")
+    if not is_utf8_text(conversation_id):
+        raise ApiError(400, f"the conversation id {NOT_UTF8}")
 
 
 def require_known(state: ConversationState) -> ConversationState:

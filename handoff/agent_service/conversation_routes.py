@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_text
 from typing import Any
 
 from sanic import Blueprint
@@ -18,6 +19,7 @@ from handoff.care_store import CareStore
 from handoff.models import ASSIGNED, INBOX, OUTBOX, ClaimResult, TransitionResult
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
+from handoff.utf8_text import NOT_UTF8, is_utf8_text
 
 CONVERSATION = "/api/conversations/<conversation_id:str>"
 
@@ -135,6 +137,8 @@ def _slots(body: dict[str, Any]) -> dict[str, Any]:
         return {}
     if not isinstance(slots, dict) or not all(isinstance(name, str) and name for name in slots):
         raise ApiError(400, "field 'slots' must be an object of slot names to values")
+    if not is_utf8_text(json_text.dumps(slots, ensure_ascii=False)):
+        raise ApiError(400, f"field 'slots' {NOT_UTF8}")
     return slots
 
 

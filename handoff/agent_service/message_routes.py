@@ -28,11 +28,13 @@ from handoff.agent_service.views import message_view
 from handoff.models import DIRECTIONS, INBOX
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
+from handoff.stream_ids import is_stream_id
+from handoff.utf8_text import NOT_UTF8, is_utf8_text
 
 MESSAGES = "/api/conversations/<conversation_id:str>/messages"
 AGENT_KINDS = ("text", "note")
-MESSAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-STREAM_ID_PATTERN = re.compile(r"^\d+(-\d+)?$")
+MESSAGE_ID_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+LIMIT_PATTERN = re.compile(r"[0-9]{1,4}")
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 
@@ -49,9 +51,11 @@ async def send_agent_message(store: HandoffStore, settings: HandoffSettings, age
     """Validates and stores one agent message (the HTTP route and the console socket share this);
     returns the acknowledgement, with `duplicate` for a retried id. Refusals raise ApiError."""
     message_id = text_field(body, "id")
-    if not MESSAGE_ID_PATTERN.match(message_id):
+    if not MESSAGE_ID_PATTERN.fullmatch(message_id):
         raise ApiError(400, "field 'id' must be 1-128 letters, digits or _.:- (a UUID is a good choice)")
     text = text_field(body, "text")
+    if not is_utf8_text(text):
+        raise ApiError(400, f"field 'text' {NOT_UTF8}")
     kind = body.get("kind", "text")
     if kind not in AGENT_KINDS:
         raise ApiError(400, f"field 'kind' must be one of {', '.join(AGENT_KINDS)}")
@@ -91,8 +95,8 @@ async def catch_up(request: Request, conversation_id: str) -> HTTPResponse:
     e.g. what arrived while the console was disconnected. Page on with `last_id` while `more`."""
     store: HandoffStore = request.app.ctx.store
     after = request.args.get("after", "0-0")
-    if not STREAM_ID_PATTERN.match(after):
-        raise ApiError(400, "query 'after' must be a stream id such as 1700000000000-0")
+    if not is_stream_id(after, sequence_optional=True):
+        raise ApiError(400, "query 'after' must be a stream id such as 1700000000000-0 (whole numbers below 2^64)")
     direction = request.args.get("direction", INBOX)
     if direction not in DIRECTIONS:
         raise ApiError(400, f"query 'direction' must be one of {', '.join(DIRECTIONS)}")
@@ -105,8 +109,9 @@ async def catch_up(request: Request, conversation_id: str) -> HTTPResponse:
 
 
 def _limit(raw: str | None) -> int:
+    """`limit` as ASCII digits only: str.isdigit() and int() also take digits such as "²" or "٣"."""
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not LIMIT_PATTERN.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(400, f"query 'limit' must be a whole number within 1..{MAX_LIMIT}")
     return int(raw)

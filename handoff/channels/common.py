@@ -19,6 +19,7 @@ from handoff.models import ChatMessage
 from handoff.rate_limits import RateLimiter
 from handoff.settings import HandoffSettings, get_handoff_settings
 from handoff.store import HandoffStore, open_store
+from handoff.utf8_text import is_utf8_text
 
 
 @dataclass
@@ -65,7 +66,7 @@ def freeze_heap_after_start(bp: Blueprint, settings: HandoffSettings) -> None:
 def message_id_from(data: dict[str, Any]) -> str:
     """The client's message id if it sent a usable one (so retries are recognised), else a new one."""
     candidate = data.get("message_id")
-    if isinstance(candidate, str) and 0 < len(candidate) <= 100:
+    if isinstance(candidate, str) and 0 < len(candidate) <= 100 and is_utf8_text(candidate):
         return candidate
     return uuid.uuid4().hex
 

@@ -20,7 +20,7 @@ answer is 429 with Retry-After and {"error": ...}.
 from __future__ import annotations
 
 import json
-import re
+import math
 from contextlib import nullcontext
 from typing import Any
 
@@ -38,9 +38,9 @@ from handoff.channels.refusals import RateLimited
 from handoff.channels.router import MessageRejected
 from handoff.models import OUTBOX
 from handoff.store import StoreUnavailable
+from handoff.stream_ids import is_stream_id
 
 MAX_WAIT_SECONDS = 25.0
-STREAM_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 def error(status: int, message: str) -> HTTPResponse:
@@ -99,7 +99,7 @@ class RestRoutes:
     async def receive(self, request: Request) -> HTTPResponse:
         try:
             data = json.loads(request.body or b"")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
             return error(400, "the body must be JSON")
         if not isinstance(data, dict):
             return error(400, "the body must be a JSON object")
@@ -119,12 +119,15 @@ class RestRoutes:
         if not self.context.session_ids.is_valid(conversation_id):
             return error(403, "unknown conversation")
         after = request.args.get("after", "0-0")
-        if not STREAM_ID.match(after):
+        if not is_stream_id(after):
             return error(400, "after must be a stream id such as 0-0")
         try:
-            wait = min(max(float(request.args.get("wait", "0")), 0.0), MAX_WAIT_SECONDS)
+            wait = float(request.args.get("wait", "0"))
         except ValueError:
+            wait = math.nan
+        if not math.isfinite(wait):
             return error(400, "wait must be a number of seconds")
+        wait = min(max(wait, 0.0), MAX_WAIT_SECONDS)
         block_ms = int(wait * 1000) or None
         try:
             # Only a read that waits holds a Redis connection for long, so only it takes a slot.

@@ -24,6 +24,7 @@ from handoff.channels.mode_memory import ModeMemory
 from handoff.models import ASSIGNED, BOT, INBOX, QUEUED, WAITING_OFFLINE
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore, StoreUnavailable
+from handoff.utf8_text import NOT_UTF8, is_utf8_text
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +65,12 @@ class CustomerRouter:
         self.modes = ModeMemory(settings.outage_mode_memory, settings.outage_mode_max_age_seconds)
 
     def check(self, text: object) -> str:
-        """The message text, or MessageRejected for text that is missing or too large."""
+        """The message text, or MessageRejected for text that is missing, not UTF-8 or too large."""
         if not isinstance(text, str) or not text.strip():
             raise MessageRejected(400, "the message must be a non-empty string")
-        size = len(text.encode("utf-8", errors="surrogatepass"))
+        if not is_utf8_text(text):
+            raise MessageRejected(400, f"the message {NOT_UTF8}")
+        size = len(text.encode("utf-8"))
         if size > self.max_message_bytes:
             raise MessageRejected(
                 413, f"the message is {size} bytes; at most {self.max_message_bytes} bytes are accepted"
@@ -76,11 +79,14 @@ class CustomerRouter:
 
     def check_metadata(self, metadata: object) -> dict[str, Any]:
         """The metadata Rasa may get: only the allowed keys of an object (anything else is no
-        metadata), or MessageRejected (413) when what the client sent is too large as JSON."""
+        metadata), or MessageRejected when what the client sent is too large as JSON (413) or holds text
+        UTF-8 cannot carry (400)."""
         if metadata is None:
             return {}
-        size = len(json.dumps(metadata, ensure_ascii=False, separators=(",", ":"), default=str)
-                   .encode("utf-8", errors="surrogatepass"))
+        as_json = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"), default=str)
+        if not is_utf8_text(as_json):
+            raise MessageRejected(400, f"the metadata {NOT_UTF8}")
+        size = len(as_json.encode("utf-8"))
         if size > self.max_metadata_bytes:
             raise MessageRejected(
                 413, f"the metadata is {size} bytes of JSON; at most {self.max_metadata_bytes} bytes are accepted"

@@ -39,8 +39,11 @@ class SessionIds:
         return f"{random_part}.{self._sign(random_part)}"
 
     def is_valid(self, conversation_id: object) -> TypeGuard[str]:
-        """True only for ids this server issued (checked in constant time)."""
-        if not isinstance(conversation_id, str) or len(conversation_id) > 100 or "." not in conversation_id:
+        """True only for ids this server issued (checked in constant time). Issued ids are ASCII, and
+        any other text could not be compared (compare_digest refuses non-ASCII str) nor signed (a lone
+        surrogate has no UTF-8)."""
+        if (not isinstance(conversation_id, str) or len(conversation_id) > 100 or not conversation_id.isascii()
+                or "." not in conversation_id):
             return False
         random_part, _, signature = conversation_id.partition(".")
         return bool(random_part) and hmac.compare_digest(signature, self._sign(random_part))

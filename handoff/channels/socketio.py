@@ -169,7 +169,7 @@ class CustomerSockets:
                                 room=sid)
         return {"ok": False, **details}
 
-    async def session_request(self, sid: str, data: Any) -> None:
+    async def session_request(self, sid: str, data: Any = None) -> None:
         """Shows the requested conversation on the socket; a socket shows one at a time, so a
         conversation it showed before is left (else its agent messages kept arriving here, and each
         repeat kept one more outbox followed for the life of the process)."""
@@ -209,7 +209,7 @@ class CustomerSockets:
                 # Back (a reload) while that was stored: its own `back` may have reached Redis first.
                 await _note(self.departures.back(conversation_id), "return", conversation_id)
 
-    async def handle_message(self, sid: str, data: Any) -> dict[str, Any]:
+    async def handle_message(self, sid: str, data: Any = None) -> dict[str, Any]:
         """Routes one customer message; the return value is the socket.io ack a client gets when it
         asks for one: {"ok": true, "route": ...} once the message is delivered (stored for the
         agent, or answered by the bot), else {"ok": false, "error", "status"} and, when sending it

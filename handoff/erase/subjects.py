@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handoff.slack.address import SLACK_ID, SlackAddress
+from handoff.utf8_text import NOT_UTF8, is_utf8_text
 
 CONVERSATION = "conversation"
 SLACK_USER = "slack_user"
@@ -34,6 +35,8 @@ class Subject:
         """Checks `text` as an identifier of `kind`: a conversation id as it is; a Slack user as
         `TEAM:USER` (Slack's ids); an email address trimmed and lower-cased (addresses are compared
         without case)."""
+        if not is_utf8_text(text):
+            raise BadSubject(f"an identifier {NOT_UTF8}")
         if kind == CONVERSATION:
             if not text or len(text) > MAX_CONVERSATION_ID_LENGTH or "{" in text or "}" in text:
                 raise BadSubject(f"a conversation id is 1-{MAX_CONVERSATION_ID_LENGTH} characters without braces")
