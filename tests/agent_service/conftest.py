@@ -25,7 +25,9 @@ from tests.agent_service.fake_rasa import FakeRasa
 from tests.agent_service.service_process import ServiceProcess
 from tests.redis_server import RedisServer
 
-AGENT_POOL_SIZE = 80
+# Every test takes its own agents (a fresh id per test keeps them from sharing state); raise the
+# pool when tests are added.
+AGENT_POOL_SIZE = 120
 MAX_CONCURRENT_CHATS = 3
 # The console's resolve field as an assistant configures it (the repository's demo shop page is served too).
 RESOLVE_FIELD = {"label": "Verified booking <ref>", "slots": ["booking_ref", "verified_booking"],
