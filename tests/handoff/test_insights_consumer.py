@@ -4,6 +4,7 @@ publish, the consumer stores rows; a consumer that dies mid-batch loses nothing 
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,18 +12,21 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from handoff.erase.__main__ import erase_captured
 from handoff.insights import consumer as consumer_module
 from handoff.insights.broker import RedisStreamEventBroker
 from handoff.insights.consumer import InsightsConsumer
-from handoff.insights.database import open_database
+from handoff.insights.database import delete_older_than, open_database
 from handoff.insights.publisher import StreamPublisher
 from handoff.insights.schema import handoffs, turns
+from handoff.insights.turns import utc
 from handoff.redis_connections import open_connections
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
 from tests.handoff.conftest import StoreFactory
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
+TURN = {"conversation_id": "c1", "at": datetime(2026, 1, 1), "fallback": False}
 
 
 def event(kind: str, **fields: Any) -> dict[str, Any]:
@@ -158,3 +162,21 @@ async def test_a_full_redis_drops_capture_events_without_raising(redis_url: str)
         client.config_set("maxmemory", 0)
         await connections.close()
     assert (publisher.published, publisher.dropped) == (0, 5)
+
+
+async def test_erase_and_retention_remove_captured_rows(make_store: StoreFactory, redis_url: str,
+                                                        tmp_path: Path) -> None:
+    store = make_store()
+    await publish_conversation(store, redis_url)
+    consumer = new_consumer(store, redis_url, tmp_path / "insights.sqlite3")
+    drain(consumer)
+    with consumer.engine.begin() as connection:
+        assert delete_older_than(connection, 1, utc(time.time())) == 0
+        assert delete_older_than(connection, 1, utc(time.time()) + timedelta(days=2)) == 3
+    other = tmp_path / "other.sqlite3"
+    second = new_consumer(store, redis_url, other)
+    with second.engine.begin() as connection:  # the same conversation captured again, then erased
+        connection.execute(turns.insert().values(**TURN, event_id="9-0"))
+        connection.execute(turns.insert().values({**TURN, "event_id": "9-1", "conversation_id": "c2"}))
+    assert erase_captured(f"sqlite:///{other}", ["c1"]) == 1
+    assert [row.conversation_id for row in rows(second)[0]] == ["c2"]
