@@ -24,6 +24,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from handoff.insights.milestones import RATED, publish_milestone
+from handoff.insights.publisher import StreamPublisher
 from handoff.models import ConversationState
 from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
 from handoff.store import store_errors
@@ -67,8 +69,10 @@ class CareStore:
     """Async access to closed tickets, ratings and agent names; raises StoreUnavailable when Redis
     cannot be reached."""
 
-    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS) -> None:
+    def __init__(self, url: str, keys: Keys, timeouts: RedisTimeouts = DEFAULT_TIMEOUTS,
+                 insights: StreamPublisher | None = None) -> None:
         self.keys = keys
+        self.insights = insights  # where ratings are captured (the handoff store's publisher), if anywhere
         self.connections = open_connections(url, timeouts)  # the process's, shared with its other stores
         self._redis = self.connections.commands
         self._archive = self._redis.register_script(ARCHIVE)
@@ -116,7 +120,10 @@ class CareStore:
             raise ValueError(f"a rating is a whole number from 1 to 5: {rating!r}")
         keys = [self.keys.closed_tickets(conversation_id), self.keys.satisfaction(conversation_id),
                 self.keys.rating_due(conversation_id)]
-        return bool(await self._rate(keys=keys, args=[rating]))
+        saved = bool(await self._rate(keys=keys, args=[rating]))
+        if saved and self.insights is not None:
+            publish_milestone(self.insights, RATED, conversation_id, round(time.time(), 3), rating=rating)
+        return saved
 
     @store_errors
     async def closed_tickets(self, conversation_id: str) -> list[dict[str, Any]]:

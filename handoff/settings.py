@@ -333,6 +333,36 @@ class HandoffSettings(BaseSettings):
         "fails as Redis being unavailable.",
     )
 
+    # --- capture of every turn and handoff (handoff/insights, docs/insights.md) ---
+    insights_stream_maxlen: int = Field(
+        100_000, ge=1000,
+        description="Entries the capture stream in Redis keeps at most (`XADD MAXLEN ~`): the backlog a "
+        "stopped insights consumer can catch up on before the oldest events are trimmed.",
+    )
+    insights_stream_expire_seconds: int = Field(
+        7 * 86_400, ge=3600,
+        description="The capture stream expires when nothing was published for this long (every publish "
+        "renews it), so an unused stream does not stay in Redis.",
+    )
+    insights_buffer_events: int = Field(
+        10_000, ge=100,
+        description="Events a process holds in memory while Redis is slow or away; more are dropped "
+        "(counted, logged), never waited for: capture never delays a customer.",
+    )
+    insights_database_url: str = Field(
+        "sqlite:///var/insights.sqlite3",
+        description="SQLAlchemy URL of the database the insights consumer writes turns and handoffs to "
+        "(PostgreSQL for several machines: docs/insights.md).",
+    )
+    insights_consumer_name: str = Field(
+        "insights-1",
+        description="This consumer's name in the stream's consumer group; a consumer restarted under the "
+        "same name re-reads what it had read but not yet stored.",
+    )
+    insights_retention_days: int = Field(
+        180, ge=1, description="Days captured turns and handoffs are kept in the insights database.",
+    )
+
     # --- agent service ---
     rasa_jwt_secret: str = Field(
         "",

@@ -66,6 +66,9 @@ if TYPE_CHECKING:
     from handoff.settings import HandoffSettings
 
 from handoff.auto_pipeline import AutoPipeline
+from handoff.insights import milestones
+from handoff.insights.milestones import publish_milestone
+from handoff.insights.publisher import StreamPublisher
 from handoff.store_scripts import MAX_PRIORITY, SCRIPTS, Keys, hash_tag, queue_score, split_score
 
 # Fields that describe a handoff in progress; they go when the conversation returns to the bot.
@@ -96,6 +99,9 @@ class StoreConfig:
     max_block_ms: int = DEFAULT_TIMEOUTS.max_block_ms  # longest wait a blocking read may ask for
     retention_seconds: int = 30 * 86_400  # a closed conversation (bot, abandoned) is forgotten after this
     connection_bound: ConnectionBound | None = None  # None: the process's, from the settings
+    insights_maxlen: int = 100_000  # entries kept in the capture stream (handoff/insights)
+    insights_expire_seconds: int = 7 * 86_400  # the capture stream expires after this long unused
+    insights_buffer_events: int = 10_000  # milestones held in memory while Redis is away, then dropped
 
     @property
     def timeouts(self) -> RedisTimeouts:
@@ -152,6 +158,10 @@ class HandoffStore:
         self._batched = AutoPipeline(self._redis)
         # Outbox reads block, so each concurrent one has a pipelined connection of its own.
         self._idle_blocking_links: list[AutoPipeline] = []
+        # Handoff milestones for the insights consumer: offered, never awaited (a full Redis never
+        # fails a handoff for their sake).
+        self.insights = StreamPublisher(self._redis, self.keys.insights, self.config.insights_maxlen,
+                                        self.config.insights_expire_seconds, self.config.insights_buffer_events)
 
     @property
     def closed(self) -> bool:
@@ -162,6 +172,7 @@ class HandoffStore:
         enough (channels sharing the store may each close it)."""
         if self.closed:
             return
+        await self.insights.drain()
         await self._batched.close()
         idle, self._idle_blocking_links = self._idle_blocking_links, []
         for link in idle:
@@ -238,6 +249,8 @@ class HandoffStore:
             await self._undo_queue_entry(outcome.state, score)
             return HandoffRequestResult(False, outcome.state, outcome.reason)
         await self._emit("ticket_created", conversation_id, mode=new_mode, priority=priority, channel=channel)
+        publish_milestone(self.insights, milestones.REQUESTED, conversation_id, now, reason=ticket.reason,
+                          priority=priority, frustration=ticket.frustration, channel=channel)
         position = await self.queue_position(conversation_id) if agents_online else None
         estimate = self.estimate_wait(position) if position else None
         return HandoffRequestResult(True, outcome.state, None, position, estimate)
@@ -269,6 +282,8 @@ class HandoffStore:
             return ClaimResult(False, outcome.state, reason, held)
         await self._script("REMOVE_IF_SCORE", [self.keys.queue], [conversation_id, self._score_of(outcome.state)])
         await self._emit("ticket_claimed", conversation_id, agent_id=agent_id)
+        publish_milestone(self.insights, milestones.CLAIMED, conversation_id,
+                          outcome.state.assigned_at or self._now(), agent_id=agent_id)
         return ClaimResult(True, outcome.state, None, held)
 
     async def _reserve(self, agent_id: str, conversation_id: str, limit: int) -> tuple[bool, int]:
@@ -318,6 +333,8 @@ class HandoffStore:
         if outcome.ok:
             await self._redis.zrem(self.keys.agent_chats(agent_id), conversation_id)
             await self._emit("ticket_resolved", conversation_id, agent_id=agent_id)
+            publish_milestone(self.insights, milestones.ENDED, conversation_id, self._now(),
+                              how=milestones.RESOLVED, agent_id=agent_id)
         return outcome
 
     @store_errors
@@ -332,12 +349,18 @@ class HandoffStore:
             if outcome.owner:
                 await self._redis.zrem(self.keys.agent_chats(outcome.owner), conversation_id)
             await self._emit("ticket_abandoned", conversation_id, agent_id=outcome.owner)
+            publish_milestone(self.insights, milestones.ENDED, conversation_id, self._now(),
+                              how=milestones.ABANDONED)
         return outcome
 
     @store_errors
     async def return_to_bot(self, conversation_id: str) -> TransitionResult:
         """abandoned -> bot, e.g. when the customer writes again."""
-        return await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
+        outcome = await self._transition(conversation_id, (ABANDONED,), BOT, clear=HANDOFF_FIELDS)
+        if outcome.ok:
+            publish_milestone(self.insights, milestones.ENDED, conversation_id, self._now(),
+                              how=milestones.RETURNED)
+        return outcome
 
     @store_errors
     async def requeue_offline(self) -> list[str]:
@@ -446,8 +469,11 @@ class HandoffStore:
                                    kind: str = "text", extra: Mapping[str, Any] | None = None) -> GuardedAppend:
         """Stores what an agent sends, only while that agent holds the conversation (else
         `refused`, with the mode and owner that made it so)."""
-        return await self._append(conversation_id, OUTBOX, message_id, agent_id, text, kind, extra,
-                                  modes=(ASSIGNED,), owner=agent_id)
+        result = await self._append(conversation_id, OUTBOX, message_id, agent_id, text, kind, extra,
+                                    modes=(ASSIGNED,), owner=agent_id)
+        if result.outcome == "appended":
+            publish_milestone(self.insights, milestones.AGENT_MESSAGE, conversation_id, self._now(), agent_id=agent_id)
+        return result
 
     @store_errors
     async def accept_customer_message(self, conversation_id: str, message_id: str, sender: str, text: str,
@@ -615,4 +641,6 @@ def open_store(settings: HandoffSettings) -> HandoffStore:
     """A store configured from the plugin's settings (Redis URL, key prefix, wait estimate, retention)."""
     return HandoffStore(settings.redis_url, StoreConfig(
         prefix=settings.key_prefix, avg_handling_seconds=float(settings.average_handle_seconds),
-        retention_seconds=settings.retention_days * 86_400))
+        retention_seconds=settings.retention_days * 86_400, insights_maxlen=settings.insights_stream_maxlen,
+        insights_expire_seconds=settings.insights_stream_expire_seconds,
+        insights_buffer_events=settings.insights_buffer_events))

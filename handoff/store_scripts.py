@@ -99,6 +99,11 @@ class Keys:
         return f"{self.prefix}:{{queue}}:departed"
 
     @property
+    def insights(self) -> str:
+        """The capture stream: tracker events and handoff milestones for the insights consumer."""
+        return f"{self.prefix}:{{insights}}:events"
+
+    @property
     def events(self) -> str:
         return f"{self.prefix}:{{events}}:agents"
 

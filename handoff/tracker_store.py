@@ -102,7 +102,6 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Appends the events the tracker gained: those after the events stored for its current
         session (the tracker holds that session, as `retrieve` loads it)."""
-        await self.stream_events(tracker)
         keys = self._keys(tracker.sender_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.llen(keys[0])
@@ -115,6 +114,8 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
             *(json.dumps(event.as_dict()) for event in new_events)])
         if length < 0:
             raise TrackerConflict(f"events of {tracker.sender_id} were stored while this turn ran")
+        if self.event_broker is not None:  # published once stored; no second read as Rasa's stream_events does
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The tracker of the conversation's current session."""

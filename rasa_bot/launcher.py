@@ -13,7 +13,7 @@ from handoff.agent_service.agents import AgentsFileError, ensure_demo, reset_hin
 from handoff.slack.config import SlackConfig, SlackConfigError
 from rasa_bot.processes import ServiceFailed, start_all, stop_all
 from rasa_bot.settings import PROJECT_ROOT, get_settings
-from rasa_bot.system import MODEL_PATH, SystemLayout, services, slack_config
+from rasa_bot.system import MODEL_PATH, SystemLayout, masked_url, services, slack_config
 
 logger = logging.getLogger("launcher")
 READY_TIMEOUT_SECONDS = 240.0
@@ -88,6 +88,8 @@ def main() -> int:
         f"  Rasa HTTP API:     {layout.rasa_url}/status  (needs a JWT signed with var/rasa_jwt_secret)\n"
         f"{slack_lines(layout, slack)}"
         f"  Redis:             {layout.redis_url_for_display}\n"
+        f"  Insights database: {masked_url(layout.insights_database_url)}  (every turn and handoff, "
+        "docs/insights.md)\n"
         f"  Logs:              {layout.log_dir}\n"
         f"{token_line}"
         "Press Ctrl-C to stop.\n",

@@ -28,6 +28,9 @@ SLACK_CHANNEL = "handoff.channels.slack.HandoffSlackInput"
 # Keys of the Slack section that may be written to the Rasa server's copy; secrets travel in the
 # environment instead, so no file we write holds them.
 SLACK_PUBLIC_KEYS = ("slack_channel",)
+INSIGHTS_DATABASE_ENV = "HANDOFF_INSIGHTS_DATABASE_URL"
+# Rasa's event broker that puts each turn's events on the capture stream (handoff/insights).
+EVENT_BROKER = "handoff.insights.broker.RedisStreamEventBroker"
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,13 @@ class SystemLayout:
     def agents_file(self) -> Path:
         return self.data_dir / "agents.yml"
 
+    @property
+    def insights_database_url(self) -> str:
+        """Where the insights consumer stores captured turns and handoffs: `HANDOFF_INSIGHTS_DATABASE_URL`
+        (the layout's environment first), else a SQLite file in `data_dir`."""
+        given = self.env.get(INSIGHTS_DATABASE_ENV) or os.environ.get(INSIGHTS_DATABASE_ENV)
+        return given or f"sqlite:///{self.data_dir / 'insights.sqlite3'}"
+
 
 def ensure_secret(path: Path) -> str:
     """The secret stored at `path`, created (random, readable by the owner only) on first use."""
@@ -123,6 +133,7 @@ def write_endpoints(layout: SystemLayout, path: Path) -> Path:
     endpoints["action_endpoint"]["url"] = f"{layout.action_url}/webhook"
     for store in ("tracker_store", "lock_store"):
         endpoints[store].update(redis)
+    endpoints["event_broker"] = {"type": EVENT_BROKER, **redis}
     return write_private_file(path, yaml.safe_dump(endpoints, sort_keys=False))
 
 
@@ -169,6 +180,7 @@ def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[
         "HANDOFF_RASA_URL": layout.rasa_url,
         "HANDOFF_AGENT_SERVICE_URL": layout.agent_url,
         "HANDOFF_AGENTS_FILE": str(layout.agents_file),
+        INSIGHTS_DATABASE_ENV: layout.insights_database_url,
         "HANDOFF_SESSION_SECRET": ensure_secret(layout.data_dir / "session_secret"),
         "HANDOFF_RASA_JWT_SECRET": layout.rasa_jwt_secret,
         "RASA_TELEMETRY_ENABLED": "false",
@@ -231,6 +243,15 @@ def services(layout: SystemLayout, model: Path = MODEL_PATH) -> list[ManagedProc
                      "--port", str(layout.agent_port)],
             ready_url=f"{layout.agent_url}/health",
             log_path=layout.log_dir / "agent_service.log",
+            env=env,
+            cwd=PROJECT_ROOT,
+        ),
+        ManagedProcess(
+            name="insights consumer",
+            command=[sys.executable, "-m", "handoff.insights.consumer"],
+            # It serves nothing: ready once it runs and its Redis answers.
+            ready_url=layout.redis_url,
+            log_path=layout.log_dir / "insights.log",
             env=env,
             cwd=PROJECT_ROOT,
         ),

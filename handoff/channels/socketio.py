@@ -127,7 +127,7 @@ class CustomerSockets:
         self.channel = channel
         settings = context.settings
         self.outboxes = OutboxReaders(context.store, "socketio", settings.customer_block_ms, settings.outbox_readers)
-        self.care = CareStore(settings.redis_url, context.store.keys)
+        self.care = CareStore(settings.redis_url, context.store.keys, insights=context.store.insights)
         self.departures = Departures(settings.redis_url, context.store.keys)
         self.shop_origins = frozenset(settings.allowed_shop_origins())
 

@@ -1,5 +1,5 @@
 """`python -m handoff.erase --conversation ID | --slack-user TEAM:USER | --email ADDR [--dry-run] [--force]`:
-erases one customer's data from Redis and prints what went (JSON). Settings come from
+erases one customer's data from Redis and the insights database, and prints what went (JSON). Settings come from
 `HandoffSettings` (`HANDOFF_REDIS_URL`, `HANDOFF_KEY_PREFIX`, `HANDOFF_RASA_KEY_PREFIX` for Rasa's
 trackers and locks). Exit status: 0 done (or reported, with --dry-run), 1 refused because a person
 has one of the conversations (repeat with --force to close it first), 2 a bad identifier or Redis
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from handoff.erase.eraser import Eraser, WithAPerson
 from handoff.erase.subjects import CONVERSATION, EMAIL, SLACK_USER, BadSubject, Subject
+from handoff.insights.database import erase_conversations, open_database
 from handoff.settings import HandoffSettings
 from handoff.store import StoreUnavailable, open_store
 
@@ -51,8 +52,21 @@ async def _run(settings: HandoffSettings, subject: Subject, dry_run: bool, force
             print(json.dumps({"error": str(refused), "with_a_person": refused.conversations}, indent=2))
             print(f"{COMMAND}: nothing erased; add --force to close those conversations first", file=sys.stderr)
             return 1
-    print(json.dumps(report.to_dict(), indent=2))
+    result = report.to_dict()
+    if not dry_run:
+        result["insights_rows"] = erase_captured(settings.insights_database_url, report.conversations)
+    print(json.dumps(result, indent=2))
     return 0
+
+
+def erase_captured(database_url: str, conversations: list[str]) -> int:
+    """Removes the conversations' captured turns and handoffs (handoff/insights); returns the rows."""
+    engine = open_database(database_url)
+    try:
+        with engine.begin() as connection:
+            return erase_conversations(connection, conversations)
+    finally:
+        engine.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

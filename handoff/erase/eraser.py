@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from handoff.erase.audit import AuditRecord, append_record
 from handoff.erase.keyspace import KeyLayout
 from handoff.erase.subjects import CONVERSATION, EMAIL, Subject, holds_address
+from handoff.insights.publisher import EVENT_FIELD
 from handoff.models import ASSIGNED, QUEUED, WAITING_OFFLINE
 from handoff.store import HandoffStore, store_errors
 
@@ -84,7 +85,8 @@ class Eraser:
         self._redis: Redis = store.connections.commands
         self._structures = {self.keys.queue: "queue", self.keys.departures: "departures",
                             self.keys.pending_sync_due: "pending_sync_due",
-                            self.keys.events: "agent_events", self.keys.outbox_events: "outbox_events"}
+                            self.keys.events: "agent_events", self.keys.outbox_events: "outbox_events",
+                            self.keys.insights: "capture_events"}
 
     @store_errors
     async def erase(self, subject: Subject, *, by: str, dry_run: bool = False, force: bool = False) -> ErasureReport:
@@ -126,7 +128,7 @@ class Eraser:
             if members:
                 plan.members[key] = members
                 plan.conversations.update(members)
-        for key in (self.keys.events, self.keys.outbox_events):
+        for key in (self.keys.events, self.keys.outbox_events, self.keys.insights):
             async for entry_id, conversation_id in self._stream_conversations(key):
                 if wanted(conversation_id):
                     plan.stream_entries.setdefault(key, []).append(entry_id)
@@ -148,7 +150,7 @@ class Eraser:
         while True:
             entries = await self._redis.xrange(key, min=start, count=PAGE)
             for entry_id, fields in entries:
-                yield entry_id, fields.get("conversation_id", "")
+                yield entry_id, fields.get("conversation_id") or _captured_conversation(fields)
             if len(entries) < PAGE:
                 return
             start = _next_stream_id(entries[-1][0])
@@ -239,3 +241,12 @@ def _next_stream_id(stream_id: str) -> str:
     """The smallest stream id after `stream_id` (XRANGE's `(` exclusive start needs Redis 6.2)."""
     millis, _, sequence = stream_id.partition("-")
     return f"{millis}-{int(sequence) + 1}"
+
+
+def _captured_conversation(fields: dict[str, str]) -> str:
+    """The conversation of a capture stream entry (handoff/insights: one JSON field), or ""."""
+    try:
+        event = json.loads(fields.get(EVENT_FIELD) or "{}")
+    except ValueError:
+        return ""
+    return str(event.get("sender_id") or "") if isinstance(event, dict) else ""

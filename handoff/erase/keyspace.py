@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 # Hash tags of the plugin's shared keys (store_scripts.Keys), and of the erasure audit stream.
 AUDIT_TAG = "audit"
-SHARED_TAGS = frozenset({"queue", "events", "agents", "pending_sync", AUDIT_TAG})
+SHARED_TAGS = frozenset({"queue", "events", "agents", "pending_sync", "insights", AUDIT_TAG})
 SHARED_TAG_PREFIXES = ("agent:", "slack_event:", "slack_tail:", "wake:")
 
 TRACKER_KIND = "tracker"

@@ -610,8 +610,9 @@ async def test_every_atomic_step_touches_one_hash_tag(
                 in_multi[info["client_port"]].append(args[1])
     await monitor_client.close()
     assert len(script_keys) >= 15 and lua_calls_seen > len(script_keys) and transactions_seen >= 1
-    tags = {"conv-1", "conv-2", "queue", "events", "agents", "agent:alice", "agent:bob"}
-    assert {hash_tag(keys[0]) for keys in script_keys} == tags - {"events"}  # events: plain XADD
+    tags = {"conv-1", "conv-2", "queue", "events", "agents", "agent:alice", "agent:bob", "insights"}
+    # events and the capture stream (insights): plain XADD
+    assert {hash_tag(keys[0]) for keys in script_keys} == tags - {"events", "insights"}
 
     keys = await raw_redis.keys(f"{store.config.prefix}:*")
     assert keys and all(key.startswith(f"{store.config.prefix}:{{") for key in keys)

@@ -1,0 +1,44 @@
+"""What of a Rasa tracker event goes into the capture stream: only what a turn's row needs.
+
+A customer's words and a bot answer's text never leave the tracker: a user event keeps its parse
+result (intent, ranking, the answer gate's decision), a bot event keeps the response's name and a
+hash of its text (the answer's version). Other events (slots, loops, ...) are not published: slot
+values are what customers told the bot, and no row reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+USER, BOT, ACTION = "user", "bot", "action"
+PUBLISHED_EVENTS = frozenset({USER, BOT, ACTION})
+TOP_INTENTS = 5  # entries of the intent ranking kept
+VERSION_LENGTH = 12  # hex digits of an answer's text hash
+
+
+def text_version(text: str) -> str:
+    """The version of a response: a short hash of its text (another wording, another version)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:VERSION_LENGTH]
+
+
+def slim_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The capture form of a Rasa event dict (with `sender_id`), or None when it is not published."""
+    kind = event.get("event")
+    if kind not in PUBLISHED_EVENTS:
+        return None
+    metadata = event.get("metadata") or {}
+    slim: dict[str, Any] = {"event": kind, "sender_id": event.get("sender_id"), "timestamp": event.get("timestamp"),
+                            "model_id": metadata.get("model_id")}
+    if kind == USER:
+        parse_data = event.get("parse_data") or {}
+        slim.update(input_channel=event.get("input_channel"), intent=parse_data.get("intent"),
+                    intent_ranking=[{"name": entry.get("name"), "confidence": entry.get("confidence")}
+                                    for entry in (parse_data.get("intent_ranking") or [])[:TOP_INTENTS]],
+                    decision=parse_data.get("decision"))
+    elif kind == BOT:
+        slim.update(response=metadata.get("utter_action"), version=text_version(event.get("text") or ""))
+    else:
+        slim.update(name=event.get("name"), policy=event.get("policy"), confidence=event.get("confidence"))
+    return slim

@@ -1,0 +1,28 @@
+"""The handoff milestones the stores put on the capture stream, beside the tracker events.
+
+Each is one small event: a handoff requested (reason, priority, frustration, channel), claimed by an
+agent, the agent's first (and later) messages, how it ended, and the customer's rating. The
+consumer folds them into one row per handoff (handoff.insights.handoffs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handoff.insights.publisher import StreamPublisher
+
+REQUESTED = "handoff_requested"
+CLAIMED = "handoff_claimed"
+AGENT_MESSAGE = "handoff_agent_message"
+ENDED = "handoff_ended"
+RATED = "handoff_rated"
+MILESTONES = frozenset({REQUESTED, CLAIMED, AGENT_MESSAGE, ENDED, RATED})
+
+# How a handoff ended.
+RESOLVED, ABANDONED, RETURNED = "resolved", "abandoned", "returned"
+
+
+def publish_milestone(publisher: StreamPublisher, kind: str, conversation_id: str, at: float,
+                      **fields: Any) -> None:
+    """Offers one milestone to the stream (never blocks, never raises: see StreamPublisher)."""
+    publisher.offer({"event": kind, "sender_id": conversation_id, "timestamp": at, **fields})

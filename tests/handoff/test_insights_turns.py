@@ -1,0 +1,87 @@
+"""Rasa events -> capture events -> turn rows (no Redis, no database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handoff.insights.events import slim_event, text_version
+from handoff.insights.turns import TurnAssembler, TurnRules
+
+RULES = TurnRules(frozenset({"nlu_fallback", "out_of_scope"}), "action_handoff")
+METADATA = {"model_id": "m-123", "assistant_id": "paylater"}
+
+
+def user(text: str, intent: str, confidence: float, decision: dict[str, Any] | None = None) -> dict[str, Any]:
+    parse_data: dict[str, Any] = {
+        "text": text, "intent": {"name": intent, "confidence": confidence},
+        "intent_ranking": [{"name": intent, "confidence": confidence, "extra": 1},
+                           *({"name": f"other{i}", "confidence": 0.01} for i in range(8))],
+    }
+    if decision is not None:
+        parse_data["decision"] = decision
+    return {"sender_id": "c1", "event": "user", "timestamp": 1_700_000_000.5, "text": text,
+            "input_channel": "socketio", "parse_data": parse_data, "metadata": METADATA}
+
+
+def bot(text: str, response: str) -> dict[str, Any]:
+    return {"sender_id": "c1", "event": "bot", "timestamp": 1_700_000_001.0, "text": text,
+            "metadata": {**METADATA, "utter_action": response}}
+
+
+def action(name: str) -> dict[str, Any]:
+    return {"sender_id": "c1", "event": "action", "timestamp": 1_700_000_001.0, "name": name,
+            "policy": "RulePolicy", "confidence": 1.0, "metadata": METADATA}
+
+
+def rows_of(*events: dict[str, Any]) -> list[dict[str, Any]]:
+    assembler = TurnAssembler(RULES)
+    slim = [(f"1-{index}", slim_event(event)) for index, event in enumerate(events)]
+    return assembler.read([(entry_id, event) for entry_id, event in slim if event is not None]).rows
+
+
+def test_the_capture_event_keeps_no_customer_words_and_no_answer_text() -> None:
+    slim_user = slim_event(user("my email is ann@example.com", "inform", 0.9))
+    slim_bot = slim_event(bot("Your order 42 ships today", "utter_status"))
+    assert slim_user is not None and slim_bot is not None
+    assert "ann@example.com" not in str(slim_user) and "order 42" not in str(slim_bot)
+    assert slim_bot["version"] == text_version("Your order 42 ships today")
+    assert len(slim_user["intent_ranking"]) == 5 and set(slim_user["intent_ranking"][0]) == {"name", "confidence"}
+    assert slim_event({"event": "slot", "name": "email", "value": "ann@example.com"}) is None
+
+
+def test_an_faq_answer_turn_takes_the_response_selectors_confidence() -> None:
+    decision = {"intent": "faq", "confidence": 0.81, "source": "response", "sure": True, "answer": "faq/fees"}
+    [row] = rows_of(user("what are the fees", "faq", 0.97, decision), action("utter_faq"),
+                    bot("No fees if you pay on time.", "utter_faq/fees"), action("action_listen"))
+    assert row["event_id"] == "1-0" and row["conversation_id"] == "c1"
+    assert (row["intent"], row["confidence"], row["confidence_source"]) == ("faq", 0.81, "response")
+    assert (row["channel"], row["model_id"]) == ("socketio", "m-123")
+    assert row["answer"] == "utter_faq/fees" and row["answer_version"] == text_version("No fees if you pay on time.")
+    assert row["top_intents"][0] == {"name": "faq", "confidence": 0.97}
+    assert row["fallback"] is False and row["handoff_trigger"] is None
+    assert row["at"].year == 2023
+
+
+def test_a_fallback_turn_and_a_handoff_turn() -> None:
+    decision = {"intent": "nlu_fallback", "confidence": 0.3, "source": "intent", "sure": False}
+    fallback, handoff = rows_of(
+        user("blorp", "nlu_fallback", 0.3, decision), action("utter_ask_rephrase"),
+        bot("Could you rephrase?", "utter_ask_rephrase"), action("action_listen"),
+        user("a person please", "request_human", 1.0), action("action_handoff"),
+        bot("Connecting you", "utter_handoff_request_human"), bot("You are number 1", "utter_handoff_queued"),
+        action("action_listen"))
+    assert fallback["fallback"] is True and fallback["confidence"] == 0.3
+    assert handoff["fallback"] is False and handoff["handoff_trigger"] == "action_handoff"
+    assert handoff["confidence_source"] == "intent" and handoff["confidence"] == 1.0
+    assert handoff["answer"] == "utter_handoff_request_human,utter_handoff_queued"
+
+
+def test_a_turn_stays_open_until_the_bot_listens_and_bot_only_events_need_no_row() -> None:
+    assembler = TurnAssembler(RULES)
+    greeting = assembler.read([("1-0", slim_event(action("action_session_start")) or {}),
+                               ("1-1", slim_event(bot("Hi!", "utter_greet")) or {})])
+    assert greeting.rows == [] and greeting.done_ids == ["1-0", "1-1"]
+    half = assembler.read([("2-0", slim_event(user("hi", "greet", 0.99)) or {})])
+    assert half.rows == [] and half.done_ids == []
+    rest = assembler.read([("2-1", slim_event(action("action_listen")) or {})])
+    assert [row["intent"] for row in rest.rows] == ["greet"] and rest.done_ids == ["2-0", "2-1"]
