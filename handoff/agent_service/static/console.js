@@ -245,6 +245,7 @@ async function openConversation(conversationId) {
     return;
   }
   if (state.current !== conversationId) state.shown = new Set();
+  if (verdict.conversationId && verdict.conversationId !== conversationId) hideVerdict();
   state.current = conversationId;
   store.setItem("openConversation", conversationId);
   $("conversation").hidden = false;
@@ -559,8 +560,8 @@ async function saveVerdict(body) {
   }
   const conversationId = verdict.conversationId;
   hideVerdict();
+  if (state.current === conversationId) await openConversation(conversationId);
   notice("Resolved, and your verdict is saved. Thank you!");
-  if (state.current === conversationId) openConversation(conversationId);
 }
 
 function onVerdictSubmit(event) {
