@@ -5,7 +5,7 @@ Kept beside `HandoffStore` (same key prefix and connections, one hash tag per at
 key names are in `store_scripts.Keys`) so the message hot path is untouched:
 
 - `<prefix>:{<conversation>}:closed_tickets` (hash: handoff id -> JSON record): each resolved
-  handoff's ticket, who resolved it and when;
+  handoff's ticket, who resolved it and when, and the agent's verdict once given (`verdicts.py`);
 - `<prefix>:{<conversation>}:satisfaction` (hash: handoff id -> rating 1-5);
 - `<prefix>:{<conversation>}:rating_due` (string: handoff id): the handoff the customer may still
   rate, for a week at most; a rating consumes it, so each handoff is rated at most once;
@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import redis.exceptions
 
 from handoff.insights.milestones import RATED, publish_milestone
 from handoff.insights.publisher import StreamPublisher
@@ -135,6 +137,32 @@ class CareStore:
         closed = [{**json.loads(raw), "satisfaction": int(ratings[handoff_id]) if handoff_id in ratings else None}
                   for handoff_id, raw in records.items()]
         return sorted(closed, key=lambda record: record["resolved_at"])
+
+    @store_errors
+    async def latest_closed(self, conversation_id: str) -> dict[str, Any] | None:
+        """The conversation's most recently resolved handoff, or None."""
+        closed = await self.closed_tickets(conversation_id)
+        return closed[-1] if closed else None
+
+    @store_errors
+    async def give_verdict(self, conversation_id: str, handoff_id: str, verdict: Mapping[str, Any]) -> bool:
+        """Adds the agent's verdict to the resolved handoff's record (which keeps its expiry); False
+        when there is no such record or it has a verdict already (the first one counts)."""
+        key = self.keys.closed_tickets(conversation_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.hget(key, handoff_id)
+                    record = json.loads(raw) if raw else None
+                    if record is None or record.get("verdict"):
+                        return False
+                    pipe.multi()
+                    pipe.hset(key, handoff_id, json.dumps({**record, "verdict": dict(verdict)}))
+                    await pipe.execute()
+                    return True
+                except redis.exceptions.WatchError:
+                    continue  # the record changed meanwhile (a rating, another verdict): look again
 
     @store_errors
     async def publish_names(self, agents: Iterable[tuple[str, str]]) -> None:

@@ -227,6 +227,21 @@ class HandoffSettings(BaseSettings):
         RateLimit(count=300, seconds=10),
         description="Typing indicators one client address may send, all its conversations together.",
     )
+    conversation_feedback_limit: RateLimit = Field(
+        RateLimit(count=5, seconds=60),
+        description="Bot-only conversation thumbs (`bot_feedback`) one conversation may send; more are "
+        "refused with an error.",
+    )
+    address_feedback_limit: RateLimit = Field(
+        RateLimit(count=60, seconds=60),
+        description="Bot-only conversation thumbs one client address may send, all its conversations together.",
+    )
+    bot_feedback_responses: list[str] = Field(
+        ["utter_goodbye"],
+        description="Responses that end a conversation: when the bot sends one in a conversation no person "
+        "ever had, the widget offers the customer a thumb up/down (socket.io `bot_feedback_offer`). Empty: "
+        "never offered.",
+    )
     rate_limit_local_keys: int = Field(
         10_000, ge=100,
         description="While Redis cannot be reached, rate limits are counted in each process's memory, for at "

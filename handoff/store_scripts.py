@@ -147,6 +147,14 @@ class Keys:
         """String: the handoff the customer may still rate."""
         return self._conversation(conversation_id, "rating_due")
 
+    def bot_feedback(self, conversation_id: str) -> str:
+        """Hash: end of a bot-only conversation (its offer's time in ms) -> `helpful` or `not_helpful`."""
+        return self._conversation(conversation_id, "bot_feedback")
+
+    def bot_feedback_due(self, conversation_id: str) -> str:
+        """String: the end of a bot-only conversation the customer may still give a thumb for."""
+        return self._conversation(conversation_id, "bot_feedback_due")
+
     @property
     def agent_names(self) -> str:
         """Hash: agent id -> display name."""

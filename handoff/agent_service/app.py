@@ -17,6 +17,7 @@ from handoff.agent_service import (
     message_routes,
     pages,
     socket_routes,
+    verdict_routes,
 )
 from handoff.agent_service.agents import AgentRegistry
 from handoff.agent_service.auth import authenticate
@@ -66,6 +67,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.openapi_yaml = OPENAPI_FILE.read_text(encoding="utf-8")
     app.ctx.hub = Hub(store)
     app.ctx.rasa_sync = RasaSync(settings, store, side, rasa_client)
+    app.ctx.rasa_client = rasa_client
+    app.ctx.domain = verdict_routes.DomainCache(rasa_client)
     app.ctx.tasks = []
 
     install_error_handlers(app)
@@ -74,7 +77,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.register_middleware(authenticate, "request")
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
                    socket_routes.blueprint(), canned.blueprint(), pages.blueprint(),
-                   erase_routes.blueprint()])
+                   erase_routes.blueprint(), verdict_routes.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         if settings.freeze_startup_heap:

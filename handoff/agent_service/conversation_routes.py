@@ -13,7 +13,9 @@ from handoff.agent_service.access import known_state, require_owner, require_rea
 from handoff.agent_service.agents import AgentRegistry
 from handoff.agent_service.errors import ApiError, json_body, text_field
 from handoff.agent_service.hub import Hub
+from handoff.agent_service.rasa_client import RasaUnavailable
 from handoff.agent_service.rasa_sync import RasaSync
+from handoff.agent_service.verdict_routes import check_names, parse_verdict, store_verdict
 from handoff.agent_service.views import conversation_item, message_view, state_view
 from handoff.care_store import CareStore
 from handoff.models import ASSIGNED, INBOX, OUTBOX, ClaimResult, TransitionResult
@@ -104,15 +106,25 @@ async def transfer(request: Request, conversation_id: str) -> HTTPResponse:
 
 
 async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
-    """Back to the bot: optional slots, tracker sync and welcome-back (see `rasa_sync.py`). A failed
-    sync does not fail the resolve: the answer carries a `warning` and the sync is retried."""
+    """Back to the bot: optional slots, tracker sync and welcome-back (see `rasa_sync.py`), and an
+    optional verdict (see `verdict_routes.py`). A failed sync does not fail the resolve: the answer
+    carries a `warning` and the sync is retried; a verdict that cannot be checked (Rasa away) is not
+    stored, and the answer says so in `verdict_warning`."""
     store: HandoffStore = request.app.ctx.store
     sync: RasaSync = request.app.ctx.rasa_sync
     care: CareStore = request.app.ctx.care
     agent = request.ctx.agent
-    slots = _slots(json_body(request, required=False))
+    body = json_body(request, required=False)
+    slots = _slots(body)
+    verdict = parse_verdict(body["verdict"]) if body.get("verdict") is not None else None
     state = await known_state(store, conversation_id)
     require_owner(state, agent)
+    verdict_warning = None
+    if verdict is not None:
+        try:
+            await check_names(request.app.ctx.domain, verdict)
+        except RasaUnavailable as exc:
+            verdict, verdict_warning = None, f"verdict not stored, it cannot be checked now: {exc}"
     # The ticket is archived (and made rateable) first: the customer may see the bot back at once.
     handoff_id = await care.archive(state, agent.id, agent.name)
     try:
@@ -123,12 +135,16 @@ async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
     if outcome is None:
         await care.discard(conversation_id, handoff_id)
         raise _refused(result, conversation_id, "resolved")
-    body: dict[str, Any] = {"conversation": state_view(result.state),
-                            "rasa_sync": "ok" if outcome.ok else "pending",
-                            "welcome_messages": outcome.welcome_messages}
+    answer: dict[str, Any] = {"conversation": state_view(result.state), "handoff_id": handoff_id,
+                              "rasa_sync": "ok" if outcome.ok else "pending",
+                              "welcome_messages": outcome.welcome_messages}
     if outcome.warning:
-        body["warning"] = outcome.warning
-    return json(body)
+        answer["warning"] = outcome.warning
+    if verdict is not None:
+        answer["verdict"] = await store_verdict(care, conversation_id, handoff_id, verdict, agent)
+    if verdict_warning:
+        answer["verdict_warning"] = verdict_warning
+    return json(answer)
 
 
 def _slots(body: dict[str, Any]) -> dict[str, Any]:

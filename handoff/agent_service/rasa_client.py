@@ -52,6 +52,21 @@ class RasaClient:
         events = tracker.get("events") if isinstance(tracker, dict) else None
         return [event for event in events or [] if isinstance(event, dict)]
 
+    async def domain(self) -> dict[str, Any]:
+        """GET /domain as JSON: the intents and responses a verdict may name."""
+        if self._session is None:
+            raise RasaUnavailable("the Rasa client is not started")
+        headers = {**rasa_api_headers(self._jwt_secret, self._token_seconds), "Accept": "application/json"}
+        try:
+            async with self._session.get(f"{self._base_url}/domain", headers=headers) as response:
+                if response.status != 200:
+                    raise RasaUnavailable(f"Rasa answered {response.status} to domain: {(await response.text())[:300]}")
+                domain = await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise RasaUnavailable(f"Rasa at {self._base_url} unreachable (domain): "
+                                  f"{exc.__class__.__name__}: {exc}") from exc
+        return domain if isinstance(domain, dict) else {}
+
     async def _post(self, conversation_id: str, endpoint: str, payload: Any) -> Any:
         # The tracker in the reply can be large and is not needed.
         return await self._call("POST", conversation_id, endpoint, payload, include_events="NONE")

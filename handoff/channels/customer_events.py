@@ -10,6 +10,10 @@ Client -> server:
                                     limits the first one gets `handoff_error`, the rest are dropped
                                     quietly until the limits allow again
 - `satisfaction` {rating: 1..5}  -> `satisfaction_saved` {saved: bool}
+- `bot_feedback` {helpful: bool} -> `bot_feedback_saved` {saved: bool, error?}: the thumb for a
+                                    bot-only conversation's end, once the server offered it
+                                    (`bot_feedback_offer` {}, see `bot_feedback.py`); counted
+                                    against the feedback limits (over them: `handoff_error`)
 
 Every handler acts on the conversation of the socket's session, never on an id the client names,
 so a customer only ever sees and rates their own conversation.
@@ -24,9 +28,10 @@ from typing import Any
 
 from socketio import AsyncServer
 
+from handoff.bot_feedback import BotFeedback
 from handoff.care_store import RATINGS, CareStore
 from handoff.channels.common import ChannelContext
-from handoff.channels.customer_limits import TYPING
+from handoff.channels.customer_limits import FEEDBACK, TYPING
 from handoff.channels.refusals import RateLimited
 from handoff.channels.router import CUSTOMER, HUMAN_MODES, MessageRejected
 from handoff.models import ASSIGNED, INBOX, QUEUED
@@ -36,6 +41,8 @@ logger = logging.getLogger(__name__)
 
 STATUS_EVENT = "handoff_status"
 SATISFACTION_SAVED_EVENT = "satisfaction_saved"
+BOT_FEEDBACK_OFFER_EVENT = "bot_feedback_offer"
+BOT_FEEDBACK_SAVED_EVENT = "bot_feedback_saved"
 TYPING_REFUSED = "typing_refused"  # in the socket's session: the error was sent, drop the rest quietly
 Refuse = Callable[[str, MessageRejected, bool], Awaitable[object]]
 UNAVAILABLE_STATUS = {"mode": "unknown", "position": None, "wait_seconds": None, "agent_name": "",
@@ -52,23 +59,27 @@ async def customer_status(context: ChannelContext, care: CareStore, conversation
             "agent_name": agent_name, "rating_due": await care.rating_due(conversation_id)}
 
 
-def register_customer_events(sio: AsyncServer, context: ChannelContext, care: CareStore, refuse: Refuse) -> None:
+def register_customer_events(sio: AsyncServer, context: ChannelContext, care: CareStore, refuse: Refuse,
+                             feedback: BotFeedback) -> None:
     """Adds the events of the module doc to the channel's socket.io server; `refuse(sid, refusal,
     in_chat)` tells a socket it went over a limit."""
-    events = CustomerEvents(sio, context, care, refuse)
+    events = CustomerEvents(sio, context, care, refuse, feedback)
     sio.on("status_request", events.status_request)
     sio.on("user_typing", events.user_typing)
     sio.on("satisfaction", events.satisfaction)
+    sio.on("bot_feedback", events.bot_feedback)
 
 
 class CustomerEvents:
     """The widget's own events, each acting on the conversation of the socket's session."""
 
-    def __init__(self, sio: AsyncServer, context: ChannelContext, care: CareStore, refuse: Refuse) -> None:
+    def __init__(self, sio: AsyncServer, context: ChannelContext, care: CareStore, refuse: Refuse,
+                 feedback: BotFeedback) -> None:
         self.sio = sio
         self.context = context
         self.care = care
         self.refuse = refuse
+        self.feedback = feedback
 
     async def _conversation_of(self, sid: str) -> str | None:
         return (await self.sio.get_session(sid)).get("conversation_id")
@@ -127,3 +138,36 @@ class CustomerEvents:
             logger.warning("rating of %s not stored: %s", conversation_id, error)
             saved = False
         await self.sio.emit(SATISFACTION_SAVED_EVENT, {"saved": saved}, room=sid)
+
+    async def bot_feedback(self, sid: str, data: Any = None) -> None:
+        session = await self.sio.get_session(sid)
+        conversation_id = session.get("conversation_id")
+        helpful = data.get("helpful") if isinstance(data, dict) else None
+        if not conversation_id or not isinstance(helpful, bool):
+            await self.sio.emit(BOT_FEEDBACK_SAVED_EVENT, {"saved": False, "error": "feedback is {helpful: true|false}"},
+                                room=sid)
+            return
+        try:
+            await self.context.limits.address(FEEDBACK, session.get("address", ""))
+            await self.context.limits.conversation(FEEDBACK, conversation_id)
+        except RateLimited as limited:
+            await self.refuse(sid, limited, False)
+            await self.sio.emit(BOT_FEEDBACK_SAVED_EVENT, {"saved": False, "error": limited.error}, room=sid)
+            return
+        try:
+            saved = await self.feedback.give(conversation_id, helpful)
+        except StoreUnavailable as error:
+            logger.warning("bot feedback of %s not stored: %s", conversation_id, error)
+            saved = False
+        await self.sio.emit(BOT_FEEDBACK_SAVED_EVENT, {"saved": saved}, room=sid)
+
+
+async def offer_bot_feedback(sio: AsyncServer, feedback: BotFeedback, conversation_id: str) -> None:
+    """After the bot's goodbye: offers the customer a thumb if no person ever had the conversation."""
+    try:
+        offered = await feedback.offer(conversation_id)
+    except StoreUnavailable as error:
+        logger.warning("bot feedback for %s not offered: %s", conversation_id, error)
+        return
+    if offered:
+        await sio.emit(BOT_FEEDBACK_OFFER_EVENT, {}, room=conversation_id)

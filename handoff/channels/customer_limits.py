@@ -1,6 +1,6 @@
 """Which rate limits a customer's actions count against, and the cap on waiting REST reads.
 
-Messages, sessions and typing indicators each have a limit per conversation and one per client
+Messages, sessions, typing indicators and bot-only feedback each have a limit per conversation and one per client
 address (settings `*_limit`). The per-conversation limits hold on every channel (`CustomerTurns`
 checks messages, so Slack too); the per-address ones on the web channels, which know the address
 (REST, socket.io; see `client_address.py`). An action over a limit raises `RateLimited` (429, with
@@ -21,8 +21,8 @@ from handoff.channels.refusals import RateLimited
 from handoff.rate_limits import RateLimiter, retry_after_seconds
 from handoff.settings import HandoffSettings, RateLimit
 
-MESSAGES, SESSIONS, TYPING = "messages", "sessions", "typing indicators"
-SCOPES = {MESSAGES: "message", SESSIONS: "session", TYPING: "typing"}
+MESSAGES, SESSIONS, TYPING, FEEDBACK = "messages", "sessions", "typing indicators", "feedback"
+SCOPES = {MESSAGES: "message", SESSIONS: "session", TYPING: "typing", FEEDBACK: "feedback"}
 POLL_RETRY_SECONDS = 1
 
 
@@ -38,12 +38,13 @@ class CustomerLimits:
         self.limiter = limiter
         self.per_conversation = {MESSAGES: settings.conversation_message_limit,
                                  SESSIONS: settings.conversation_session_limit,
-                                 TYPING: settings.conversation_typing_limit}
+                                 TYPING: settings.conversation_typing_limit,
+                                 FEEDBACK: settings.conversation_feedback_limit}
         self.per_address = {MESSAGES: settings.address_message_limit, SESSIONS: settings.address_session_limit,
-                            TYPING: settings.address_typing_limit}
+                            TYPING: settings.address_typing_limit, FEEDBACK: settings.address_feedback_limit}
 
     async def conversation(self, what: str, conversation_id: str) -> None:
-        """Counts one of `what` (MESSAGES, SESSIONS, TYPING) for the conversation; RateLimited when over."""
+        """Counts one of `what` (MESSAGES, SESSIONS, TYPING, FEEDBACK) for the conversation; RateLimited when over."""
         await self._count(what, "conversation", conversation_id, self.per_conversation[what])
 
     async def address(self, what: str, address: str) -> None:

@@ -18,13 +18,14 @@ receives `bot_uttered` {text, quick_replies?, metadata?}. Differences from Rasa'
   proxy says, see `client_address.py`); past one the socket gets `handoff_error` {error, status 429,
   retry_after} and, for sessions and messages, the refusal as a system message in the chat.
 
-It also serves the status, typing and rating events our own widget adds (`customer_events.py`).
+It also serves the status, typing and rating events our own widget adds (`customer_events.py`), and
+after the bot's goodbye in a conversation no person had, offers a thumb up/down (`bot_feedback.py`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel
@@ -33,10 +34,11 @@ from sanic import Blueprint, Sanic
 from socketio import AsyncServer
 from socketio.exceptions import ConnectionRefusedError as ConnectionRefused
 
+from handoff.bot_feedback import BotFeedback
 from handoff.care_store import CareStore
 from handoff.channels.common import ChannelContext, outgoing_payload
 from handoff.channels.customer_channel import CustomerChannel
-from handoff.channels.customer_events import register_customer_events
+from handoff.channels.customer_events import offer_bot_feedback, register_customer_events
 from handoff.channels.customer_limits import MESSAGES, SESSIONS
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import OutboxReaders
@@ -54,11 +56,21 @@ ERROR_EVENT = "handoff_error"
 
 
 class CountingSocketIOOutput(SocketIOOutput):
-    """Rasa's socket.io output, counting the replies so the router knows whether the bot spoke."""
+    """Rasa's socket.io output, counting the replies so the router knows whether the bot spoke, and
+    calling `on_goodbye(conversation id)` after a response that ends the conversation."""
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: str) -> None:
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, goodbyes: frozenset[str] = frozenset(),
+                 on_goodbye: Callable[[str], Awaitable[None]] | None = None) -> None:
         super().__init__(sio, bot_message_evt)
         self.sent = 0
+        self.goodbyes = goodbyes
+        self.on_goodbye = on_goodbye
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        ends = message.get("utter_action") in self.goodbyes  # read first: sending pops from the message
+        await super().send_response(recipient_id, message)
+        if ends and self.on_goodbye is not None:
+            await self.on_goodbye(recipient_id)
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
         self.sent += 1
@@ -111,7 +123,7 @@ class HandoffSocketIOInput(CustomerChannel):
         self.sio.on("session_request", sockets.session_request)
         self.sio.on("disconnect", sockets.disconnect)
         self.sio.on(self.user_message_evt, sockets.handle_message)
-        register_customer_events(self.sio, self.context, sockets.care, sockets.refuse)
+        register_customer_events(self.sio, self.context, sockets.care, sockets.refuse, sockets.feedback)
 
 
 class CustomerSockets:
@@ -129,6 +141,9 @@ class CustomerSockets:
         self.outboxes = OutboxReaders(context.store, "socketio", settings.customer_block_ms, settings.outbox_readers)
         self.care = CareStore(settings.redis_url, context.store.keys, insights=context.store.insights)
         self.departures = Departures(settings.redis_url, context.store.keys)
+        self.feedback = BotFeedback(context.store.connections.commands, context.store.keys,
+                                    context.store.config.retention_seconds)
+        self.goodbyes = frozenset(settings.bot_feedback_responses)
         self.shop_origins = frozenset(settings.allowed_shop_origins())
 
     async def close(self, _app: Sanic, _loop: Any) -> None:
@@ -221,7 +236,7 @@ class CustomerSockets:
             return await self.refuse(sid, MessageRejected(400, "send session_request before messages"), in_chat=False)
         if not isinstance(data, dict):
             return await self.refuse(sid, MessageRejected(400, "a message must be a JSON object"), in_chat=False)
-        output = CountingSocketIOOutput(self.sio, self.bot_message_evt)
+        output = CountingSocketIOOutput(self.sio, self.bot_message_evt, self.goodbyes, self._offer_feedback)
         try:
             await self.context.limits.address(MESSAGES, session.get("address", ""))
             route = await self.turns.route(customer_message_from(data, conversation_id, self.channel,
@@ -229,6 +244,10 @@ class CustomerSockets:
         except MessageRejected as rejected:
             return await self.refuse(sid, rejected)
         return {"ok": True, "route": route}
+
+
+    async def _offer_feedback(self, conversation_id: str) -> None:
+        await offer_bot_feedback(self.sio, self.feedback, conversation_id)
 
 
 def client_address(environ: dict[str, Any], context: ChannelContext) -> str:

@@ -20,6 +20,14 @@ WELCOME_BACK = [
     {"text": "Anything else I can help with?", "buttons": [{"title": "No", "payload": "/deny"}]},
 ]
 
+# What GET /domain answers (the JSON shape of Rasa 3.6's domain, cut to what verdicts read).
+DOMAIN = {
+    "intents": ["greet", "goodbye", "order_status", {"faq": {"use_entities": True, "is_retrieval_intent": True}}],
+    "responses": {"utter_greet": [{"text": "Hi!"}], "utter_goodbye": [{"text": "Bye!"}],
+                  "utter_faq/late_fees": [{"text": "A late fee is 5 EUR."}],
+                  "utter_faq/payment_methods": [{"text": "Cards and PayPal."}]},
+}
+
 
 @dataclass
 class RecordedCall:
@@ -31,8 +39,8 @@ class RecordedCall:
 
 
 class FakeRasa:
-    """Answers POST /conversations/<id>/tracker/events and /trigger_intent and GET .../tracker
-    like Rasa 3.6 does."""
+    """Answers POST /conversations/<id>/tracker/events and /trigger_intent, GET .../tracker and
+    GET /domain like Rasa 3.6 does."""
 
     def __init__(self, jwt_secret: str, port: int = 0) -> None:
         self.jwt_secret = jwt_secret
@@ -125,6 +133,10 @@ class _FakeRasaHandler(BaseHTTPRequestHandler):
             self._reply(200, {"sender_id": call.conversation_id, "events": None})
 
     def do_GET(self) -> None:
+        if urlsplit(self.path).path == "/domain":
+            authorised = self.fake.authorised(self.headers.get("Authorization"))
+            self._reply(200 if authorised else 401, DOMAIN if authorised else {"status": "failure"})
+            return
         call = self._call(lambda endpoint: "GET " + endpoint, None)
         if call is not None and call.endpoint == "GET tracker":
             self._reply(200, {"sender_id": call.conversation_id, "events": self.fake._tracker(call.conversation_id)})

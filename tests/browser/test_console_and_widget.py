@@ -87,6 +87,20 @@ def test_customer_and_agent_from_handoff_to_rating(
     expect(shop.log).to_contain_text(response_text("utter_welcome_back"))
     expect(shop.status).to_have_text("You're chatting with our assistant.")
 
+    # The verdict row, after the resolve (which already happened): a wrong answer, the right FAQ topic picked.
+    verdict_row = agent.page.locator("#verdict-form")
+    expect(verdict_row).to_be_visible()
+    expect(agent.page.get_by_role("button", name="Needed", exact=True)).to_be_focused()
+    agent.page.get_by_role("button", name="Wrong answer").click()
+    picker = agent.page.get_by_label("The right intent or FAQ topic")
+    expect(picker).to_be_focused()
+    expect(picker.locator("optgroup").first).to_have_attribute("label", "Ranked for the customer's last messages")
+    screenshots(agent.page, artifacts, "console-verdict")
+    picker.select_option("faq/refund_timeline")
+    agent.page.get_by_role("button", name="Save verdict").click()
+    expect(verdict_row).to_be_hidden()
+    expect(agent.page.locator("#history")).to_contain_text("verdict: wrong answer (faq/refund_timeline)")
+
     assert shop.ask("which payment methods can I use?") == [response_text("utter_faq/payment_methods")]
     shop.rate(4)
     expect(shop.log).to_contain_text("Thank you for your rating!")
@@ -95,6 +109,8 @@ def test_customer_and_agent_from_handoff_to_rating(
     closed = AgentClient(bot_system, ALICE["token"]).conversation(conversation_id)["closed_tickets"]
     assert [(record["agent_id"], record["satisfaction"], record["ticket"]["reason"]) for record in closed] == [
         ("alice", 4, "frustration")]
+    assert {key: closed[0]["verdict"][key] for key in ("kind", "intent", "agent_id")} == {
+        "kind": "wrong_answer", "intent": "faq/refund_timeline", "agent_id": "alice"}
     screenshots(shop.page, artifacts, "shop-back-with-bot")
 
 
@@ -220,3 +236,17 @@ def test_customer_markup_is_shown_as_text_and_never_runs(
     assert dialogs == []
     agent.page.get_by_role("button", name=re.compile("^Resolve")).click()
     expect(shop.log).to_contain_text("You are back with the assistant.")
+
+
+def test_a_bot_only_conversation_ends_with_a_thumb(shop: ShopPage, bot_system: SystemLayout,
+                                                   artifacts: Path) -> None:
+    assert shop.ask("which payment methods can I use?") == [response_text("utter_faq/payment_methods")]
+    thumbs = shop.page.locator("#chat-bot-feedback")
+    expect(thumbs).to_be_hidden()
+    assert shop.ask("goodbye") == [response_text("utter_goodbye")]
+    expect(thumbs).to_be_visible()
+    screenshots(shop.page, artifacts, "shop-bot-feedback")
+    shop.page.get_by_role("button", name="Yes, it helped").focus()
+    shop.page.keyboard.press("Enter")
+    expect(shop.log).to_contain_text("Thank you for your feedback!")
+    expect(thumbs).to_be_hidden()

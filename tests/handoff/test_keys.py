@@ -15,7 +15,7 @@ NAMED_AFTER_AN_ID: dict[str, Callable[[Keys, str], str]] = {
     "pending_sync": Keys.pending_sync, "pending_sync_lease": Keys.pending_sync_lease,
     "slack_event": Keys.slack_event, "slack_tail": lambda keys, name: keys.slack_tail(name, "lease"),
     "slack_thread": Keys.slack_thread, "slack_reply_thread": Keys.slack_reply_thread,
-    "slack_alert": Keys.slack_alert,
+    "slack_alert": Keys.slack_alert, "bot_feedback": Keys.bot_feedback, "bot_feedback_due": Keys.bot_feedback_due,
 }
 
 

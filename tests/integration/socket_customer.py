@@ -20,7 +20,7 @@ class SocketCustomer:
         self.conversation_id: str | None = None
         self.received: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         for event in ("session_confirm", "bot_uttered", "agent_typing", "handoff_error", "handoff_status",
-                      "satisfaction_saved"):
+                      "satisfaction_saved", "bot_feedback_offer", "bot_feedback_saved"):
             self.client.on(event, self._collector(event))
 
     def _collector(self, event: str) -> Callable[[Any], Awaitable[None]]:

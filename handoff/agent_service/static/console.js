@@ -245,10 +245,12 @@ async function openConversation(conversationId) {
     return;
   }
   if (state.current !== conversationId) state.shown = new Set();
+  if (verdict.conversationId && verdict.conversationId !== conversationId) hideVerdict();
   state.current = conversationId;
   store.setItem("openConversation", conversationId);
   $("conversation").hidden = false;
   renderTicket(data.ticket);
+  renderHistory(data.closed_tickets || []);
   data.messages.forEach(addMessage);
   const mine = data.state.mode === "assigned" && data.state.agent_id === state.agent.id;
   setComposerEnabled(mine);
@@ -257,6 +259,7 @@ async function openConversation(conversationId) {
 }
 
 function closeConversation() {
+  hideVerdict();
   state.current = null;
   store.removeItem("openConversation");
   $("conversation").hidden = true;
@@ -471,8 +474,10 @@ async function resolve(event) {
   const input = $("resolve-value");
   const value = input ? input.value.trim() : "";
   const slots = value ? Object.fromEntries(resolveField.slots.map((slot) => [slot, value])) : {};
-  await act("resolve", { slots }, "Resolved: the customer is back with the bot.");
+  const conversationId = state.current;
+  const result = await act("resolve", { slots }, "Resolved: the customer is back with the bot.");
   if (input) input.value = "";
+  if (result) showVerdict(conversationId, result.handoff_id);
 }
 
 async function act(action, body, done) {
@@ -481,9 +486,110 @@ async function act(action, body, done) {
     const result = await api("POST", `/api/conversations/${encodeURIComponent(state.current)}/${action}`, body);
     setComposerEnabled(false);
     notice(result.warning ? `${done} ${result.warning}` : done);
+    return result;
   } catch (error) {
     $("action-error").textContent = error.message;
+    return null;
   }
+}
+
+// --- the verdict after a resolve ---------------------------------------------------------------
+// Optional and after the fact: the resolve already happened. Needed / Not needed are stored at one
+// click; Wrong answer and Out of date ask which intent or answer, the likeliest first.
+
+const verdict = { conversationId: null, handoffId: null, kind: null, options: null };
+const VERDICT_PICKS = {
+  wrong_answer: { label: "The right intent or FAQ topic", all: "intents", first: "suggested_intents",
+    firstLabel: "Ranked for the customer's last messages" },
+  outdated: { label: "The answer that is out of date", all: "answers", first: "sent_answers",
+    firstLabel: "Sent in this conversation" },
+};
+
+function showVerdict(conversationId, handoffId) {
+  Object.assign(verdict, { conversationId, handoffId, kind: null, options: null });
+  $("verdict-pick").hidden = true;
+  $("verdict-error").textContent = "";
+  $("verdict-form").hidden = false;
+  $("verdict-form").querySelector("button[data-kind]").focus();
+}
+
+function hideVerdict() {
+  $("verdict-form").hidden = true;
+  verdict.conversationId = null;
+}
+
+async function chooseVerdict(kind) {
+  $("verdict-error").textContent = "";
+  verdict.kind = kind;
+  const pick = VERDICT_PICKS[kind];
+  if (!pick) {
+    await saveVerdict({ kind });
+    return;
+  }
+  try {
+    verdict.options = verdict.options ||
+      await api("GET", `/api/conversations/${encodeURIComponent(verdict.conversationId)}/verdict_options`);
+  } catch (error) {
+    $("verdict-error").textContent = `The bot's intents and answers cannot be read now (${error.message}).`;
+    return;
+  }
+  const first = verdict.options[pick.first];
+  const groups = [[pick.firstLabel, first], ["All", verdict.options[pick.all].filter((name) => !first.includes(name))]];
+  $("verdict-name").replaceChildren(...groups.filter(([, names]) => names.length).map(([label, names]) => {
+    const group = el("optgroup");
+    group.label = label;
+    group.append(...names.map((name) => {
+      const option = el("option", name);
+      option.value = name;
+      return option;
+    }));
+    return group;
+  }));
+  $("verdict-name-label").textContent = pick.label;
+  $("verdict-pick").hidden = false;
+  $("verdict-name").focus();
+}
+
+async function saveVerdict(body) {
+  try {
+    await api("POST", `/api/conversations/${encodeURIComponent(verdict.conversationId)}/verdict`,
+      { ...body, handoff_id: verdict.handoffId });
+  } catch (error) {
+    $("verdict-error").textContent = `Verdict not saved: ${error.message}`;
+    return;
+  }
+  const conversationId = verdict.conversationId;
+  hideVerdict();
+  if (state.current === conversationId) await openConversation(conversationId);
+  notice("Resolved, and your verdict is saved. Thank you!");
+}
+
+function onVerdictSubmit(event) {
+  event.preventDefault();
+  const name = $("verdict-name").value;
+  if (!name || !VERDICT_PICKS[verdict.kind]) return;
+  saveVerdict({ kind: verdict.kind, [verdict.kind === "wrong_answer" ? "intent" : "answer"]: name });
+}
+
+const VERDICT_LABELS = { needed: "needed", not_needed: "not needed", wrong_answer: "wrong answer",
+  outdated: "out of date" };
+
+// The handoffs resolved before: who, when, the customer's rating and the agent's verdict.
+function renderHistory(closed) {
+  $("history-box").hidden = !closed.length;
+  $("history").replaceChildren(...closed.map((record) => {
+    const when = new Date(record.resolved_at * 1000).toLocaleString();
+    const parts = [`${when}, ${record.agent_name || record.agent_id}`];
+    parts.push(record.satisfaction ? `rated ${record.satisfaction}/5` : "not rated");
+    const given = record.verdict;
+    if (given) {
+      const named = given.intent || given.answer;
+      parts.push(`verdict: ${VERDICT_LABELS[given.kind] || given.kind}${named ? ` (${named})` : ""}`);
+    } else {
+      parts.push("no verdict");
+    }
+    return el("li", parts.join(" · "));
+  }));
 }
 
 // --- start ------------------------------------------------------------------------------------
@@ -510,6 +616,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("message").addEventListener("input", onComposerInput);
   $("transfer-form").addEventListener("submit", transfer);
   $("resolve-form").addEventListener("submit", resolve);
+  for (const button of $("verdict-form").querySelectorAll("button[data-kind]")) {
+    button.addEventListener("click", () => chooseVerdict(button.dataset.kind));
+  }
+  $("verdict-skip").addEventListener("click", hideVerdict);
+  $("verdict-form").addEventListener("submit", onVerdictSubmit);
   if (state.token) {
     login(state.token).catch(() => {
       store.removeItem("agentToken");

@@ -1,6 +1,7 @@
 // The website chat widget: the rasa-webchat socket.io protocol (session_request -> session_confirm,
 // user_uttered -> bot_uttered) plus our handoff events (handoff_status, agent_typing, user_typing,
-// satisfaction), so the customer always sees who answers: the assistant, the queue, or a person.
+// satisfaction; bot_feedback_offer / bot_feedback: a thumb up/down after the bot's goodbye in a
+// conversation no person had), so the customer always sees who answers: the assistant, the queue, or a person.
 // Text from the server is shown with textContent, never as HTML.
 "use strict";
 
@@ -85,6 +86,7 @@
       line.textContent = "Live support status is unavailable right now.";
     }
     if (!HUMAN_MODES.includes(mode)) $("chat-typing").textContent = "";
+    else $("chat-bot-feedback").hidden = true; // a person joined: the thumbs are for the bot alone
     $("chat-rating").hidden = !(status.rating_due && !rated);
     schedulePoll();
   }
@@ -179,6 +181,10 @@
     socket.emit("satisfaction", { rating });
   }
 
+  function thumb(helpful) {
+    socket.emit("bot_feedback", { helpful });
+  }
+
   // --- socket -------------------------------------------------------------------------------------
 
   function onBotUttered(data) {
@@ -218,6 +224,13 @@
       $("chat-rating").hidden = true;
       show({ who: "system", text: "Thank you for your rating!" });
     });
+    socket.on("bot_feedback_offer", () => {
+      $("chat-bot-feedback").hidden = false;
+    });
+    socket.on("bot_feedback_saved", (data) => {
+      $("chat-bot-feedback").hidden = true;
+      if (data.saved) show({ who: "system", text: "Thank you for your feedback!" });
+    });
     socket.on("handoff_error", (data) => $("chat-error").textContent = data.error);
     socket.on("disconnect", () => { $("chat-status").textContent = "Reconnecting…"; });
   }
@@ -238,6 +251,9 @@
     $("chat-input").addEventListener("input", onInput);
     for (const button of $("chat-rating").querySelectorAll("button[data-rating]")) {
       button.addEventListener("click", () => rate(Number(button.dataset.rating)));
+    }
+    for (const button of $("chat-bot-feedback").querySelectorAll("button[data-helpful]")) {
+      button.addEventListener("click", () => thumb(button.dataset.helpful === "true"));
     }
     connect();
   });
