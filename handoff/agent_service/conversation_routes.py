@@ -70,6 +70,8 @@ async def claim(request: Request, conversation_id: str) -> HTTPResponse:
     agent = request.ctx.agent
     await known_state(store, conversation_id)
     result = await store.claim(conversation_id, agent.id, settings.max_concurrent_chats)
+    if result.ok:
+        request.app.ctx.metrics.ticket_claimed(result.state)
     if result.ok or (result.mode == ASSIGNED and result.owner == agent.id):
         return json({"conversation": conversation_item(result.state), "active_chats": result.active_chats,
                      "already_yours": not result.ok})
@@ -110,7 +112,8 @@ async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
     sync: RasaSync = request.app.ctx.rasa_sync
     care: CareStore = request.app.ctx.care
     agent = request.ctx.agent
-    slots = _slots(json_body(request, required=False))
+    request_body = json_body(request, required=False)
+    slots = _slots(request_body)
     state = await known_state(store, conversation_id)
     require_owner(state, agent)
     # The ticket is archived (and made rateable) first: the customer may see the bot back at once.
@@ -123,6 +126,7 @@ async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
     if outcome is None:
         await care.discard(conversation_id, handoff_id)
         raise _refused(result, conversation_id, "resolved")
+    request.app.ctx.metrics.ticket_resolved(state, request_body)
     body: dict[str, Any] = {"conversation": state_view(result.state),
                             "rasa_sync": "ok" if outcome.ok else "pending",
                             "welcome_messages": outcome.welcome_messages}
