@@ -385,6 +385,12 @@ class HandoffSettings(BaseSettings):
         "Rasa server refuses API calls without a token it signed, and the agent service signs a "
         "short-lived one per call. `make run` generates it into var/rasa_jwt_secret.",
     )
+    metrics_token: str = Field(
+        "",
+        description="Bearer token that Prometheus sends to scrape `/metrics` on the Rasa processes and the "
+        "agent service (which also takes an agent's token). Empty: `/metrics` answers 401 to every "
+        "request. `make run` generates it into var/metrics_token (docs/metrics.md).",
+    )
     rasa_token_seconds: float = Field(
         60.0, gt=0, le=3600,
         description="Lifetime of each JWT the agent service signs for one call to Rasa's HTTP API.",

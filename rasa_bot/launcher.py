@@ -86,6 +86,8 @@ def main() -> int:
         f"  Widget channel:    socket.io at {layout.rasa_url}/socket.io  (rasa-webchat protocol)\n"
         f"  REST channel:      {layout.rasa_url}/webhooks/handoff_rest/  (POST session, then webhook)\n"
         f"  Rasa HTTP API:     {layout.rasa_url}/status  (needs a JWT signed with var/rasa_jwt_secret)\n"
+        f"  Metrics:           {layout.rasa_url}/metrics and {layout.agent_url}/metrics  "
+        "(Bearer token in var/metrics_token)\n"
         f"{slack_lines(layout, slack)}"
         f"  Redis:             {layout.redis_url_for_display}\n"
         f"  Insights database: {masked_url(layout.insights_database_url)}  (every turn and handoff, "

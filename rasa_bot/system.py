@@ -88,6 +88,11 @@ class SystemLayout:
         return ensure_secret(self.data_dir / "rasa_jwt_secret")
 
     @property
+    def metrics_token(self) -> str:
+        """The bearer token Prometheus scrapes `/metrics` with, generated into `data_dir` on first use."""
+        return ensure_secret(self.data_dir / "metrics_token")
+
+    @property
     def agents_file(self) -> Path:
         return self.data_dir / "agents.yml"
 
@@ -183,6 +188,7 @@ def service_env(layout: SystemLayout, slack: SlackConfig | None = None) -> dict[
         INSIGHTS_DATABASE_ENV: layout.insights_database_url,
         "HANDOFF_SESSION_SECRET": ensure_secret(layout.data_dir / "session_secret"),
         "HANDOFF_RASA_JWT_SECRET": layout.rasa_jwt_secret,
+        "HANDOFF_METRICS_TOKEN": layout.metrics_token,
         "RASA_TELEMETRY_ENABLED": "false",
         "HANDOFF_SETTINGS": os.environ.get("HANDOFF_SETTINGS", str(HANDOFF_SETTINGS_FILE)),
         **layout.env,

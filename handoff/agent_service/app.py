@@ -15,6 +15,7 @@ from handoff.agent_service import (
     conversation_routes,
     erase_routes,
     message_routes,
+    metrics,
     pages,
     socket_routes,
     verdict_routes,
@@ -70,6 +71,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.rasa_client = rasa_client
     app.ctx.domain = verdict_routes.DomainCache(rasa_client)
     app.ctx.tasks = []
+    app.ctx.metrics = metrics.ServiceMetrics()
 
     install_error_handlers(app)
     # A foreign page's WebSocket is refused before its token is even looked at.
@@ -77,7 +79,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.register_middleware(authenticate, "request")
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
                    socket_routes.blueprint(), canned.blueprint(), pages.blueprint(),
-                   erase_routes.blueprint(), verdict_routes.blueprint()])
+                   erase_routes.blueprint(), verdict_routes.blueprint(), metrics.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         if settings.freeze_startup_heap:

@@ -1,7 +1,9 @@
 """Bearer-token authentication for every route, as one request middleware.
 
-Routes are private unless marked: `ctx_auth=PUBLIC` (health, the API spec) or `ctx_auth=QUERY`
-(the WebSocket, since browsers cannot set headers on one: `?token=` is accepted there too).
+Routes are private unless marked: `ctx_auth=PUBLIC` (health, the API spec), `ctx_auth=QUERY`
+(the WebSocket, since browsers cannot set headers on one: `?token=` is accepted there too) or
+`ctx_auth=METRICS` (`/metrics`, which takes the `metrics_token` setting's token as well, so
+Prometheus needs no agent's).
 A route that forgets to say anything therefore requires the `Authorization: Bearer` header.
 """
 
@@ -12,9 +14,11 @@ from sanic.response import HTTPResponse
 
 from handoff.agent_service.agents import AgentRegistry
 from handoff.agent_service.errors import error_response
+from handoff.metrics.exposition import is_metrics_token
 
 PUBLIC = "public"
 QUERY = "query"
+METRICS = "metrics"
 
 
 def bearer_token(request: Request) -> str | None:
@@ -33,6 +37,8 @@ async def authenticate(request: Request) -> HTTPResponse | None:
     token = bearer_token(request)
     if token is None and mode == QUERY:
         token = request.args.get("token")
+    if mode == METRICS and is_metrics_token(token, request.app.ctx.settings.metrics_token):
+        return None
     registry: AgentRegistry = request.app.ctx.agents
     agent = registry.authenticate(token)
     if agent is None:

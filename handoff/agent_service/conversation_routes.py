@@ -72,6 +72,8 @@ async def claim(request: Request, conversation_id: str) -> HTTPResponse:
     agent = request.ctx.agent
     await known_state(store, conversation_id)
     result = await store.claim(conversation_id, agent.id, settings.max_concurrent_chats)
+    if result.ok:
+        request.app.ctx.metrics.ticket_claimed(result.state)
     if result.ok or (result.mode == ASSIGNED and result.owner == agent.id):
         return json({"conversation": conversation_item(result.state), "active_chats": result.active_chats,
                      "already_yours": not result.ok})
@@ -135,13 +137,14 @@ async def resolve(request: Request, conversation_id: str) -> HTTPResponse:
     if outcome is None:
         await care.discard(conversation_id, handoff_id)
         raise _refused(result, conversation_id, "resolved")
+    request.app.ctx.metrics.ticket_resolved(state)
     answer: dict[str, Any] = {"conversation": state_view(result.state), "handoff_id": handoff_id,
                               "rasa_sync": "ok" if outcome.ok else "pending",
                               "welcome_messages": outcome.welcome_messages}
     if outcome.warning:
         answer["warning"] = outcome.warning
     if verdict is not None:
-        answer["verdict"] = await store_verdict(care, conversation_id, handoff_id, verdict, agent)
+        answer["verdict"] = await store_verdict(request, conversation_id, handoff_id, verdict)
     if verdict_warning:
         answer["verdict_warning"] = verdict_warning
     return json(answer)

@@ -69,13 +69,15 @@ async def check_names(domain: DomainCache, verdict: VerdictRequest) -> None:
         raise ApiError(400, str(exc), reason="bad_verdict") from exc
 
 
-async def store_verdict(care: CareStore, conversation_id: str, handoff_id: str, verdict: VerdictRequest,
-                        agent: Agent) -> dict[str, Any]:
-    """Stores the verdict with the handoff; 409 when it already has one."""
-    record = verdict.given_by(agent.id)
-    if not await care.give_verdict(conversation_id, handoff_id, record):
+async def store_verdict(request: Request, conversation_id: str, handoff_id: str,
+                        verdict: VerdictRequest) -> dict[str, Any]:
+    """Stores the requesting agent's verdict with the handoff and counts it for the metrics; 409
+    when the handoff already has one."""
+    record = verdict.given_by(request.ctx.agent.id)
+    if not await request.app.ctx.care.give_verdict(conversation_id, handoff_id, record):
         raise ApiError(409, f"handoff {handoff_id} of conversation {conversation_id} already has a verdict",
                        reason="verdict_given")
+    request.app.ctx.metrics.verdict_given(verdict.kind)
     return record
 
 
@@ -115,5 +117,5 @@ async def give_verdict(request: Request, conversation_id: str) -> HTTPResponse:
         await check_names(request.app.ctx.domain, verdict)
     except RasaUnavailable as exc:
         raise ApiError(503, f"the verdict cannot be checked now: {exc}", reason="rasa_unavailable") from exc
-    stored = await store_verdict(care, conversation_id, record["handoff_id"], verdict, agent)
+    stored = await store_verdict(request, conversation_id, record["handoff_id"], verdict)
     return json({"handoff_id": record["handoff_id"], "verdict": stored})

@@ -2,8 +2,8 @@
 
 Rasa asks an input channel for a Sanic blueprint. `CustomerChannel.blueprint` makes the part all
 our channels have in common (the channel context, the health route, freezing the start-up heap,
-and a `CustomerTurns` that routes messages to the bot or the agent, knowing from Rasa's tracker
-store which buttons the bot offered) and leaves the channel's own routes and events to
+a `CustomerTurns` that routes messages to the bot or the agent, knowing from Rasa's tracker
+store which buttons the bot offered, and the process's `/metrics`) and leaves the channel's own routes and events to
 `add_routes`. See docs/adding-a-channel.md.
 """
 
@@ -19,9 +19,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff.channels.bot_turns import BotTurns
 from handoff.channels.commands import TrackerButtons
 from handoff.channels.common import ChannelContext, freeze_heap_after_start
 from handoff.channels.customer_turn import CustomerTurns, OnNewMessage
+from handoff.channels.metrics_route import ServesMetrics
+from handoff.metrics import channel_metrics
 
 Handler = Callable[..., Coroutine[Any, Any, HTTPResponse]]
 
@@ -53,14 +56,18 @@ class CustomerChannel(InputChannel, ABC):
 
         buttons = TrackerButtons()
         bp.after_server_start(buttons.attach)
+        settings = self.context.settings
+        bp.ctx.metrics_token = settings.metrics_token
+        channel_metrics.register_channel(self.name(), settings.judgement_intents)
+        bot_turns = BotTurns(buttons.tracker, self.context.store, settings)
         self.add_routes(bp, CustomerTurns(self.context.router, on_new_message, buttons.payloads,
-                                          self.context.limits))
+                                          self.context.limits, bot_turns))
         return bp
 
-    def new_blueprint(self) -> Blueprint:
+    def new_blueprint(self) -> ServesMetrics:
         """An empty blueprint named after the channel; a channel serving more than HTTP (socket.io)
-        returns its own kind."""
-        return Blueprint(f"{self.name()}_webhook", type(self).__module__)
+        returns its own kind. Either adds `/metrics` to the Rasa app (`metrics_route.py`)."""
+        return ServesMetrics(f"{self.name()}_webhook", type(self).__module__)
 
     @abstractmethod
     def add_routes(self, bp: Blueprint, turns: CustomerTurns) -> None:

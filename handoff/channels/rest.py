@@ -36,6 +36,7 @@ from handoff.channels.customer_turn import CustomerTurns, customer_message_from
 from handoff.channels.outbox import CUSTOMER_KINDS
 from handoff.channels.refusals import RateLimited
 from handoff.channels.router import MessageRejected
+from handoff.metrics import channel_metrics
 from handoff.models import OUTBOX
 from handoff.store import StoreUnavailable
 from handoff.stream_ids import is_stream_id
@@ -97,23 +98,31 @@ class RestRoutes:
         return response.json({"conversation_id": self.context.session_ids.issue()})
 
     async def receive(self, request: Request) -> HTTPResponse:
+        """One customer message; every answer but a delivery is a refusal, counted as one."""
+        try:
+            route, replies = await self._deliver(request)
+        except MessageRejected as rejected:
+            channel_metrics.message_refused(self.channel, rejected)
+            return refusal(rejected)
+        channel_metrics.message_routed(self.channel, route)
+        return response.json(replies, headers={"X-Handoff-Route": route})
+
+    async def _deliver(self, request: Request) -> tuple[str, list[dict[str, Any]]]:
+        """Where the request's message went and the bot's replies; MessageRejected when refused."""
         try:
             data = json.loads(request.body or b"")
         except (ValueError, RecursionError):  # RecursionError: nested too deep for the parser
-            return error(400, "the body must be JSON")
+            raise MessageRejected(400, "the body must be JSON") from None
         if not isinstance(data, dict):
-            return error(400, "the body must be a JSON object")
+            raise MessageRejected(400, "the body must be a JSON object")
         sender = data.get("sender")
         if not self.context.session_ids.is_valid(sender):
-            return error(403, "unknown conversation: get an id from POST /webhooks/handoff_rest/session")
+            raise MessageRejected(403, "unknown conversation: get an id from POST /webhooks/handoff_rest/session")
         collector = CollectingOutputChannel()
-        try:
-            await self.context.limits.address(MESSAGES, self.address(request))
-            route = await self.turns.route(customer_message_from(data, sender, self.channel, self.turns.router), collector,
-                                           lambda: len(collector.messages))
-        except MessageRejected as rejected:
-            return refusal(rejected)
-        return response.json(collector.messages, headers={"X-Handoff-Route": route})
+        await self.context.limits.address(MESSAGES, self.address(request))
+        route = await self.turns.route(customer_message_from(data, sender, self.channel, self.turns.router), collector,
+                                       lambda: len(collector.messages))
+        return route, collector.messages
 
     async def agent_messages(self, request: Request, conversation_id: str) -> HTTPResponse:
         if not self.context.session_ids.is_valid(conversation_id):

@@ -38,6 +38,7 @@ from handoff.channels.customer_channel import CustomerChannel
 from handoff.channels.customer_turn import CustomerTurns
 from handoff.channels.refusals import apology
 from handoff.channels.router import CustomerMessage, MessageRejected
+from handoff.metrics import channel_metrics
 from handoff.models import OUTBOX_FEED
 from handoff.slack.config import SlackConfig, SlackConfigError, resolve_slack_config
 from handoff.slack.delivery import SlackDelivery
@@ -216,8 +217,9 @@ class HandoffSlackInput(CustomerChannel, SlackInput):
                         "slack_user": address.user, "slack_team": address.team}
             routed = CustomerMessage(address.conversation_id, message.text, message.message_id,
                                      self.name(), metadata)
-            await turns.route(routed, output, lambda: output.sent)
+            channel_metrics.message_routed(self.name(), await turns.route(routed, output, lambda: output.sent))
         except MessageRejected as rejected:
+            channel_metrics.message_refused(self.name(), rejected)
             await self._tell(message, apology(rejected))
         except Exception:  # a background task: nobody else would see the failure
             logger.exception("slack message %s of %s failed", message.message_id, address.conversation_id)

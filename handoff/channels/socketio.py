@@ -41,10 +41,12 @@ from handoff.channels.customer_channel import CustomerChannel
 from handoff.channels.customer_events import offer_bot_feedback, register_customer_events
 from handoff.channels.customer_limits import MESSAGES, SESSIONS
 from handoff.channels.customer_turn import CustomerTurns, customer_message_from
+from handoff.channels.metrics_route import ServesMetrics
 from handoff.channels.outbox import OutboxReaders
 from handoff.channels.refusals import RateLimited, apology
 from handoff.channels.router import MessageRejected
 from handoff.departures import Departures, record_departure
+from handoff.metrics import channel_metrics
 from handoff.models import ChatMessage
 from handoff.store import StoreUnavailable
 from handoff.web_origins import normalise_origin
@@ -111,9 +113,9 @@ class HandoffSocketIOInput(CustomerChannel):
     def get_output_channel(self) -> SocketIOOutput | None:
         return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
 
-    def new_blueprint(self) -> Blueprint:
+    def new_blueprint(self) -> ServesMetrics:
         self.sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
-        return SocketBlueprint(self.sio, self.socketio_path, "handoff_socketio_webhook", __name__)
+        return MetricsSocketBlueprint(self.sio, self.socketio_path, "handoff_socketio_webhook", __name__)
 
     def add_routes(self, bp: Blueprint, turns: CustomerTurns) -> None:
         assert self.sio is not None, "new_blueprint makes the socket.io server first"
@@ -124,6 +126,10 @@ class HandoffSocketIOInput(CustomerChannel):
         self.sio.on("disconnect", sockets.disconnect)
         self.sio.on(self.user_message_evt, sockets.handle_message)
         register_customer_events(self.sio, self.context, sockets.care, sockets.refuse, sockets.feedback)
+
+
+class MetricsSocketBlueprint(ServesMetrics, SocketBlueprint):
+    """Rasa's socket.io blueprint that also adds the process's `/metrics` (`metrics_route.py`)."""
 
 
 class CustomerSockets:
@@ -233,18 +239,25 @@ class CustomerSockets:
         session = await self.sio.get_session(sid)
         conversation_id = session.get("conversation_id")
         if not conversation_id:
-            return await self.refuse(sid, MessageRejected(400, "send session_request before messages"), in_chat=False)
+            return await self._refuse_message(sid, MessageRejected(400, "send session_request before messages"),
+                                              in_chat=False)
         if not isinstance(data, dict):
-            return await self.refuse(sid, MessageRejected(400, "a message must be a JSON object"), in_chat=False)
+            return await self._refuse_message(sid, MessageRejected(400, "a message must be a JSON object"),
+                                              in_chat=False)
         output = CountingSocketIOOutput(self.sio, self.bot_message_evt, self.goodbyes, self._offer_feedback)
         try:
             await self.context.limits.address(MESSAGES, session.get("address", ""))
             route = await self.turns.route(customer_message_from(data, conversation_id, self.channel,
                                                                  self.turns.router), output, lambda: output.sent)
         except MessageRejected as rejected:
-            return await self.refuse(sid, rejected)
+            return await self._refuse_message(sid, rejected)
+        channel_metrics.message_routed(self.channel, route)
         return {"ok": True, "route": route}
 
+    async def _refuse_message(self, sid: str, rejected: MessageRejected, in_chat: bool = True) -> dict[str, Any]:
+        """Refuses a customer message, counted for the metrics."""
+        channel_metrics.message_refused(self.channel, rejected)
+        return await self.refuse(sid, rejected, in_chat)
 
     async def _offer_feedback(self, conversation_id: str) -> None:
         await offer_bot_feedback(self.sio, self.feedback, conversation_id)

@@ -29,6 +29,7 @@ from tests.redis_server import RedisServer
 # pool when tests are added.
 AGENT_POOL_SIZE = 120
 MAX_CONCURRENT_CHATS = 3
+METRICS_TOKEN = "metrics-token-0123456789"  # the token Prometheus would scrape /metrics with
 # The console's resolve field as an assistant configures it (the repository's demo shop page is served too).
 RESOLVE_FIELD = {"label": "Verified booking <ref>", "slots": ["booking_ref", "verified_booking"],
                  "pattern": "BK-[0-9]{4}", "placeholder": "BK-1234"}
@@ -87,6 +88,7 @@ def service_settings(redis_server: RedisServer, agent_pool: AgentPool, key_prefi
             "rasa_url": fake_rasa.url, "rasa_jwt_secret": fake_rasa.jwt_secret,
             "max_concurrent_chats": str(MAX_CONCURRENT_CHATS),
             "rasa_sync_retry_seconds": "0.2", "demo_page_dir": "shop", "widget_storage_key": "testChat",
+            "metrics_token": METRICS_TOKEN,
             "console_resolve_field": json.dumps(RESOLVE_FIELD)}
 
 

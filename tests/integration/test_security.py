@@ -123,7 +123,7 @@ def test_redis_caps_its_memory_and_never_evicts(bot_system: SystemLayout) -> Non
 
 
 def test_no_command_line_shows_a_secret(bot_system: SystemLayout, system_processes: dict[str, ManagedProcess]) -> None:
-    secrets_of_the_system = [bot_system.redis_password, bot_system.rasa_jwt_secret]
+    secrets_of_the_system = [bot_system.redis_password, bot_system.rasa_jwt_secret, bot_system.metrics_token]
     for name, process in system_processes.items():
         assert process.process is not None
         for pid in [process.process.pid, *children_of(process.process.pid)]:
@@ -151,7 +151,8 @@ def children_of(pid: int) -> list[int]:
 
 
 def test_secret_files_are_private(bot_system: SystemLayout) -> None:
-    for name in ("redis_password", "rasa_jwt_secret", "session_secret", "redis.conf", "endpoints.yml"):
+    for name in ("redis_password", "rasa_jwt_secret", "session_secret", "metrics_token", "redis.conf",
+                 "endpoints.yml"):
         mode = stat.S_IMODE(os.stat(bot_system.data_dir / name).st_mode)
         assert mode == 0o600, f"{name} has mode {oct(mode)}"
 
@@ -165,7 +166,7 @@ def test_no_log_holds_a_credential_or_a_conversation_id(bot_system: SystemLayout
     customer.say("I want to talk to a person")
     credentials = {"redis password": bot_system.redis_password, "Rasa JWT secret": bot_system.rasa_jwt_secret,
                    "session secret": (bot_system.data_dir / "session_secret").read_text().strip(),
-                   "Slack bot token": SLACK_TOKEN, "Slack signing secret": SLACK_SIGNING_SECRET,
+                   "metrics token": bot_system.metrics_token, "Slack bot token": SLACK_TOKEN, "Slack signing secret": SLACK_SIGNING_SECRET,
                    **{f"token of {agent['id']}": agent["token"] for agent in AGENTS}}
     logs = sorted(bot_system.log_dir.glob("*.log"))
     assert logs

@@ -1,0 +1,107 @@
+"""The agent service's metrics at `/metrics`: the queue and the agents online (read from Redis at
+each scrape), tickets claimed and resolved, how long customers waited for an agent and how long
+agents took, and the agents' verdicts on handoffs.
+
+Each process has its own registry (a test runs several apps in one process). Counters and
+histograms count what this process did, so Prometheus sums them over the processes; the queue
+and the agents online are the same for every process (Redis holds them), so take their max.
+`/metrics` takes the `metrics_token` or an agent's token (`auth.py`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from handoff.agent_service.auth import METRICS
+from handoff.metrics.exposition import METRICS_PATH, metrics_response
+from handoff.metrics.labels import OTHER, VERDICT_KINDS, one_of
+from handoff.models import ConversationState
+from handoff.store import HandoffStore, StoreUnavailable
+
+# A chat's waits run from seconds to an hour; agents' handling up to two hours.
+WAIT_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 2700, 3600)
+HANDLE_BUCKETS = (30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
+
+
+class ServiceMetrics:
+    """One agent-service process's metrics."""
+
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+        self.queue_length = Gauge(
+            "handoff_queue_length", "Conversations waiting in the queue for an agent now (NaN while Redis "
+            "is unavailable).", registry=registry)
+        self.agents_online = Gauge(
+            "handoff_agents_online", "Agents online now, with a live heartbeat (NaN while Redis is unavailable).",
+            registry=registry)
+        self.claimed = Counter("handoff_tickets_claimed", "Queued conversations an agent claimed.",
+                               registry=registry)
+        self.resolved = Counter("handoff_tickets_resolved", "Conversations an agent resolved (handed back "
+                                "to the bot).", registry=registry)
+        self.wait = Histogram(
+            "handoff_wait_seconds", "Seconds from the handoff request to the claim (time waiting offline "
+            "included).", buckets=WAIT_BUCKETS, registry=registry)
+        self.handle = Histogram(
+            "handoff_handle_seconds", "Seconds from the claim (or the latest transfer) to the resolve.",
+            buckets=HANDLE_BUCKETS, registry=registry)
+        self.verdicts = Counter(
+            "handoff_verdicts", "Agents' verdicts given when resolving, by kind: needed, not_needed, "
+            "wrong_answer, outdated.", ["kind"], registry=registry)
+        for kind in (*VERDICT_KINDS, OTHER):
+            self.verdicts.labels(kind)
+
+    def ticket_claimed(self, state: ConversationState) -> None:
+        """An agent claimed the conversation; `state` is its state after the claim."""
+        self.claimed.inc()
+        if state.queued_at is not None and state.assigned_at is not None:
+            self.wait.observe(max(0.0, state.assigned_at - state.queued_at))
+
+    def ticket_resolved(self, state: ConversationState) -> None:
+        """An agent resolved the conversation; `state` is its state before."""
+        self.resolved.inc()
+        if state.assigned_at is not None:
+            self.handle.observe(max(0.0, time.time() - state.assigned_at))
+
+    def verdict_given(self, kind: str) -> None:
+        """An agent's verdict on a handoff was stored (at resolve or after it)."""
+        self.verdicts.labels(one_of(kind, VERDICT_KINDS)).inc()
+
+    async def read_store(self, store: HandoffStore) -> None:
+        """Sets the gauges Redis holds the truth of; NaN (unknown) while it is unavailable."""
+        queued: float
+        online: float
+        try:
+            queued, online = len(await store.list_queue()), len(await store.online_agents())
+        except StoreUnavailable:
+            queued = online = math.nan
+        self.queue_length.set(queued)
+        self.agents_online.set(online)
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("metrics")
+    bp.add_route(metrics, METRICS_PATH, methods=["GET"], ctx_auth=METRICS)
+    return bp
+
+
+async def metrics(request: Request) -> HTTPResponse:
+    service_metrics: ServiceMetrics = request.app.ctx.metrics
+    await service_metrics.read_store(request.app.ctx.store)
+    return metrics_response(service_metrics.registry)
