@@ -26,7 +26,7 @@ from typing import Any
 
 import redis.exceptions
 
-from handoff.insights.milestones import RATED, publish_milestone
+from handoff.insights.milestones import RATED, VERDICT, publish_milestone
 from handoff.insights.publisher import StreamPublisher
 from handoff.models import ConversationState
 from handoff.redis_connections import DEFAULT_TIMEOUTS, RedisTimeouts, open_connections
@@ -146,8 +146,9 @@ class CareStore:
 
     @store_errors
     async def give_verdict(self, conversation_id: str, handoff_id: str, verdict: Mapping[str, Any]) -> bool:
-        """Adds the agent's verdict to the resolved handoff's record (which keeps its expiry); False
-        when there is no such record or it has a verdict already (the first one counts)."""
+        """Adds the agent's verdict to the resolved handoff's record (which keeps its expiry) and
+        offers it to the capture stream; False when there is no such record or it has a verdict
+        already (the first one counts)."""
         key = self.keys.closed_tickets(conversation_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
@@ -160,6 +161,9 @@ class CareStore:
                     pipe.multi()
                     pipe.hset(key, handoff_id, json.dumps({**record, "verdict": dict(verdict)}))
                     await pipe.execute()
+                    if self.insights is not None:
+                        publish_milestone(self.insights, VERDICT, conversation_id, round(time.time(), 3),
+                                          verdict=dict(verdict))
                     return True
                 except redis.exceptions.WatchError:
                     continue  # the record changed meanwhile (a rating, another verdict): look again

@@ -63,7 +63,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.agents = AgentRegistry.load(settings.agents_file)
     app.ctx.console_origins = console_origins(settings)
     app.ctx.canned_replies = canned.load_canned_replies(settings.canned_replies_file)
-    app.ctx.care = care = CareStore(settings.redis_url, store.keys, store.config.timeouts)
+    app.ctx.care = care = CareStore(settings.redis_url, store.keys, store.config.timeouts,
+                                          insights=store.insights)
     departures = Departures(settings.redis_url, store.keys, store.config.timeouts)
     app.ctx.openapi_yaml = OPENAPI_FILE.read_text(encoding="utf-8")
     app.ctx.hub = Hub(store)

@@ -96,15 +96,17 @@ def apply_milestone(connection: Connection, event_id: str, event: Mapping[str, A
             changes["verdict"] = event["verdict"]
     elif kind == milestones.RATED:
         changes["rating"] = event.get("rating")
+    elif kind == milestones.VERDICT:
+        changes["verdict"] = event.get("verdict")
     connection.execute(update(handoffs).where(handoffs.c.id == row.id).values(**changes))
     return True
 
 
 def _latest_handoff(connection: Connection, conversation: str, kind: str) -> Any:
-    """The handoff a milestone belongs to: the conversation's newest, or for a rating its newest
-    resolved one."""
+    """The handoff a milestone belongs to: the conversation's newest, or for a rating or a verdict
+    its newest resolved one."""
     query = select(handoffs).where(handoffs.c.conversation_id == conversation)
-    if kind == milestones.RATED:
+    if kind in (milestones.RATED, milestones.VERDICT):
         query = query.where(handoffs.c.ended_how == milestones.RESOLVED)
     return connection.execute(query.order_by(handoffs.c.id.desc()).limit(1)).first()
 

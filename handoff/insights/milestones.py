@@ -1,7 +1,7 @@
 """The handoff milestones the stores put on the capture stream, beside the tracker events.
 
 Each is one small event: a handoff requested (reason, priority, frustration, channel), claimed by an
-agent, the agent's first (and later) messages, how it ended, and the customer's rating. The
+agent, the agent's first (and later) messages, how it ended, the customer's rating and the agent's verdict. The
 consumer folds them into one row per handoff (handoff.insights.handoffs).
 """
 
@@ -16,7 +16,8 @@ CLAIMED = "handoff_claimed"
 AGENT_MESSAGE = "handoff_agent_message"
 ENDED = "handoff_ended"
 RATED = "handoff_rated"
-MILESTONES = frozenset({REQUESTED, CLAIMED, AGENT_MESSAGE, ENDED, RATED})
+VERDICT = "handoff_verdict"  # the agent's verdict, given at the resolve or after it
+MILESTONES = frozenset({REQUESTED, CLAIMED, AGENT_MESSAGE, ENDED, RATED, VERDICT})
 
 # How a handoff ended.
 RESOLVED, ABANDONED, RETURNED = "resolved", "abandoned", "returned"

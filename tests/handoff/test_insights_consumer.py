@@ -12,6 +12,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from handoff.care_store import CareStore
 from handoff.erase.__main__ import erase_captured
 from handoff.insights import consumer as consumer_module
 from handoff.insights.broker import RedisStreamEventBroker
@@ -43,8 +44,9 @@ def bot(text: str, response: str) -> dict[str, Any]:
     return event("bot", text=text, metadata={"model_id": "m-1", "utter_action": response})
 
 
-async def publish_conversation(store: HandoffStore, redis_url: str) -> None:
-    """A greeting turn, then a request for a person that an agent claims, answers and resolves."""
+async def publish_conversation(store: HandoffStore, redis_url: str, care: CareStore | None = None) -> None:
+    """A greeting turn, then a request for a person that an agent claims, answers and resolves
+    (archiving the ticket in `care` first, as the agent service does)."""
     connections = open_connections(redis_url)
     broker = RedisStreamEventBroker(connections, StreamPublisher(
         connections.commands, store.keys.insights, 10_000, 3600, 1000))
@@ -60,6 +62,8 @@ async def publish_conversation(store: HandoffStore, redis_url: str) -> None:
     assert (await store.claim("c1", "alice", 3)).ok
     await store.append_agent_message("c1", "alice", "m1", "Hello, Alice here")
     await store.append_agent_message("c1", "alice", "m2", "Done")
+    if care is not None:
+        await care.archive(await store.get_state("c1"), "alice", "Alice")
     assert (await store.resolve("c1", "alice")).ok
     await store.insights.drain()
 
@@ -104,6 +108,24 @@ async def test_turns_and_a_handoff_become_rows(make_store: StoreFactory, redis_u
     client = redis.Redis.from_url(redis_url)
     assert client.xpending(store.keys.insights, "insights")["pending"] == 0
     assert client.ttl(store.keys.insights) > 0
+
+
+async def test_a_verdict_and_a_rating_given_after_the_resolve_reach_the_handoff_row(
+        make_store: StoreFactory, redis_url: str, tmp_path: Path) -> None:
+    store = make_store()
+    care = CareStore(redis_url, store.keys, insights=store.insights)
+    await publish_conversation(store, redis_url, care)
+    [record] = await care.closed_tickets("c1")
+    verdict = {"kind": "wrong_answer", "intent": "faq/late_fees", "agent_id": "alice"}
+    assert await care.give_verdict("c1", record["handoff_id"], verdict)
+    assert not await care.give_verdict("c1", record["handoff_id"], {"kind": "needed"})  # the first one counts
+    assert await care.rate("c1", 4)
+    await store.insights.drain()
+    consumer = new_consumer(store, redis_url, tmp_path / "insights.sqlite3")
+    drain(consumer)
+    [handoff] = rows(consumer)[1]
+    assert (handoff.verdict, handoff.rating) == (verdict, 4)
+    await care.close()
 
 
 async def test_killed_after_its_commit_the_consumer_counts_nothing_twice(
