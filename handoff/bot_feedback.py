@@ -15,6 +15,8 @@ import time
 
 from redis.asyncio import Redis
 
+from handoff.insights.milestones import BOT_FEEDBACK, publish_milestone
+from handoff.insights.publisher import StreamPublisher
 from handoff.store import store_errors
 from handoff.store_scripts import Keys
 
@@ -44,8 +46,10 @@ return 1
 class BotFeedback:
     """Offers and stores the thumbs of bot-only conversations; StoreUnavailable without Redis."""
 
-    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int) -> None:
+    def __init__(self, redis: Redis, keys: Keys, retention_seconds: int,
+                 insights: StreamPublisher | None = None) -> None:
         self.keys = keys
+        self.insights = insights  # where thumbs are captured (the handoff store's publisher), if anywhere
         self.retention_seconds = retention_seconds
         self._redis = redis
         self._offer = redis.register_script(OFFER)
@@ -62,8 +66,10 @@ class BotFeedback:
     async def give(self, conversation_id: str, helpful: bool) -> bool:
         """Stores the thumb for the end that is due; False when none is (not offered, or given)."""
         keys = [self.keys.bot_feedback_due(conversation_id), self.keys.bot_feedback(conversation_id)]
-        return bool(await self._give(keys=keys, args=[HELPFUL if helpful else NOT_HELPFUL,
-                                                        self.retention_seconds]))
+        saved = bool(await self._give(keys=keys, args=[HELPFUL if helpful else NOT_HELPFUL, self.retention_seconds]))
+        if saved and self.insights is not None:
+            publish_milestone(self.insights, BOT_FEEDBACK, conversation_id, round(time.time(), 3), helpful=helpful)
+        return saved
 
     @store_errors
     async def given(self, conversation_id: str) -> dict[str, str]:

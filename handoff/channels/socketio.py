@@ -148,7 +148,7 @@ class CustomerSockets:
         self.care = CareStore(settings.redis_url, context.store.keys, insights=context.store.insights)
         self.departures = Departures(settings.redis_url, context.store.keys)
         self.feedback = BotFeedback(context.store.connections.commands, context.store.keys,
-                                    context.store.config.retention_seconds)
+                                    context.store.config.retention_seconds, insights=context.store.insights)
         self.goodbyes = frozenset(settings.bot_feedback_responses)
         self.shop_origins = frozenset(settings.allowed_shop_origins())
 

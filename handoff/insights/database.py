@@ -15,12 +15,12 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, select, update
+from sqlalchemy import Table, create_engine, delete, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 
 from handoff.insights import milestones
-from handoff.insights.schema import handoffs, turns
+from handoff.insights.schema import bot_feedback, handoffs, turns
 from handoff.insights.turns import utc
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -69,37 +69,49 @@ def store_turn(connection: Connection, row: Mapping[str, Any]) -> bool:
 
 
 def apply_milestone(connection: Connection, event_id: str, event: Mapping[str, Any]) -> bool:
-    """Folds one handoff milestone into its handoff's row. Returns whether anything changed."""
+    """Folds one milestone into its row (a new one for a handoff request or a bot-only thumb).
+    Returns whether anything changed."""
     kind, conversation = event["event"], str(event["sender_id"])
     at = utc(event["timestamp"])
+    if kind == milestones.BOT_FEEDBACK:
+        return _insert_once(connection, bot_feedback, event_id, conversation_id=conversation, at=at,
+                            helpful=bool(event.get("helpful")))
     if kind == milestones.REQUESTED:
-        if connection.execute(select(handoffs.c.id).where(handoffs.c.event_id == event_id)).first():
-            return False
-        connection.execute(handoffs.insert().values(
-            event_id=event_id, last_event_id=event_id, conversation_id=conversation, reason=event.get("reason"),
-            priority=event.get("priority"), frustration=event.get("frustration"), channel=event.get("channel"),
-            requested_at=at))
-        return True
+        return _insert_once(connection, handoffs, event_id, last_event_id=event_id, conversation_id=conversation,
+                            reason=event.get("reason"), priority=event.get("priority"),
+                            frustration=event.get("frustration"), channel=event.get("channel"), requested_at=at)
     row = _latest_handoff(connection, conversation, kind)
     if row is None or stream_order(row.last_event_id) >= stream_order(event_id):
         return False  # no handoff to fold it into (its request was lost), or already taken
-    changes: dict[str, Any] = {"last_event_id": event_id}
-    if kind == milestones.CLAIMED:
-        changes.update(claimed_at=at, agent_id=event.get("agent_id"),
-                       wait_seconds=_seconds(row.requested_at, at))
-    elif kind == milestones.AGENT_MESSAGE and row.first_response_at is None:
-        changes.update(first_response_at=at, first_response_seconds=_seconds(row.claimed_at or row.requested_at, at))
-    elif kind == milestones.ENDED and row.ended_at is None:
-        changes.update(ended_at=at, ended_how=event.get("how"),
-                       handle_seconds=_seconds(row.claimed_at, at) if row.claimed_at else None)
-        if event.get("verdict") is not None:
-            changes["verdict"] = event["verdict"]
-    elif kind == milestones.RATED:
-        changes["rating"] = event.get("rating")
-    elif kind == milestones.VERDICT:
-        changes["verdict"] = event.get("verdict")
+    changes = {"last_event_id": event_id, **_handoff_changes(row, kind, at, event)}
     connection.execute(update(handoffs).where(handoffs.c.id == row.id).values(**changes))
     return True
+
+
+def _insert_once(connection: Connection, table: Table, event_id: str, **values: Any) -> bool:
+    """Inserts the row an event makes unless that event's row exists (an entry read twice)."""
+    if connection.execute(select(table.c.id).where(table.c.event_id == event_id)).first():
+        return False
+    connection.execute(table.insert().values(event_id=event_id, **values))
+    return True
+
+
+def _handoff_changes(row: Any, kind: str, at: datetime, event: Mapping[str, Any]) -> dict[str, Any]:
+    """What a later milestone of a handoff changes in its row."""
+    if kind == milestones.CLAIMED:
+        return {"claimed_at": at, "agent_id": event.get("agent_id"), "wait_seconds": _seconds(row.requested_at, at)}
+    if kind == milestones.AGENT_MESSAGE and row.first_response_at is None:
+        return {"first_response_at": at,
+                "first_response_seconds": _seconds(row.claimed_at or row.requested_at, at)}
+    if kind == milestones.ENDED and row.ended_at is None:
+        changes = {"ended_at": at, "ended_how": event.get("how"),
+                   "handle_seconds": _seconds(row.claimed_at, at) if row.claimed_at else None}
+        return {**changes, "verdict": event["verdict"]} if event.get("verdict") is not None else changes
+    if kind == milestones.RATED:
+        return {"rating": event.get("rating")}
+    if kind == milestones.VERDICT:
+        return {"verdict": event.get("verdict")}
+    return {}
 
 
 def _latest_handoff(connection: Connection, conversation: str, kind: str) -> Any:
@@ -120,6 +132,7 @@ def delete_older_than(connection: Connection, days: int, now: datetime) -> int:
     cutoff = now - timedelta(days=days)
     removed = connection.execute(delete(turns).where(turns.c.at < cutoff)).rowcount
     removed += connection.execute(delete(handoffs).where(handoffs.c.requested_at < cutoff)).rowcount
+    removed += connection.execute(delete(bot_feedback).where(bot_feedback.c.at < cutoff)).rowcount
     return int(removed)
 
 
@@ -129,4 +142,6 @@ def erase_conversations(connection: Connection, conversation_ids: list[str]) -> 
         return 0
     removed = connection.execute(delete(turns).where(turns.c.conversation_id.in_(conversation_ids))).rowcount
     removed += connection.execute(delete(handoffs).where(handoffs.c.conversation_id.in_(conversation_ids))).rowcount
+    removed += connection.execute(
+        delete(bot_feedback).where(bot_feedback.c.conversation_id.in_(conversation_ids))).rowcount
     return int(removed)

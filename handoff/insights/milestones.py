@@ -17,7 +17,8 @@ AGENT_MESSAGE = "handoff_agent_message"
 ENDED = "handoff_ended"
 RATED = "handoff_rated"
 VERDICT = "handoff_verdict"  # the agent's verdict, given at the resolve or after it
-MILESTONES = frozenset({REQUESTED, CLAIMED, AGENT_MESSAGE, ENDED, RATED, VERDICT})
+BOT_FEEDBACK = "bot_feedback"  # a customer's thumb at the end of a bot-only conversation (no handoff)
+MILESTONES = frozenset({REQUESTED, CLAIMED, AGENT_MESSAGE, ENDED, RATED, VERDICT, BOT_FEEDBACK})
 
 # How a handoff ended.
 RESOLVED, ABANDONED, RETURNED = "resolved", "abandoned", "returned"

@@ -1,4 +1,5 @@
-"""The insights database's tables: one row per customer turn, one per handoff.
+"""The insights database's tables: one row per customer turn, one per handoff, one per thumb a
+customer gave a bot-only conversation.
 
 Times are naive UTC datetimes (SQLite keeps no zone). `event_id` is the capture stream's entry id of
 the event that made the row (a turn's user message, a handoff's request): unique, so an event read
@@ -50,4 +51,13 @@ handoffs = Table(
     Column("handle_seconds", Float),
     Column("rating", Integer),
     Column("verdict", JSON),
+)
+
+bot_feedback = Table(
+    "bot_feedback", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(32), nullable=False, unique=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("helpful", Boolean, nullable=False),
 )

@@ -12,6 +12,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from handoff.bot_feedback import BotFeedback
 from handoff.care_store import CareStore
 from handoff.erase.__main__ import erase_captured
 from handoff.insights import consumer as consumer_module
@@ -19,7 +20,7 @@ from handoff.insights.broker import RedisStreamEventBroker
 from handoff.insights.consumer import InsightsConsumer
 from handoff.insights.database import delete_older_than, open_database
 from handoff.insights.publisher import StreamPublisher
-from handoff.insights.schema import handoffs, turns
+from handoff.insights.schema import bot_feedback, handoffs, turns
 from handoff.insights.turns import utc
 from handoff.redis_connections import open_connections
 from handoff.settings import HandoffSettings
@@ -126,6 +127,21 @@ async def test_a_verdict_and_a_rating_given_after_the_resolve_reach_the_handoff_
     [handoff] = rows(consumer)[1]
     assert (handoff.verdict, handoff.rating) == (verdict, 4)
     await care.close()
+
+
+async def test_a_thumb_on_a_bot_only_conversation_becomes_a_row_once(
+        make_store: StoreFactory, redis_url: str, tmp_path: Path) -> None:
+    store = make_store()
+    feedback = BotFeedback(store.connections.commands, store.keys, 3600, insights=store.insights)
+    assert await feedback.offer("bot-only")
+    assert await feedback.give("bot-only", helpful=False)
+    assert not await feedback.give("bot-only", helpful=True)  # one thumb per end
+    await store.insights.drain()
+    consumer = new_consumer(store, redis_url, tmp_path / "insights.sqlite3")
+    drain(consumer)
+    with consumer.engine.connect() as connection:
+        thumbs = connection.execute(select(bot_feedback)).all()
+    assert [(row.conversation_id, row.helpful) for row in thumbs] == [("bot-only", False)]
 
 
 async def test_killed_after_its_commit_the_consumer_counts_nothing_twice(
