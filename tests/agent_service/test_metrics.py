@@ -61,7 +61,7 @@ async def test_metrics_follow_a_handoff_from_queue_to_verdict(
     assert value(claimed, "handoff_wait_seconds_count") == 1
     assert value(claimed, "handoff_wait_seconds_bucket", le="3600.0") == 1
 
-    verdict = {"kind": "wrong_answer", "intent": "faq/refund_time"}
+    verdict = {"kind": "wrong_answer", "intent": "faq/late_fees"}
     status, body = await client.post(f"/api/conversations/{first}/resolve", {"verdict": verdict})
     assert status == 200, body
     resolved, text = await scrape(service)
