@@ -456,6 +456,11 @@ class HandoffSettings(BaseSettings):
         Path("node_modules/socket.io-client/dist/socket.io.min.js"),
         description="The socket.io browser client the pages load (installed by `npm ci` at set-up).",
     )
+    chartjs_file: Path = Field(
+        Path("node_modules/chart.js/dist/chart.umd.js"),
+        description="The chart.js browser build (UMD) the lead's dashboard in the console draws with "
+        "(installed by `npm ci` at set-up).",
+    )
 
     @validator("trusted_proxies", each_item=True)
     def _proxy_is_a_network(cls, entry: str) -> str:

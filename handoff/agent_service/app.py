@@ -14,6 +14,7 @@ from handoff.agent_service import (
     canned,
     conversation_routes,
     erase_routes,
+    insights_routes,
     message_routes,
     metrics,
     pages,
@@ -73,6 +74,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.domain = verdict_routes.DomainCache(rasa_client)
     app.ctx.tasks = []
     app.ctx.metrics = metrics.ServiceMetrics()
+    app.ctx.insights_engine = None  # opened by the first GET /api/insights
 
     install_error_handlers(app)
     # A foreign page's WebSocket is refused before its token is even looked at.
@@ -80,7 +82,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.register_middleware(authenticate, "request")
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
                    socket_routes.blueprint(), canned.blueprint(), pages.blueprint(),
-                   erase_routes.blueprint(), verdict_routes.blueprint(), metrics.blueprint()])
+                   erase_routes.blueprint(), verdict_routes.blueprint(), metrics.blueprint(),
+                   insights_routes.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         if settings.freeze_startup_heap:
@@ -104,6 +107,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
         await care.close()
         await departures.close()
         await store.close()
+        if app.ctx.insights_engine is not None:
+            app.ctx.insights_engine.dispose()
 
     app.register_listener(start_tasks, "after_server_start")
     app.register_listener(stop_tasks, "before_server_stop")

@@ -1,6 +1,6 @@
 """The web pages the agent service serves: the agent console (`/console`), the chat widget's script
 and styles, an assistant's demo page with the widget (`/shop`, only when `demo_page_dir` is set),
-and the pinned socket.io browser client from `node_modules` (no build step). Pages are public;
+and the pinned socket.io and chart.js browser builds from `node_modules` (no build step). Pages are public;
 everything they load from the API needs the agent's token.
 
 What is the assistant's own (the console's resolve field, the widget's storage key, the demo page)
@@ -29,7 +29,7 @@ from handoff.settings import HandoffSettings
 STATIC_DIR = Path(__file__).with_name("static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8"}
-ASSETS = frozenset({"console.js", "console.css", "widget.js", "widget.css"})
+ASSETS = frozenset({"console.js", "console.css", "dashboard.js", "widget.js", "widget.css"})
 DEMO_PAGE = "index.html"
 DEMO_ASSET_SUFFIXES = frozenset({".css", ".js"})
 
@@ -42,6 +42,7 @@ def blueprint() -> Blueprint:
     bp.add_route(shop_asset, "/shop/<name:str>", methods=["GET"], ctx_auth=PUBLIC)
     bp.add_route(asset, "/static/<name:str>", methods=["GET"], ctx_auth=PUBLIC)
     bp.add_route(socketio_client, "/vendor/socket.io.min.js", methods=["GET"], ctx_auth=PUBLIC)
+    bp.add_route(chartjs, "/vendor/chart.umd.js", methods=["GET"], ctx_auth=PUBLIC)
     return bp
 
 
@@ -117,9 +118,16 @@ async def asset(request: Request, name: str) -> HTTPResponse:
     return _file(request, STATIC_DIR / name)
 
 
-async def socketio_client(request: Request) -> HTTPResponse:
-    settings: HandoffSettings = request.app.ctx.settings
-    path = settings.socketio_client_file
+def _vendor_file(request: Request, path: Path, what: str) -> HTTPResponse:
     if not path.is_file():
-        raise ApiError(503, f"the socket.io browser client is missing ({path}); run `make setup` (npm ci)")
+        raise ApiError(503, f"the {what} is missing ({path}); run `make setup` (npm ci)")
     return raw(path.read_bytes(), content_type=CONTENT_TYPES[".js"], headers=security_headers(request))
+
+
+async def socketio_client(request: Request) -> HTTPResponse:
+    return _vendor_file(request, request.app.ctx.settings.socketio_client_file, "socket.io browser client")
+
+
+async def chartjs(request: Request) -> HTTPResponse:
+    """chart.js, for the lead's dashboard in the console."""
+    return _vendor_file(request, request.app.ctx.settings.chartjs_file, "chart.js browser build")

@@ -63,6 +63,7 @@ async function login(token) {
   await heartbeat();
   window.setInterval(heartbeat, (state.heartbeatSeconds * 1000) / 3);
   window.setInterval(tickWaits, 1000);
+  document.dispatchEvent(new CustomEvent("console:login", { detail: me })); // the dashboard, for a lead
   connect(); // its hello reopens the conversation this tab showed
   loadCannedReplies();
   loadAgents();
