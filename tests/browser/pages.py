@@ -20,6 +20,8 @@ def screenshots(page: Page, folder: Path, name: str) -> list[Path]:
     saved = []
     for size in (DESKTOP, PHONE):
         page.set_viewport_size(size)
+        # Pages that lay out again on a resize (charts redraw in an animation frame) settle first.
+        page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         path = folder / f"{name}-{size['width']}.png"
         page.screenshot(path=str(path), full_page=True)
         saved.append(path)

@@ -16,7 +16,7 @@ from handoff.insights.reading import utc_now
 from handoff.settings import HandoffSettings
 from rasa_bot.settings import PROJECT_ROOT
 from tests.agent_service.service_process import ServiceProcess
-from tests.browser.pages import screenshots
+from tests.browser.pages import DESKTOP, PHONE, screenshots
 from tests.insights.known_rows import fill_database
 from tests.redis_server import running_redis
 
@@ -85,6 +85,9 @@ def test_a_lead_sees_the_charts_and_the_numbers(service: ServiceProcess, new_pag
         page.wait_for_function("(id) => window.Chart && window.Chart.getChart(id)", arg=canvas)
         assert canvas_is_drawn(page, canvas), canvas
     screenshots(page, artifacts, "console-dashboard")
+    page.set_viewport_size(PHONE)
+    page.wait_for_function("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    page.set_viewport_size(DESKTOP)
 
     page.get_by_label("Period", exact=True).select_option("24h")
     expect(page.locator("#containment-summary")).to_have_text(
