@@ -39,17 +39,12 @@ from typing_extensions import Self
 
 from bench.clients import AgentConsole, WebchatSocket
 from bench.report import millis, percentile, print_table, verdict
-from bench.system import BenchSystem, add_system_arguments, bench_system
+from bench.system import ONE_ADDRESS_LOAD_LIMITS, BenchSystem, add_system_arguments, bench_system
 from handoff.store import HandoffStore
 
 TO_AGENT = "customer->agent"
 TO_CUSTOMER = "agent->customer"
 TARGETS_MS = {100: 10.0, 1000: 50.0}  # rate (msg/s) -> p99 target
-
-
-RELAY_RATE_LIMITS = {"HANDOFF_ADDRESS_MESSAGE_LIMIT": '{"count": 100000, "seconds": 10}',
-                     "HANDOFF_CONVERSATION_MESSAGE_LIMIT": '{"count": 100000, "seconds": 10}',
-                     "HANDOFF_ADDRESS_SESSION_LIMIT": '{"count": 10000, "seconds": 60}'}
 
 
 @dataclass
@@ -334,8 +329,8 @@ def main() -> None:
         raise SystemExit("keep --conversations within 1..500 and phase durations at most 60 s")
     # Every customer here shares 127.0.0.1 and each conversation sends far faster than a person
     # types: the rate limits stay on but are raised above the load, as the docs say.
-    print("rate limits raised for this load (all customers share one address):", RELAY_RATE_LIMITS)
-    with bench_system(args, env=RELAY_RATE_LIMITS) as system:
+    print("rate limits raised for this load (all customers share one address):", ONE_ADDRESS_LOAD_LIMITS)
+    with bench_system(args, env=ONE_ADDRESS_LOAD_LIMITS) as system:
         # uvloop, as in the servers: the load generator shares the 2 cores with the system it measures.
         uvloop.run(asyncio.wait_for(run(args, system), timeout=900))
 

@@ -51,7 +51,10 @@ def system_layout(tmp_path_factory: pytest.TempPathFactory, slack_api: FakeSlack
            "HANDOFF_SLACK_BOT_TOKEN": SLACK_TOKEN, "HANDOFF_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
            "HANDOFF_SLACK_ALERT_CHANNEL": SLACK_ALERT_CHANNEL, "HANDOFF_SLACK_API_URL": slack_api.base_url,
            "HANDOFF_ABANDON_AFTER_SECONDS": str(ABANDON_AFTER_SECONDS),
-           "HANDOFF_MAX_CONCURRENT_CHATS": str(MAX_CONCURRENT_CHATS)}
+           "HANDOFF_MAX_CONCURRENT_CHATS": str(MAX_CONCURRENT_CHATS),
+           # Every test customer comes from 127.0.0.1 and the socket storm opens 2,000 sessions: the
+           # per-address session limit is raised above that (its refusal is tested in-process).
+           "HANDOFF_ADDRESS_SESSION_LIMIT": '{"count": 3000, "seconds": 60}'}
     subprocess.run([sys.executable, "-m", "actions.shop.seed"], cwd=PROJECT_ROOT,
                    env={**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}, check=True, timeout=120)
     write_agents(work / "agents.yml", [Agent(agent["id"], agent["name"], hash_token(agent["token"]))
