@@ -5,7 +5,7 @@ Why in the tracker store's save (`handoff/tracker_store.py`): Rasa 3.6 saves onc
 customer's message and every action that followed it, in the Rasa process that serves `/metrics`;
 the events are in hand there, so counting costs no read at all. The channel is the message's
 `input_channel`; only the customer channels' turns are counted (the ones that registered with
-`channel_metrics`). A handoff's trigger is the reason on the ticket `action_handoff` wrote (in the
+`channel_metrics`), not an intent triggered through Rasa's API (the hand-back after a handoff). A handoff's trigger is the reason on the ticket `action_handoff` wrote (in the
 action server): one read of the conversation's state, for handoff turns only. Counting never fails
 a save: a failed state read only loses that handoff's trigger.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Sequence
 
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, IS_EXTERNAL
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 
 from handoff.channels.router import HUMAN_MODES
@@ -46,11 +46,15 @@ def turn_outcome(events: Sequence[Event], fallback_intents: Collection[str], han
     return None
 
 
-def latest_channel(events: Sequence[Event]) -> str | None:
-    """The input channel of the latest customer message among `events`."""
+def customer_channel(events: Sequence[Event]) -> str | None:
+    """The customer channel the latest message among `events` came from; None when it came from
+    elsewhere (Rasa's API, an intent triggered from outside such as the hand-back after a handoff)."""
     for event in reversed(events):
         if isinstance(event, UserUttered):
-            return event.input_channel
+            channel = event.input_channel
+            if (event.metadata or {}).get(IS_EXTERNAL) or channel is None:
+                return None
+            return channel if channel_metrics.is_customer_channel(channel) else None
     return None
 
 
@@ -71,8 +75,8 @@ class BotTurns:
         """Counts the turn whose events were just saved, if a customer channel's message started
         it; never raises."""
         outcome = turn_outcome(new_events, self.fallback_intents, self.handoff_action)
-        channel = latest_channel(new_events)
-        if outcome is None or channel is None or not channel_metrics.is_customer_channel(channel):
+        channel = customer_channel(new_events)
+        if outcome is None or channel is None:
             return
         channel_metrics.bot_turn(channel, outcome)
         if outcome == HANDOFF:

@@ -125,6 +125,9 @@ async def test_bot_turns_are_counted_once_from_the_events_a_save_appends(redis_u
         for channel in ("rest", None):  # not a customer channel (Rasa's API, an external event)
             await tracker_store.save(DialogueStateTracker.from_events(
                 f"c/api-{channel}", turn("greet", "utter_greet", channel)))
+        hand_back = UserUttered.create_external("handoff_resolved", [], "handoff_rest")
+        await tracker_store.save(DialogueStateTracker.from_events(  # the agent service's hand-back
+            "c/back", [*turns["handoff"], hand_back, ActionExecuted("utter_welcome_back")]))
     finally:
         await tracker_store.close()
         await store.close()
