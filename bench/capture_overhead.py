@@ -80,12 +80,14 @@ async def overhead(urls: dict[str, str], messages: int, rounds: int, concurrency
 
 
 class TurnWatcher:
-    """Polls the insights database for new turn rows and records each one's capture lag."""
+    """Polls the insights database for new turn rows of the `watched` conversations and records
+    each one's capture lag."""
 
     def __init__(self, engine: Engine, poll_seconds: float) -> None:
         self.engine = engine
         self.poll_seconds = poll_seconds
         self.last_id = self._max_id()
+        self.watched: set[str] = set()
         self.lags: list[float] = []
 
     def _max_id(self) -> int:
@@ -95,11 +97,13 @@ class TurnWatcher:
 
     def poll(self) -> None:
         with self.engine.connect() as connection:
-            rows = connection.execute(select(turns.c.id, turns.c.event_id).where(turns.c.id > self.last_id)).all()
+            rows = connection.execute(select(turns.c.id, turns.c.event_id, turns.c.conversation_id)
+                                      .where(turns.c.id > self.last_id)).all()
         now = time.time()
-        for row_id, event_id in rows:
+        for row_id, event_id, conversation_id in rows:
             self.last_id = max(self.last_id, int(row_id))
-            self.lags.append(now - int(str(event_id).split("-")[0]) / 1000)
+            if conversation_id in self.watched:
+                self.lags.append(now - int(str(event_id).split("-")[0]) / 1000)
 
     async def watch(self, until: asyncio.Event) -> None:
         while not until.is_set():
@@ -121,8 +125,9 @@ async def group_lag(system: BenchSystem, until: asyncio.Event, samples: list[int
         await client.close()
 
 
-async def talk(rasa_url: str, until: asyncio.Event, customers: int) -> int:
-    """REST customers each sending one bot message a second until `until`; returns the turns sent."""
+async def talk(rasa_url: str, until: asyncio.Event, customers: int, watcher: TurnWatcher) -> int:
+    """REST customers each sending one bot message a second until `until`, their conversations
+    watched; returns the turns sent."""
     endpoint = f"{rasa_url}/webhooks/handoff_rest"
     sent = 0
 
@@ -130,6 +135,7 @@ async def talk(rasa_url: str, until: asyncio.Event, customers: int) -> int:
         nonlocal sent
         async with session.post(f"{endpoint}/session") as reply:
             sender = (await reply.json())["conversation_id"]
+        watcher.watched.add(sender)
         while not until.is_set():
             body = {"sender": sender, "message": "how does paying later work?", "message_id": uuid.uuid4().hex}
             async with session.post(f"{endpoint}/webhook", json=body) as reply:
@@ -157,7 +163,7 @@ async def capture_lag(system: BenchSystem, args: argparse.Namespace) -> None:
         lag_entries: list[int] = []
         background = [asyncio.create_task(watcher.watch(stop)),
                       asyncio.create_task(group_lag(system, stop, lag_entries))]
-        talking = asyncio.create_task(talk(system.rasa_url, stop, args.talkers))
+        talking = asyncio.create_task(talk(system.rasa_url, stop, args.talkers, watcher))
         relay_results = []
         started = time.perf_counter()
         while time.perf_counter() - started < args.lag_seconds:
@@ -170,7 +176,7 @@ async def capture_lag(system: BenchSystem, args: argparse.Namespace) -> None:
         await asyncio.gather(*background)
     engine.dispose()
     print(f"\ncapture lag while relaying at {args.relay_rate} msg/s ({args.conversations} conversations, "
-          f"{len(relay_results)} phases of {args.phase_seconds:.0f} s, agent->customer and customer->agent "
+          f"{len(relay_results)} phases of {args.phase_seconds:.1f} s, agent->customer and customer->agent "
           f"alternating) with {args.talkers} REST customers talking to the bot")
     rows = [[result.direction, result.rate, result.sent, f"{result.achieved_rate:.0f}",
              millis(percentile(result.latencies, 0.5)), millis(percentile(result.latencies, 0.99)),
@@ -198,15 +204,21 @@ def main() -> None:
     parser.add_argument("--phase-seconds", type=float, default=2.5, help="seconds per relay phase (2.5)")
     parser.add_argument("--talkers", type=int, default=10, help="REST customers talking to the bot meanwhile (10)")
     parser.add_argument("--poll-ms", type=float, default=20.0, help="how often the database is polled (20)")
+    parser.add_argument("--batch-seconds", type=float, default=None,
+                        help="the consumer's insights_batch_seconds (default: the setting's)")
     parser.add_argument("--skip-overhead", action="store_true", help="measure the capture lag only")
     args = parser.parse_args()
     if not (1 <= args.messages <= 5000 and 1 <= args.rounds <= 50 and 1 <= args.concurrency <= 20
             and 1 <= args.relay_rate <= 5000 and 1 <= args.conversations <= 500 and args.lag_seconds <= 120
             and 0.5 <= args.phase_seconds <= 30 and 1 <= args.talkers <= 50 and args.poll_ms >= 5):
         raise SystemExit("keep the figures within the bounds --help shows")
-    print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()})", flush=True)
+    env = dict(RELAY_RATE_LIMITS)
+    if args.batch_seconds is not None:
+        env["HANDOFF_INSIGHTS_BATCH_SECONDS"] = str(args.batch_seconds)
+    print(f"load average before: {os.getloadavg()[0]:.2f} (cores: {os.cpu_count()}); extra settings: {env}",
+          flush=True)
     with contextlib.ExitStack() as stack:
-        systems = {name: stack.enter_context(bench_system(system_args(args.model), env=RELAY_RATE_LIMITS,
+        systems = {name: stack.enter_context(bench_system(system_args(args.model), env=env,
                                                           capture=name == "on", needs_agent=False))
                    for name in (("on",) if args.skip_overhead else ("on", "off"))}
         if not args.skip_overhead:
