@@ -159,10 +159,10 @@ async def capture_lag(system: BenchSystem, args: argparse.Namespace) -> None:
         gc.freeze()
         for direction in (TO_AGENT, TO_CUSTOMER):  # warm-up, not reported
             await relay.phase(direction, 50, 1.0, 10.0)
-        stop = asyncio.Event()
+        stop, watched = asyncio.Event(), asyncio.Event()
         lag_entries: list[int] = []
-        background = [asyncio.create_task(watcher.watch(stop)),
-                      asyncio.create_task(group_lag(system, stop, lag_entries))]
+        background = [asyncio.create_task(watcher.watch(watched)),
+                      asyncio.create_task(group_lag(system, watched, lag_entries))]
         talking = asyncio.create_task(talk(system.rasa_url, stop, args.talkers, watcher))
         relay_results = []
         started = time.perf_counter()
@@ -171,8 +171,10 @@ async def capture_lag(system: BenchSystem, args: argparse.Namespace) -> None:
                 relay_results.append(await relay.phase(direction, args.relay_rate, args.phase_seconds, 10.0))
         stop.set()
         turns_sent = await talking
-        await asyncio.sleep(3.0)  # the last turns' rows
-        await asyncio.to_thread(watcher.poll)
+        deadline = time.monotonic() + 10.0  # the last turns' rows, still watched
+        while len(watcher.lags) < turns_sent and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        watched.set()
         await asyncio.gather(*background)
     engine.dispose()
     print(f"\ncapture lag while relaying at {args.relay_rate} msg/s ({args.conversations} conversations, "
