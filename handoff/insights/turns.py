@@ -1,11 +1,11 @@
 """Turns capture events into one row per customer turn.
 
 A turn starts with the customer's message (a `user` event) and ends when the bot listens again
-(`action_listen`); between them come the actions the bot ran and the answers it sent. An intent
-triggered through Rasa's API (the hand-back after a handoff) is no customer turn: it ends the open
-turn and starts none. Events of a
+(`action_listen`); between them come the actions the bot ran and the answers it sent. Events of a
 conversation arrive in order (one tracker save per turn); a turn stays open, its stream entries
-unacknowledged, until it ends, so a consumer that dies mid-turn reads them again.
+unacknowledged, until it ends, so a consumer that dies mid-turn reads them again. An intent
+triggered through Rasa's API (the hand-back after a handoff) is no customer turn: it ends the open
+turn and starts none.
 """
 
 from __future__ import annotations
