@@ -2,9 +2,11 @@
 
 Started (the default): like the integration tests (`tests/system_fixtures.py`), a temporary
 directory gets a freshly seeded shop database and an agents file with random bench-agent tokens,
-then redis-server, the action server, the Rasa server and the agent service start on free
-127.0.0.1 ports and stop again when the benchmark ends. `extra_channels` adds channels to a copy
-of `credentials.yml` that this Rasa server is given instead of the project's file.
+then redis-server, the action server, the Rasa server, the agent service and the insights consumer
+start on free 127.0.0.1 ports and stop again when the benchmark ends. `extra_channels` adds channels
+to a copy of `credentials.yml` that this Rasa server is given instead of the project's file;
+`capture=False` leaves the capture out (no event broker in the Rasa server's endpoints, no
+insights consumer), to measure what capturing costs.
 
 Already running: pass `--rasa-url` and `--redis-url`, and where the benchmark acts as an agent
 also `--agent-url` and an `--agent-token` (every URL must be a loopback address).
@@ -56,6 +58,7 @@ class BenchSystem:
     agent_tokens: tuple[str, ...]
     key_prefix: str = "handoff"
     log_dir: Path | None = None
+    insights_database_url: str | None = None  # where a started system's consumer stores captured rows
 
     def open_store(self) -> HandoffStore:
         """A store on the system's Redis, for setting up state the benchmark does not measure."""
@@ -97,14 +100,29 @@ def write_credentials(path: Path, extra_channels: dict[str, Any]) -> Path:
     return path
 
 
-def bench_services(layout: SystemLayout, credentials: Path, model: Path) -> list[ManagedProcess]:
+def without_capture(endpoints: Path, path: Path) -> Path:
+    """A copy of the Rasa server's `endpoints` without the event broker, written to `path`."""
+    config = yaml.safe_load(endpoints.read_text())
+    config.pop("event_broker", None)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.chmod(0o600)
+    return path
+
+
+def bench_services(layout: SystemLayout, credentials: Path, model: Path, capture: bool = True) -> list[ManagedProcess]:
     """`rasa_bot.system.services`, with the Rasa server reading `credentials` instead of the
-    project's credentials.yml."""
+    project's credentials.yml; without `capture`, with no event broker and no insights consumer."""
     children = services(layout, model)
+    if not capture:
+        children = [child for child in children if child.name != "insights consumer"]
     for child in children:
         if child.name == "rasa server":
             command = list(child.command)
             command[command.index("--credentials") + 1] = str(credentials)
+            if not capture:
+                endpoints = command.index("--endpoints") + 1
+                command[endpoints] = str(without_capture(Path(command[endpoints]),
+                                                         layout.data_dir / "endpoints-no-capture.yml"))
             child.command = command
     return children
 
@@ -112,10 +130,10 @@ def bench_services(layout: SystemLayout, credentials: Path, model: Path) -> list
 @contextlib.contextmanager
 def bench_system(args: argparse.Namespace, extra_channels: dict[str, Any] | None = None,
                  agents: int = 2, env: dict[str, str] | None = None,
-                 needs_agent: bool = True) -> Iterator[BenchSystem]:
+                 needs_agent: bool = True, capture: bool = True) -> Iterator[BenchSystem]:
     """The system to measure: the running one named by `args` (its agent service and agent
-    tokens only if `needs_agent`), or one started for this run with `agents` bench agents and
-    `env` added to every service's environment."""
+    tokens only if `needs_agent`), or one started for this run with `agents` bench agents,
+    `env` added to every service's environment, and the capture only if `capture`."""
     if args.rasa_url or args.agent_url or args.redis_url:
         needed = {"--rasa-url": args.rasa_url, "--redis-url": args.redis_url}
         if needs_agent:
@@ -130,7 +148,7 @@ def bench_system(args: argparse.Namespace, extra_channels: dict[str, Any] | None
         yield BenchSystem(args.rasa_url.rstrip("/"), (args.agent_url or "").rstrip("/"), args.redis_url,
                           tuple(args.agent_token), args.key_prefix)
         return
-    yield from _started_system(args.model, extra_channels or {}, agents, env or {}, args.keep_logs)
+    yield from _started_system(args.model, extra_channels or {}, agents, env or {}, args.keep_logs, capture)
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
@@ -138,7 +156,7 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 
 def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, env: dict[str, str],
-                    keep_logs: bool) -> Iterator[BenchSystem]:
+                    keep_logs: bool, capture: bool = True) -> Iterator[BenchSystem]:
     if not model.exists():
         raise SystemExit(f"no trained model at {model}; run `make model` first")
     work = Path(tempfile.mkdtemp(prefix="bench-system-"))
@@ -156,13 +174,14 @@ def _started_system(model: Path, extra_channels: dict[str, Any], agents: int, en
                           log_dir=work / "log", env=env)
     # Not credentials.yml: the launcher writes that one into the data directory, over ours.
     credentials = write_credentials(work / "bench-credentials.yml", extra_channels)
-    children = bench_services(layout, credentials, model)
+    children = bench_services(layout, credentials, model, capture)
     print(f"starting the system (logs in {layout.log_dir}) ...", flush=True)
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)  # so `finally` stops the children
     failed = True
     try:
         start_all(children, READY_TIMEOUT_SECONDS)
-        yield BenchSystem(layout.rasa_url, layout.agent_url, layout.redis_url, tokens, log_dir=layout.log_dir)
+        yield BenchSystem(layout.rasa_url, layout.agent_url, layout.redis_url, tokens, log_dir=layout.log_dir,
+                          insights_database_url=layout.insights_database_url if capture else None)
         failed = False
     finally:
         stop_all(children)

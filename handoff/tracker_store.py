@@ -11,6 +11,9 @@ current session), and loading reads only the current session, from the index of 
 `action_session_start`. Both are one round trip on the asyncio client. Rasa's lock store keeps
 turns of one conversation apart, so appends never interleave.
 
+Saving also counts the bot's turn for the metrics from the events it appends (Rasa saves once
+per turn; `handoff/metrics/bot_turns.py`), so counting needs no read of its own.
+
 Use it in endpoints.yml:
 
     tracker_store:
@@ -34,7 +37,10 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from handoff.metrics.bot_turns import BotTurns
 from handoff.redis_connections import open_connections, redis_url
+from handoff.settings import get_handoff_settings
+from handoff.store import open_store
 
 DEFAULT_KEY_PREFIX = "rasa"
 
@@ -90,9 +96,12 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
         self.key_prefix = f"{key_prefix or DEFAULT_KEY_PREFIX}:tracker"
         self._append = self.redis.register_script(APPEND_EVENTS)
         self._current_session = self.redis.register_script(CURRENT_SESSION)
+        settings = get_handoff_settings()
+        self.bot_turns = BotTurns(lambda: open_store(settings), settings)
 
     async def close(self) -> None:
         """Gives back this store's hold on the shared connections (Rasa itself never closes it)."""
+        await self.bot_turns.close()
         await self.connections.close()
 
     def _keys(self, sender_id: str) -> list[str]:
@@ -114,6 +123,7 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
             *(json.dumps(event.as_dict()) for event in new_events)])
         if length < 0:
             raise TrackerConflict(f"events of {tracker.sender_id} were stored while this turn ran")
+        await self.bot_turns.count(tracker.sender_id, new_events)
         if self.event_broker is not None:  # published once stored; no second read as Rasa's stream_events does
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from rasa.shared.constants import INTENT_MESSAGE_PREFIX
 from rasa.shared.core.events import BotUttered, Event
-from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic
 
 from handoff.channels.router import MessageRejected
@@ -68,8 +67,7 @@ async def text_for_bot(text: str, conversation_id: str, offered: OfferedPayloads
 
 
 class TrackerButtons:
-    """The buttons the bot offered in a conversation, as Rasa's tracker store holds them (and the
-    tracker itself, from which the metrics read each bot turn's outcome).
+    """The buttons the bot offered in a conversation, as Rasa's tracker store holds them.
 
     The Rasa server's agent (and so its tracker store) is known once the server started, and is
     looked up on every call: loading a new model through Rasa's API replaces the agent."""
@@ -84,15 +82,9 @@ class TrackerButtons:
     async def payloads(self, conversation_id: str) -> set[str]:
         """The payloads offered in the conversation's current session; none before the server
         started or without an agent (then every command is read as plain words)."""
-        tracker = await self.tracker(conversation_id)
-        return offered_payloads(tracker.events) if tracker is not None else set()
-
-    async def tracker(self, conversation_id: str) -> DialogueStateTracker | None:
-        """The conversation's current session as the tracker store holds it; None before the server
-        started, without an agent, or for a conversation it does not know."""
         agent = getattr(self._app.ctx, "agent", None) if self._app is not None else None
         tracker_store = getattr(agent, "tracker_store", None)
         if tracker_store is None:
-            return None
-        tracker: DialogueStateTracker | None = await tracker_store.retrieve(conversation_id)
-        return tracker
+            return set()
+        tracker = await tracker_store.retrieve(conversation_id)
+        return offered_payloads(tracker.events) if tracker is not None else set()

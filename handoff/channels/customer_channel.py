@@ -19,7 +19,6 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from handoff.channels.bot_turns import BotTurns
 from handoff.channels.commands import TrackerButtons
 from handoff.channels.common import ChannelContext, freeze_heap_after_start
 from handoff.channels.customer_turn import CustomerTurns, OnNewMessage
@@ -59,9 +58,8 @@ class CustomerChannel(InputChannel, ABC):
         settings = self.context.settings
         bp.ctx.metrics_token = settings.metrics_token
         channel_metrics.register_channel(self.name(), settings.judgement_intents)
-        bot_turns = BotTurns(buttons.tracker, self.context.store, settings)
         self.add_routes(bp, CustomerTurns(self.context.router, on_new_message, buttons.payloads,
-                                          self.context.limits, bot_turns))
+                                          self.context.limits))
         return bp
 
     def new_blueprint(self) -> ServesMetrics:

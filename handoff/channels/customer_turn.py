@@ -17,7 +17,6 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
-from handoff.channels.bot_turns import BotTurns
 from handoff.channels.commands import OfferedPayloads, text_for_bot
 from handoff.channels.common import message_id_from
 from handoff.channels.customer_limits import MESSAGES, CustomerLimits
@@ -40,14 +39,14 @@ def customer_message_from(data: dict[str, Any], conversation_id: str, channel: s
 @dataclass(frozen=True)
 class CustomerTurns:
     """Routes one channel's customer messages, with Rasa's `on_new_message` for the bot's turns,
-    `offered` naming the button payloads the bot offered in a conversation, `limits` counting
-    each conversation's messages and `bot_turns` counting the bot's turns for the metrics."""
+    `offered` naming the button payloads the bot offered in a conversation and `limits` counting
+    each conversation's messages (the bot's turns are counted where Rasa saves them,
+    `handoff/metrics/bot_turns.py`)."""
 
     router: CustomerRouter
     on_new_message: OnNewMessage
     offered: OfferedPayloads
     limits: CustomerLimits
-    bot_turns: BotTurns | None = None  # counts each bot turn's outcome for the metrics
 
     async def route(self, message: CustomerMessage, output: OutputChannel, replies: Callable[[], int]) -> str:
         """Delivers the message and returns where it went ("bot", "human" or "duplicate").
@@ -63,8 +62,6 @@ class CustomerTurns:
             await self.on_new_message(UserMessage(text, output, message.conversation_id,
                                                   input_channel=message.channel,
                                                   metadata=self.router.check_metadata(message.metadata)))
-            if self.bot_turns is not None:
-                await self.bot_turns.count(message.channel, message.conversation_id)
             return replies()
 
         try:

@@ -12,6 +12,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from rasa.shared.core.constants import IS_EXTERNAL
+
 USER, BOT, ACTION = "user", "bot", "action"
 PUBLISHED_EVENTS = frozenset({USER, BOT, ACTION})
 TOP_INTENTS = 5  # entries of the intent ranking kept
@@ -33,7 +35,10 @@ def slim_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
                             "model_id": metadata.get("model_id")}
     if kind == USER:
         parse_data = event.get("parse_data") or {}
-        slim.update(input_channel=event.get("input_channel"), intent=parse_data.get("intent"),
+        # An external event (an intent triggered through Rasa's API, e.g. the hand-back after a
+        # handoff) is no customer message; the channels never let a customer set this flag.
+        slim.update(external=bool(metadata.get(IS_EXTERNAL)),
+                    input_channel=event.get("input_channel"), intent=parse_data.get("intent"),
                     intent_ranking=[{"name": entry.get("name"), "confidence": entry.get("confidence")}
                                     for entry in (parse_data.get("intent_ranking") or [])[:TOP_INTENTS]],
                     decision=parse_data.get("decision"))

@@ -3,7 +3,9 @@
 A turn starts with the customer's message (a `user` event) and ends when the bot listens again
 (`action_listen`); between them come the actions the bot ran and the answers it sent. Events of a
 conversation arrive in order (one tracker save per turn); a turn stays open, its stream entries
-unacknowledged, until it ends, so a consumer that dies mid-turn reads them again.
+unacknowledged, until it ends, so a consumer that dies mid-turn reads them again. An intent
+triggered through Rasa's API (the hand-back after a handoff) is no customer turn: it ends the open
+turn and starts none.
 """
 
 from __future__ import annotations
@@ -101,7 +103,10 @@ class TurnAssembler:
         if kind == USER:
             if turn is not None:  # a message before the bot listened again: the earlier turn is over
                 self._finish(conversation, finished)
-            self.open[conversation] = OpenTurn(entry_id, event, [entry_id])
+            if event.get("external"):
+                finished.done_ids.append(entry_id)
+            else:
+                self.open[conversation] = OpenTurn(entry_id, event, [entry_id])
             return
         if turn is None:  # the bot acting on its own (a session start, a greeting): no customer turn
             finished.done_ids.append(entry_id)

@@ -68,6 +68,11 @@ def register_channel(channel: str, judgement_intents: Collection[str]) -> None:
         HANDOFFS.labels(trigger)
 
 
+def is_customer_channel(channel: str) -> bool:
+    """Whether `channel` is a customer channel's name (a built-in one, or one that registered)."""
+    return channel in _channels
+
+
 def message_routed(channel: str, route: str) -> None:
     """A customer message was delivered: to the bot, to the agent, or recognised as a retry."""
     CUSTOMER_MESSAGES.labels(channel_label(channel, _channels), route_label(route), NONE).inc()

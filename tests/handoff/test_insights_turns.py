@@ -85,3 +85,17 @@ def test_a_turn_stays_open_until_the_bot_listens_and_bot_only_events_need_no_row
     assert half.rows == [] and half.done_ids == []
     rest = assembler.read([("2-1", slim_event(action("action_listen")) or {})])
     assert [row["intent"] for row in rest.rows] == ["greet"] and rest.done_ids == ["2-0", "2-1"]
+
+
+def test_an_intent_triggered_from_outside_ends_the_open_turn_and_is_no_turn_itself() -> None:
+    """The hand-back after a handoff is an external `handoff_resolved` intent: the handoff turn it
+    follows (paused, so no `action_listen`) ends there, and the welcome back makes no row."""
+    hand_back = {**user("EXTERNAL: handoff_resolved", "handoff_resolved", 1.0),
+                 "metadata": {**METADATA, "is_external": True}}
+    rows = rows_of(user("a person please", "request_human", 1.0), action("action_handoff"),
+                   bot("You are number 1", "utter_handoff_queued"),
+                   hand_back, action("utter_welcome_back"), bot("Welcome back", "utter_welcome_back"),
+                   action("action_listen"))
+    assert [(row["intent"], row["handoff_trigger"]) for row in rows] == [("request_human", "action_handoff")]
+    assert slim_event(hand_back) == {**(slim_event(hand_back) or {}), "external": True}
+    assert (slim_event(user("EXTERNAL: hi", "greet", 0.9)) or {})["external"] is False  # typed by a customer

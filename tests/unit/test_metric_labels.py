@@ -1,14 +1,14 @@
 """The metrics' label values come from closed sets, and a bot turn's outcome is read from what Rasa
-recorded of it (handoff/metrics/labels.py, handoff/channels/bot_turns.py)."""
+recorded of it (handoff/metrics/labels.py, handoff/metrics/bot_turns.py)."""
 
 from __future__ import annotations
 
 import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaused, UserUttered
 
-from handoff.channels.bot_turns import turn_outcome
 from handoff.channels.refusals import AgentsUnavailable, RateLimited
 from handoff.channels.router import MessageRejected
+from handoff.metrics.bot_turns import turn_outcome
 from handoff.metrics.exposition import is_metrics_token
 from handoff.metrics.labels import (
     channel_label,
