@@ -37,6 +37,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from handoff.insights.broker import RedisStreamEventBroker
 from handoff.metrics.bot_turns import BotTurns
 from handoff.redis_connections import open_connections, redis_url
 from handoff.settings import get_handoff_settings
@@ -124,6 +125,8 @@ class AppendOnlyRedisTrackerStore(TrackerStore):
         if length < 0:
             raise TrackerConflict(f"events of {tracker.sender_id} were stored while this turn ran")
         await self.bot_turns.count(tracker.sender_id, new_events)
+        if isinstance(self.event_broker, RedisStreamEventBroker):
+            self.event_broker.use_domain(self.domain)  # the model's, which a model reload replaces
         if self.event_broker is not None:  # published once stored; no second read as Rasa's stream_events does
             await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
 

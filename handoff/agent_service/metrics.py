@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import time
 
+import redis.exceptions
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -27,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from handoff.agent_service.auth import METRICS
+from handoff.insights.lag import capture_lag
 from handoff.metrics.exposition import METRICS_PATH, metrics_response
 from handoff.metrics.labels import OTHER, VERDICT_KINDS, one_of
 from handoff.models import ConversationState
@@ -66,6 +68,12 @@ class ServiceMetrics:
             "wrong_answer, outdated.", ["kind"], registry=registry)
         for kind in (*VERDICT_KINDS, OTHER):
             self.verdicts.labels(kind)
+        self.capture_lag = Gauge(
+            "handoff_capture_lag_seconds", "Age of the oldest captured event not yet stored in the insights "
+            "database (0 when none waits; NaN while Redis is unavailable).", registry=registry)
+        self.capture_backlog = Gauge(
+            "handoff_capture_backlog_entries", "Captured events the insights consumer has not stored yet (NaN "
+            "while Redis is unavailable).", registry=registry)
 
     def ticket_claimed(self, state: ConversationState) -> None:
         """An agent claimed the conversation; `state` is its state after the claim."""
@@ -93,6 +101,13 @@ class ServiceMetrics:
             queued = online = math.nan
         self.queue_length.set(queued)
         self.agents_online.set(online)
+        try:
+            lag = await capture_lag(store.connections.commands, store.keys.insights, int(time.time() * 1000))
+            self.capture_lag.set(lag.seconds)
+            self.capture_backlog.set(lag.entries)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError):
+            self.capture_lag.set(math.nan)
+            self.capture_backlog.set(math.nan)
 
 
 def blueprint() -> Blueprint:

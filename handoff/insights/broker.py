@@ -16,9 +16,11 @@ Name it in endpoints.yml (the launcher does, see rasa_bot/system.py):
 from __future__ import annotations
 
 from asyncio import AbstractEventLoop
+from collections.abc import Mapping
 from typing import Any
 
 from rasa.core.brokers.broker import EventBroker
+from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
 from handoff.insights.events import slim_event
@@ -34,6 +36,11 @@ class RedisStreamEventBroker(EventBroker):
     def __init__(self, connections: RedisConnections, publisher: StreamPublisher) -> None:
         self.connections = connections
         self.publisher = publisher
+        self.responses: Mapping[str, Any] = {}  # the domain's, for the answers' versions (see use_domain)
+
+    def use_domain(self, domain: Domain) -> None:
+        """Versions answers by the responses of `domain` (the tracker store gives the model's)."""
+        self.responses = domain.responses
 
     @classmethod
     async def from_endpoint_config(cls, broker_config: EndpointConfig,
@@ -57,7 +64,7 @@ class RedisStreamEventBroker(EventBroker):
     def publish(self, event: dict[str, Any]) -> None:
         """Buffers the event for the stream; never blocks, never raises."""
         try:
-            slim = slim_event(event)
+            slim = slim_event(event, self.responses)
         except (AttributeError, TypeError, ValueError) as error:  # an odd event must not fail the turn
             self.publisher.drop(1, f"it could not be read ({type(error).__name__})")
             return

@@ -1,14 +1,16 @@
 """What of a Rasa tracker event goes into the capture stream: only what a turn's row needs.
 
 A customer's words and a bot answer's text never leave the tracker: a user event keeps its parse
-result (intent, ranking, the answer gate's decision), a bot event keeps the response's name and a
-hash of its text (the answer's version). Other events (slots, loops, ...) are not published: slot
+result (intent, ranking, the answer gate's decision), a bot event keeps the response's name and its
+version: a hash of the response as the domain words it (or of the text sent, for an answer that
+names no response). Other events (slots, loops, ...) are not published: slot
 values are what customers told the bot, and no row reads them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,8 +27,19 @@ def text_version(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:VERSION_LENGTH]
 
 
-def slim_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The capture form of a Rasa event dict (with `sender_id`), or None when it is not published."""
+def answer_version(response: str | None, text: str, responses: Mapping[str, Any]) -> str:
+    """The version of the answer a bot event sent: of the response's variations in the domain when
+    it names one (so a templated answer, filled differently each time, keeps one version until its
+    wording changes), else of the text sent."""
+    variations = responses.get(response) if response else None
+    if variations is None:
+        return text_version(text)
+    return text_version(json.dumps(variations, sort_keys=True, ensure_ascii=False, default=str))
+
+
+def slim_event(event: Mapping[str, Any], responses: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """The capture form of a Rasa event dict (with `sender_id`), or None when it is not published;
+    `responses` are the domain's, by name, for the answers' versions."""
     kind = event.get("event")
     if kind not in PUBLISHED_EVENTS:
         return None
@@ -43,7 +56,8 @@ def slim_event(event: Mapping[str, Any]) -> dict[str, Any] | None:
                                     for entry in (parse_data.get("intent_ranking") or [])[:TOP_INTENTS]],
                     decision=parse_data.get("decision"))
     elif kind == BOT:
-        slim.update(response=metadata.get("utter_action"), version=text_version(event.get("text") or ""))
+        response = metadata.get("utter_action")
+        slim.update(response=response, version=answer_version(response, event.get("text") or "", responses or {}))
     else:
         slim.update(name=event.get("name"), policy=event.get("policy"), confidence=event.get("confidence"))
     return slim

@@ -51,6 +51,7 @@ async def test_metrics_follow_a_handoff_from_queue_to_verdict(
 
     queued, text = await scrape(service)
     assert value(queued, "handoff_queue_length") == 2 and value(queued, "handoff_agents_online") == 0
+    assert value(queued, "handoff_capture_lag_seconds") >= 0 and value(queued, "handoff_capture_backlog_entries") >= 0
     assert value(queued, "handoff_tickets_claimed_total") == 0
 
     assert (await client.post("/api/presence", {"status": "online"}))[0] == 200
@@ -79,5 +80,6 @@ async def test_the_queue_is_unknown_while_redis_is_away(own_keys: OwnKeys, start
     service.base_url = start_service(key_prefix=prefix, redis_url="redis://127.0.0.1:9/0").url
     samples, _ = await scrape(service)
     assert math.isnan(value(samples, "handoff_queue_length")) and math.isnan(value(samples, "handoff_agents_online"))
+    assert math.isnan(value(samples, "handoff_capture_lag_seconds"))
     assert value(samples, "handoff_tickets_claimed_total") == 0
 

@@ -39,6 +39,18 @@ def rows_of(*events: dict[str, Any]) -> list[dict[str, Any]]:
     return assembler.read([(entry_id, event) for entry_id, event in slim if event is not None]).rows
 
 
+def test_a_templated_answer_keeps_one_version_until_the_domain_rewords_it() -> None:
+    responses = {"utter_queued": [{"text": "You are number {position} in the queue."}]}
+    first = slim_event(bot("You are number 3 in the queue.", "utter_queued"), responses)
+    later = slim_event(bot("You are number 1 in the queue.", "utter_queued"), responses)
+    reworded = slim_event(bot("You are number 1 in the queue.", "utter_queued"),
+                          {"utter_queued": [{"text": "{position} people are before you."}]})
+    assert first is not None and later is not None and reworded is not None
+    assert first["version"] == later["version"] != reworded["version"]
+    unnamed = slim_event(bot("Your order 42 ships today", "utter_status"), responses)  # not in the domain
+    assert unnamed is not None and unnamed["version"] == text_version("Your order 42 ships today")
+
+
 def test_the_capture_event_keeps_no_customer_words_and_no_answer_text() -> None:
     slim_user = slim_event(user("my email is ann@example.com", "inform", 0.9))
     slim_bot = slim_event(bot("Your order 42 ships today", "utter_status"))

@@ -11,11 +11,12 @@ from tests.model_paths import DOMAIN_DIR
 
 
 @lru_cache(maxsize=1)
-def _responses() -> dict:
+def responses() -> dict:
+    """The domain's responses by name, as Rasa loads them."""
     return Domain.load(str(DOMAIN_DIR)).responses
 
 
 def response_text(name: str, **values: object) -> str:
     """The first text variant of response `name`, with `{placeholders}` filled from `values`."""
-    text = _responses()[name][0]["text"]
+    text = responses()[name][0]["text"]
     return text.format(**values) if values else text

@@ -17,13 +17,13 @@ import requests
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
-from handoff.insights.events import text_version
+from handoff.insights.events import answer_version
 from handoff.insights.schema import handoffs, turns
 from handoff.rasa_api_auth import rasa_api_headers
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.system import SystemLayout
 from tests.integration.agent_client import AgentClient
-from tests.integration.domain_texts import response_text
+from tests.integration.domain_texts import response_text, responses
 from tests.integration.rest_client import RestCustomer
 from tests.integration.socket_customer import SocketCustomer
 from tests.system_fixtures import AGENTS
@@ -75,8 +75,9 @@ def model_id(layout: SystemLayout) -> str:
     return str(reply.json()["model_id"])
 
 
-def version(*responses: str) -> str:
-    return ",".join(text_version(response_text(name)) for name in responses)
+def version(*names: str) -> str:
+    """The captured version of the answers named: of their wording in the domain."""
+    return ",".join(answer_version(name, "", responses()) for name in names)
 
 
 async def socket_customer_hands_over_and_rates(layout: SystemLayout, agent: AgentClient) -> str:
