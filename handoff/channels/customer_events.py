@@ -113,8 +113,7 @@ class CustomerEvents:
     async def _typing_allowed(self, sid: str, session: dict[str, Any], conversation_id: str) -> bool:
         """Counts the indicator against the limits; only the first one over them gets an error."""
         try:
-            await self.context.limits.address(TYPING, session.get("address", ""))
-            await self.context.limits.conversation(TYPING, conversation_id)
+            await self.context.limits.client(TYPING, session.get("address", ""), conversation_id)
         except RateLimited as limited:
             if not session.get(TYPING_REFUSED):
                 # Marked before any await: indicators handled at the same time see the mark at once.
@@ -148,8 +147,7 @@ class CustomerEvents:
                                 room=sid)
             return
         try:
-            await self.context.limits.address(FEEDBACK, session.get("address", ""))
-            await self.context.limits.conversation(FEEDBACK, conversation_id)
+            await self.context.limits.client(FEEDBACK, session.get("address", ""), conversation_id)
         except RateLimited as limited:
             await self.refuse(sid, limited, False)
             await self.sio.emit(BOT_FEEDBACK_SAVED_EVENT, {"saved": False, "error": limited.error}, room=sid)

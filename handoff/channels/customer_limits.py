@@ -51,6 +51,12 @@ class CustomerLimits:
         """Counts one of `what` for the client address; RateLimited when over."""
         await self._count(what, "address", address_subject(address), self.per_address[what])
 
+    async def client(self, what: str, address: str, conversation_id: str) -> None:
+        """Counts one of `what` for the client address and for its conversation; RateLimited when
+        either is over."""
+        await self.address(what, address)
+        await self.conversation(what, conversation_id)
+
     async def _count(self, what: str, per: str, subject: str, limit: RateLimit) -> None:
         wait = await self.limiter.hit(f"{SCOPES[what]}:{per}", subject, limit)
         if wait > 0:
