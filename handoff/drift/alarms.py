@@ -3,6 +3,7 @@ forgetting conversations (retention, erase). Read by the console, Slack and metr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from handoff.drift.monitor import Alarm
 from handoff.insights.schema import drift_alarms
+from handoff.insights.turns import utc
 
 DETAIL_LENGTH = 512
 
@@ -56,7 +58,7 @@ def clear_alarm(engine: Engine, alarm_id: int, by: str, now: datetime | None = N
     with engine.begin() as connection:
         changed = connection.execute(
             update(drift_alarms).where(drift_alarms.c.id == alarm_id, drift_alarms.c.cleared_at.is_(None))
-            .values(cleared_at=now or datetime.utcnow(), cleared_by=by[:128])).rowcount
+            .values(cleared_at=now or utc(time.time()), cleared_by=by[:128])).rowcount
     return bool(changed)
 
 

@@ -20,10 +20,7 @@ from handoff.drift.confidence_shift import ConfidenceShift
 from handoff.drift.follow_up import FollowUps
 from handoff.drift.rate_rise import RateChange, RateRise
 from handoff.drift.stale_answers import StaleCounter
-from handoff.settings import DriftSettings
-
-__all__ = ["FALLBACK_RATE", "HANDOFF_RATE", "CONFIDENCE_SHIFT", "STALE_ANSWER", "KINDS", "Alarm", "DriftMonitor",
-           "DriftSettings", "TurnObservation", "VerdictObservation"]
+from handoff.settings import DriftSettings  # defined with every other setting; imported from here too
 
 FALLBACK_RATE, HANDOFF_RATE, CONFIDENCE_SHIFT, STALE_ANSWER = (
     "fallback_rate", "handoff_rate", "confidence_shift", "stale_answer")

@@ -25,6 +25,7 @@ from handoff.drift.alarms import store_alarms
 from handoff.drift.monitor import Alarm, DriftMonitor
 from handoff.drift.observations import turn_observation, verdict_observation
 from handoff.insights.schema import drift_state, handoffs, turns
+from handoff.insights.turns import utc
 from handoff.settings import DriftSettings
 
 logger = logging.getLogger("handoff.drift.runner")
@@ -59,7 +60,7 @@ class DriftRunner:
     def poll(self, now: datetime | None = None) -> list[Alarm]:
         """Reads what is new, feeds the monitor, stores the alarms and (with them, or now and then)
         the state. Returns the alarms raised."""
-        now = now or datetime.utcnow()
+        now = now or utc(time.time())
         raised: list[Alarm] = []
         with self.engine.begin() as connection:
             read = True

@@ -1,0 +1,65 @@
+"""The monitor's own rules: a model change resets every reference (a retrain raises nothing), the state
+survives a round trip, a subject alarms once per cool-down, verdicts find stale answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from handoff.drift.confidence_shift import population_stability_index
+from handoff.drift.monitor import DriftMonitor, TurnObservation, VerdictObservation
+from handoff.settings import DriftSettings
+from tests.drift.simulation import DRIFTING, FALLBACK, Stream, replay, simulate
+
+START = datetime(2026, 3, 1)
+
+
+def test_a_model_change_that_moves_every_confidence_raises_nothing() -> None:
+    stream = simulate(7, 6000, model_change_at=3000)
+    assert replay(stream, DriftMonitor(DriftSettings())) == []
+    # the same confidence change without a new model id is an alarm: the reset is what keeps it quiet
+    same_model = Stream([TurnObservation(**{**event.__dict__, "model_id": "m-1"})
+                         if isinstance(event, TurnObservation) else event for event in stream.events])
+    assert any(alarm.kind == "confidence_shift" for alarm in replay(same_model, DriftMonitor(DriftSettings())))
+
+
+def test_a_monitor_restored_from_its_state_raises_what_the_original_would() -> None:
+    stream = simulate(0, 4500, FALLBACK, 3000)
+    whole = replay(stream, DriftMonitor(DriftSettings()))
+    first = DriftMonitor(DriftSettings())
+    replay(Stream(stream.events[:3050]), first)
+    restored = DriftMonitor.from_state(DriftSettings(), json.loads(json.dumps(first.to_state())))
+    assert replay(Stream(stream.events[3050:]), restored) == [alarm for alarm in whole if alarm.turn_index > 3050]
+    assert any(alarm.subject == DRIFTING for alarm in whole)
+
+
+def turn(index: int, fallback: bool) -> TurnObservation:
+    return TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", "check_balance", 0.9, None,
+                           fallback, False)
+
+
+def test_a_lasting_rise_alarms_once_per_cool_down() -> None:
+    monitor = DriftMonitor(DriftSettings(warmup_turns=0, cooldown_turns=10_000))
+    alarms = [alarm for index in range(400) for alarm in monitor.observe_turn(turn(index, False))]
+    alarms += [alarm for index in range(400, 1400) for alarm in monitor.observe_turn(turn(index, index % 2 == 0))]
+    assert [(alarm.kind, alarm.subject) for alarm in alarms] == [("fallback_rate", "check_balance")]
+    assert alarms[0].turn_index < 420 and alarms[0].since >= START + timedelta(seconds=400)
+
+
+def test_three_outdated_verdicts_about_one_answer_version_are_a_stale_answer() -> None:
+    monitor = DriftMonitor(DriftSettings())
+    verdicts = [VerdictObservation(START, f"c{n}", kind, None, "abc123")
+                for n, kind in enumerate(["needed", "outdated", "needed", "wrong_answer", "outdated"])]
+    alarms = [alarm for verdict in verdicts for alarm in monitor.observe_verdict(verdict)]
+    assert [(alarm.kind, alarm.subject, alarm.examples) for alarm in alarms] == [
+        ("stale_answer", "abc123", ["c4", "c3", "c1"])]
+    assert monitor.observe_verdict(VerdictObservation(START, "c9", "outdated", None, None)) == []
+
+
+def test_population_stability_index_is_zero_for_equal_windows_and_grows_with_the_shift() -> None:
+    rng = np.random.default_rng(1)
+    same = population_stability_index(rng.beta(8, 2, 2000), rng.beta(8, 2, 2000))
+    shifted = population_stability_index(rng.beta(8, 2, 2000), rng.beta(4, 3, 2000))
+    assert same < 0.05 and shifted > 0.25
