@@ -455,8 +455,8 @@ class HandoffSettings(BaseSettings):
     )
     drift: DriftSettings = Field(
         DriftSettings(),
-        description="Thresholds of the drift alarms the insights consumer raises (docs/drift.md; each listed "
-        "below); in the environment one JSON object, e.g. `{\"rate_threshold\": 10}`.",
+        description="Thresholds of the drift alarms the insights consumer raises (each explained in "
+        "`DriftSettings` and docs/drift.md); in the environment one JSON object, e.g. `{\"rate_threshold\": 10}`.",
     )
 
     # --- agent service ---
