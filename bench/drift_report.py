@@ -80,8 +80,8 @@ def machine() -> dict[str, str]:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
 
 
-def _number(value: float | None, digits: int = 0) -> str:
-    return "missed" if value is None else f"{value:.{digits}f}"
+def _number(value: float | None, digits: int = 0, absent: str = "missed") -> str:
+    return absent if value is None else f"{value:.{digits}f}"
 
 
 def table_rows(summary: Mapping[str, Any]) -> list[list[str]]:
@@ -93,7 +93,7 @@ def table_rows(summary: Mapping[str, Any]) -> list[list[str]]:
     rows.append([f"false alarms per 20,000 no-drift turns ({false['alarms']} in {false['turns']})",
                  f"{false['per_20000']:.2f}", "", f"<= {false['target']:.0f}", verdict(false["pass"])])
     for name, figures in summary["quality"].items():
-        rows.append([name.replace("_", " "), _number(figures["median"], 3), _number(figures["worst"], 3),
+        rows.append([name.replace("_", " "), _number(figures["median"], 3, "n/a"), _number(figures["worst"], 3, "n/a"),
                      f">= {figures['target']}", verdict(figures["pass"])])
     return rows
 
