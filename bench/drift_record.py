@@ -52,7 +52,7 @@ async def send_all(rasa_url: str, texts: Sequence[str], concurrency: int) -> dic
 def read_rows(database_url: str, conversations: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The first turn row of each conversation, waiting for the capture to store them."""
     engine = create_engine(database_url, future=True)
-    wanted, rows = set(conversations), {}
+    wanted, rows = set(conversations), dict[str, dict[str, Any]]()
     deadline = time.monotonic() + ROWS_TIMEOUT_SECONDS
     try:
         while wanted - set(rows) and time.monotonic() < deadline:
