@@ -384,6 +384,24 @@ class HandoffSettings(BaseSettings):
         180, ge=1, description="Days captured turns and handoffs are kept in the insights database.",
     )
 
+    # --- the lead's review queue and drift alarms in the console (docs/review.md, docs/drift.md) ---
+    review_project_root: Path = Field(
+        Path("."),
+        description="The assistant's project folder: the review queue names a cluster after the nearest "
+        "training examples of its `data/*.yml` (the intent or FAQ topic it adds examples to).",
+    )
+    review_cache_seconds: float = Field(
+        60.0, ge=0, le=3600,
+        description="How long the agent service reuses the clusters it computed for the review queue "
+        "(`GET /api/review`, the `handoff_review_proposals` gauge) before clustering again; decisions "
+        "take effect at once.",
+    )
+    drift_slack_poll_seconds: float = Field(
+        30.0, ge=1, le=3600,
+        description="How often the agent service that holds the lease looks for new open drift alarms to "
+        "post into the Slack alert channel (only with Slack alerts configured).",
+    )
+
     # --- agent service ---
     rasa_jwt_secret: str = Field(
         "",

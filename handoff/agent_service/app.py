@@ -26,6 +26,7 @@ from handoff.agent_service.auth import authenticate
 from handoff.agent_service.errors import install_error_handlers
 from handoff.agent_service.event_tail import EventTail
 from handoff.agent_service.hub import Hub
+from handoff.agent_service.insights_access import dispose_engines
 from handoff.agent_service.origins import check_socket_origin, console_origins
 from handoff.agent_service.rasa_client import RasaClient
 from handoff.agent_service.rasa_sync import RasaSync
@@ -74,7 +75,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.domain = verdict_routes.DomainCache(rasa_client)
     app.ctx.tasks = []
     app.ctx.metrics = metrics.ServiceMetrics()
-    app.ctx.insights_engine = None  # opened by the first GET /api/insights
+    app.ctx.insights_engine = app.ctx.insights_writer = None  # opened on first use (insights_access.py)
 
     install_error_handlers(app)
     # A foreign page's WebSocket is refused before its token is even looked at.
@@ -107,8 +108,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
         await care.close()
         await departures.close()
         await store.close()
-        if app.ctx.insights_engine is not None:
-            app.ctx.insights_engine.dispose()
+        dispose_engines(app.ctx)
 
     app.register_listener(start_tasks, "after_server_start")
     app.register_listener(stop_tasks, "before_server_stop")
