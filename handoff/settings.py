@@ -384,6 +384,15 @@ class HandoffSettings(BaseSettings):
         180, ge=1, description="Days captured turns and handoffs are kept in the insights database.",
     )
 
+    # --- review queue (handoff/review, docs/review.md) ---
+    review_capture_text: bool = Field(
+        True,
+        description="Whether a customer message's words go on the capture stream, scrubbed of personal data "
+        "(emails, order and phone numbers, names) in the Rasa process; the insights database keeps them only "
+        "for turns that were a fallback or a handoff, for the lead's review queue. Off: no customer words "
+        "leave the tracker.",
+    )
+
     # --- the lead's review queue and drift alarms in the console (docs/review.md, docs/drift.md) ---
     review_project_root: Path = Field(
         Path("."),

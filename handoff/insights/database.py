@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import make_url
 
 from handoff.insights import milestones
-from handoff.insights.schema import bot_feedback, handoffs, turns
+from handoff.insights.schema import bot_feedback, handoffs, review_utterances, turns
 from handoff.insights.turns import utc
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -128,20 +128,24 @@ def _seconds(since: datetime | None, until: datetime) -> float | None:
 
 
 def delete_older_than(connection: Connection, days: int, now: datetime) -> int:
-    """Removes turns and handoffs older than `days` (handoffs by their request time)."""
+    """Removes turns, handoffs and reviewable messages older than `days` (handoffs by their request time)."""
     cutoff = now - timedelta(days=days)
     removed = connection.execute(delete(turns).where(turns.c.at < cutoff)).rowcount
     removed += connection.execute(delete(handoffs).where(handoffs.c.requested_at < cutoff)).rowcount
     removed += connection.execute(delete(bot_feedback).where(bot_feedback.c.at < cutoff)).rowcount
+    removed += connection.execute(delete(review_utterances).where(review_utterances.c.at < cutoff)).rowcount
     return int(removed)
 
 
 def erase_conversations(connection: Connection, conversation_ids: list[str]) -> int:
-    """Removes every turn and handoff of the conversations; returns how many rows went."""
+    """Removes every turn, handoff, thumb and reviewable message of the conversations; returns how many
+    rows went."""
     if not conversation_ids:
         return 0
     removed = connection.execute(delete(turns).where(turns.c.conversation_id.in_(conversation_ids))).rowcount
     removed += connection.execute(delete(handoffs).where(handoffs.c.conversation_id.in_(conversation_ids))).rowcount
     removed += connection.execute(
         delete(bot_feedback).where(bot_feedback.c.conversation_id.in_(conversation_ids))).rowcount
+    removed += connection.execute(
+        delete(review_utterances).where(review_utterances.c.conversation_id.in_(conversation_ids))).rowcount
     return int(removed)
