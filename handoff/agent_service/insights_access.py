@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -62,8 +62,13 @@ def dispose_engines(ctx: object) -> None:
 async def in_thread(work: Callable[..., Result], *args: object) -> Result:
     """`work(*args)` in a worker thread; 503 (reason insights_unavailable) when the database cannot
     be used now."""
+    return await guarded(asyncio.to_thread(work, *args))
+
+
+async def guarded(pending: Awaitable[Result]) -> Result:
+    """Awaits a database call; 503 (reason insights_unavailable) when the database cannot be used."""
     try:
-        return await asyncio.to_thread(work, *args)
+        return await pending
     except (SQLAlchemyError, ImportError) as error:
         logger.warning("insights database unusable: %s", error.__class__.__name__)
         raise ApiError(503, "the insights database cannot be read now; try again shortly",

@@ -22,6 +22,7 @@ from handoff.insights.reading import utc_now
 from handoff.review.clusters import Proposal, load_known_examples, propose
 from handoff.review.store import decisions, load_utterances
 
+DEFAULT_SINCE = "30d"  # the period the console opens with, and the metrics count
 SHOWN_EXAMPLES = 10  # example texts per cluster in the console
 SHOWN_CONVERSATIONS = 5  # conversations per cluster the lead can open
 NEW_TOPIC, KNOWN = "new_topic", "known"
