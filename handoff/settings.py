@@ -41,6 +41,76 @@ class RateLimit(BaseModel):
     seconds: float = Field(..., gt=0, description="The time in which `count` are allowed again.")
 
 
+class DriftSettings(BaseModel):
+    """Thresholds of the drift alarms (handoff/drift, docs/drift.md). Defaults were chosen on simulated
+    streams (tests/drift/test_simulated_streams.py): alarms within about 150 turns of a rate jump of a
+    subject with a tenth of the traffic, within 500 of a confidence shift, about one false alarm per
+    20,000 turns at most."""
+
+    warmup_turns: int = Field(
+        300, ge=0, description="Turns after a start or a model change (a new reference) before any alarm.",
+    )
+    min_samples: int = Field(
+        30, ge=5, description="Observations of one subject (an intent, an answer version) before its rate is "
+        "tested: its reference rate is too uncertain before.",
+    )
+    rate_rise: float = Field(
+        0.3, gt=0, lt=1,
+        description="The rise of a fallback or handoff rate the Page-Hinkley test is tuned to: it weighs each "
+        "turn by how much likelier it is under the reference rate plus this than under the reference rate.",
+    )
+    rate_threshold: float = Field(
+        9.0, gt=0,
+        description="Log-likelihood ratio the Page-Hinkley statistic must exceed to raise a rate alarm; higher "
+        "means fewer false alarms and later true ones.",
+    )
+    rate_prior_weight: float = Field(
+        20.0, ge=0,
+        description="A subject's reference rate starts as the rate over all subjects, worth this many turns, "
+        "so a subject with few turns does not look like a rise from zero.",
+    )
+    confidence_reference_size: int = Field(
+        150, ge=20, description="The first deciding confidences of an intent after a reset form its reference.",
+    )
+    confidence_window: int = Field(
+        50, ge=10, description="The intent's latest confidences compared with its reference.",
+    )
+    confidence_test_every: int = Field(
+        5, ge=1, description="An intent's window is tested again after this many new confidences.",
+    )
+    confidence_alpha: float = Field(
+        0.001, gt=0, lt=1,
+        description="Family-wise significance of one round of Kolmogorov-Smirnov tests, divided by the number "
+        "of intents tested (Bonferroni).",
+    )
+    confidence_min_psi: float = Field(
+        0.25, ge=0,
+        description="Population stability index the shift must also reach (0.25: a major shift), so a tiny "
+        "shift on many samples does not alarm; it is the alarm's severity.",
+    )
+    stale_window: int = Field(
+        20, ge=1, description="The latest verdicts about one answer version that the stale count looks at.",
+    )
+    stale_min_count: int = Field(
+        3, ge=1,
+        description="Verdicts in the window calling the answer version outdated (or its answer wrong) that "
+        "raise a stale-answer alarm, with `stale_min_share`.",
+    )
+    stale_min_share: float = Field(
+        0.3, gt=0, le=1, description="Share of the window's verdicts that must call the answer outdated or wrong.",
+    )
+    follow_up_conversations: int = Field(
+        10_000, ge=100,
+        description="Conversations whose last answer waits to learn whether the next turn hands off (the "
+        "handoff rate of an answer version); the longest waiting are counted as not handed off.",
+    )
+    cooldown_turns: int = Field(
+        2000, ge=0,
+        description="Turns after an alarm before the same kind of alarm for the same subject may be raised "
+        "again (the detector also starts a new reference from the change).",
+    )
+
+
 class HandoffSettings(BaseSettings):
     """Settings of the handoff plugin; each field's description says what it controls."""
 
@@ -382,6 +452,11 @@ class HandoffSettings(BaseSettings):
     )
     insights_retention_days: int = Field(
         180, ge=1, description="Days captured turns and handoffs are kept in the insights database.",
+    )
+    drift: DriftSettings = Field(
+        DriftSettings(),
+        description="Thresholds of the drift alarms the insights consumer raises (docs/drift.md; each listed "
+        "below); in the environment one JSON object, e.g. `{\"rate_threshold\": 10}`.",
     )
 
     # --- review queue (handoff/review, docs/review.md) ---

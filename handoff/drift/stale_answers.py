@@ -1,0 +1,57 @@
+"""Is an answer out of date? The latest verdicts about one answer version, counted.
+
+A verdict is about an answer version when it calls that answer outdated, or says the bot's answer (that
+version) was wrong. Agents err now and then, so one such verdict is no alarm: it takes `min_count` of
+them that are also `min_share` of the version's latest `window` verdicts.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class StaleChange:
+    """Verdicts calling the answer stale, of how many, since the first of them in the window."""
+
+    stale: int
+    verdicts: int
+    since: datetime
+    examples: list[str]
+
+
+@dataclass
+class StaleCounter:
+    """One answer version's latest verdicts: (stale or not, when, conversation)."""
+
+    window: int
+    verdicts: deque[tuple[bool, datetime, str]] = field(default_factory=deque)
+
+    def observe(self, stale: bool, at: datetime, conversation_id: str) -> None:
+        self.verdicts.append((stale, at, conversation_id))
+        if len(self.verdicts) > self.window:
+            self.verdicts.popleft()
+
+    def change(self, min_count: int, min_share: float) -> StaleChange | None:
+        stale = [(at, conversation) for is_stale, at, conversation in self.verdicts if is_stale]
+        if len(stale) < min_count or len(stale) < min_share * len(self.verdicts):
+            return None
+        conversations = list(dict.fromkeys(conversation for _, conversation in reversed(stale)))[:EXAMPLES]
+        return StaleChange(len(stale), len(self.verdicts), min(at for at, _ in stale), conversations)
+
+    def restart(self) -> None:
+        """After an alarm: counting starts again."""
+        self.verdicts.clear()
+
+    def to_state(self) -> dict[str, Any]:
+        return {"verdicts": [[stale, at.isoformat(), conversation] for stale, at, conversation in self.verdicts]}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], window: int) -> StaleCounter:
+        return cls(window, deque((bool(stale), datetime.fromisoformat(at), str(conversation))
+                                 for stale, at, conversation in state.get("verdicts") or []))
