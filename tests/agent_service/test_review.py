@@ -1,0 +1,116 @@
+"""The lead's review queue and drift alarms over HTTP, on a running service reading a real SQLite
+insights database: leads only (401 without a token, 403 for an agent), clusters listed with their
+scrubbed texts, decisions validated against the bot's domain and recorded once, alarms cleared."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from handoff.insights.database import open_database
+from handoff.insights.reading import utc_now
+from handoff.insights.schema import review_decisions, review_utterances
+from handoff.review.utterances import normalise
+from rasa_bot.settings import PROJECT_ROOT
+from tests.agent_service.client import Api, KnownAgent
+from tests.agent_service.conftest import StartService, TakeAgents
+
+pytestmark = pytest.mark.asyncio
+
+# Three topics the bot would hand off, each asked in several wordings (already scrubbed).
+TOPICS = {
+    "crypto": ["can I pay with bitcoin", "do you take bitcoin payments", "is paying in bitcoin possible",
+               "bitcoin accepted as payment?", "pay my bill with bitcoin please"],
+    "fees": ["why was I charged a late fee", "what is this late fee on my bill", "late fee charged again?",
+             "how much is the late fee", "remove the late fee please"],
+    "xss": ["<img src=x onerror=alert(1)> where is my order", "<img src=x onerror=alert(1)> order status",
+            "<img src=x onerror=alert(1)> my order is late"],
+}
+
+
+def fill_utterances(path: Path) -> str:
+    """A migrated insights database holding the topics' messages as handed off a day ago."""
+    url = f"sqlite:///{path}"
+    engine = open_database(url)
+    at = utc_now() - timedelta(days=1)
+    rows = [{"event_id": f"{topic}-{index}", "conversation_id": f"conv-{topic}-{index}", "at": at + timedelta(minutes=index),
+             "text": text, "normalised": normalise(text), "top_intents": [{"name": "nlu_fallback", "confidence": 0.3}],
+             "reason": "handoff", "model_id": "m1"}
+            for topic, texts in TOPICS.items() for index, text in enumerate(texts)]
+    with engine.begin() as connection:
+        connection.execute(review_utterances.insert(), rows)
+    engine.dispose()
+    return url
+
+
+async def test_only_leads_see_and_decide(api: Api, start_service: StartService, tmp_path: Path,
+                                         take_agents: TakeAgents, lead: KnownAgent) -> None:
+    service = start_service(insights_database_url=fill_utterances(tmp_path / "insights.sqlite3"),
+                            review_project_root=str(PROJECT_ROOT))
+    client = Api(api.session, service.url)
+    (agent,) = take_agents(1)
+    for method, path in (("GET", "/api/review"), ("POST", "/api/review/k1"), ("GET", "/api/alarms"),
+                         ("POST", "/api/alarms/1/clear")):
+        assert (await client.call(method, path, body={"action": "dismiss"}))[0] == 401, path
+        status, body = await client.as_agent(agent).call(method, path, body={"action": "dismiss"})
+        assert status == 403 and "lead" in body["error"], path
+
+
+async def test_a_lead_accepts_relabels_and_dismisses_once(api: Api, start_service: StartService, tmp_path: Path,
+                                                           lead: KnownAgent) -> None:
+    database = tmp_path / "insights.sqlite3"
+    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
+    client = Api(api.session, service.url).as_agent(lead)
+
+    status, queue = await client.get("/api/review?since=7d")
+    assert status == 200, queue
+    assert "faq/late_fees" in queue["labels"] and "faq" not in queue["labels"]  # topics, not the retrieval intent
+    proposals = queue["proposals"]
+    assert len(proposals) >= 3 and all(proposal["count"] >= 1 for proposal in proposals)
+    texts = {text for proposal in proposals for text in proposal["examples"]}
+    assert texts <= {text for wordings in TOPICS.values() for text in wordings} and len(texts) >= 10
+    for proposal in proposals:
+        assert proposal["label_kind"] == ("new_topic" if proposal["label"] is None else "known")
+        assert all(conversation.startswith("conv-") for conversation in proposal["conversations"])
+
+    for body in ({"action": "approve"}, {"action": "relabel"}, {"action": "dismiss", "label": "greet"},
+                 {"action": "relabel", "label": "no_such_intent"}, {"action": "relabel", "label": "faq"},
+                 {"action": "dismiss", "extra": 1}):
+        status, error = await client.post(f"/api/review/{proposals[0]['key']}", body)
+        assert status == 400, (body, error)
+    assert (await client.post("/api/review/no-such-key", {"action": "dismiss"}))[0] == 404
+    assert (await client.get("/api/review?since=7x"))[0] == 400
+
+    first, second, third = proposals[:3]
+    accept = first if first["label"] is not None else None
+    if accept is not None:
+        status, body = await client.post(f"/api/review/{accept['key']}", {"action": "accept", "since": "7d"})
+        assert status == 200 and body["label"] == accept["label"], body
+    else:
+        status, body = await client.post(f"/api/review/{first['key']}", {"action": "accept", "since": "7d"})
+        assert status == 400 and "relabel" in body["error"]  # a new topic has no intent to accept for
+        status, body = await client.post(f"/api/review/{first['key']}",
+                                         {"action": "relabel", "label": "faq/payment_methods", "since": "7d"})
+        assert status == 200, body
+    status, body = await client.post(f"/api/review/{second['key']}",
+                                     {"action": "relabel", "label": "faq/late_fees", "since": "7d"})
+    assert status == 200 and body == {"key": second["key"], "action": "relabel", "label": "faq/late_fees",
+                                      "count": second["count"]}
+    status, body = await client.post(f"/api/review/{third['key']}", {"action": "dismiss", "since": "7d"})
+    assert status == 200 and body["label"] is None
+    status, body = await client.post(f"/api/review/{third['key']}", {"action": "dismiss", "since": "7d"})
+    assert status == 409 and body["reason"] == "decided"
+
+    status, queue = await client.get("/api/review?since=7d")
+    decided = {first["key"], second["key"], third["key"]}
+    assert status == 200 and not decided & {proposal["key"] for proposal in queue["proposals"]}
+    engine = open_database(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(review_decisions.c.proposal_key, review_decisions.c.action,
+                                         review_decisions.c.decided_by)).all()
+    engine.dispose()
+    assert sorted(rows) == sorted([(first["key"], "accept" if accept else "relabel", lead.id),
+                                   (second["key"], "relabel", lead.id), (third["key"], "dismiss", lead.id)])
