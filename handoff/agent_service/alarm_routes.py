@@ -14,7 +14,7 @@ from handoff.agent_service.access import require_role
 from handoff.agent_service.agents import LEAD_ROLE
 from handoff.agent_service.errors import ApiError
 from handoff.agent_service.insights_access import in_thread, read_engine, write_engine
-from handoff.drift.store import clear_alarm, open_alarms
+from handoff.drift.alarms import clear_alarm, open_alarms
 
 
 def blueprint() -> Blueprint:

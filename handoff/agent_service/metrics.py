@@ -33,7 +33,7 @@ from handoff.agent_service.errors import ApiError
 from handoff.agent_service.insights_access import guarded, in_thread, read_engine
 from handoff.agent_service.review_queue import DEFAULT_SINCE as DEFAULT_REVIEW_SINCE
 from handoff.agent_service.review_queue import ReviewQueue, counts_by_kind
-from handoff.drift.store import open_alarms
+from handoff.drift.alarms import open_alarms
 from handoff.insights.lag import capture_lag
 from handoff.metrics.exposition import METRICS_PATH, metrics_response
 from handoff.metrics.labels import DRIFT_ALARM_KINDS, OTHER, REVIEW_LABEL_KINDS, VERDICT_KINDS, one_of

@@ -5,7 +5,8 @@ acknowledges (XACK) only after the commit. Started again under the same name, it
 it had read but not acknowledged (its pending entries), so nothing is lost when it is killed, and
 the idempotent writes (handoff.insights.database) count nothing twice. Entries published while it
 was stopped wait in the stream (bounded by `insights_stream_maxlen`). Every hour it deletes rows
-older than `insights_retention_days`.
+older than `insights_retention_days`. After each batch it feeds the new rows to the drift monitor
+(handoff/drift/runner.py), which stores its alarms.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from handoff.drift.runner import DriftRunner
 from handoff.insights import milestones
 from handoff.insights.database import apply_milestone, delete_older_than, open_database, store_turn
 from handoff.insights.publisher import EVENT_FIELD
@@ -58,6 +60,7 @@ class InsightsConsumer:
         self._last_event = clock()
         self._last_retention = float("-inf")
         self.stored = 0
+        self.drift: DriftRunner | None = None
         self.start_over()
 
     def start_over(self) -> None:
@@ -93,8 +96,21 @@ class InsightsConsumer:
         milestone_ids = [entry_id for entry_id, event in entries if event.get("event") in milestones.MILESTONES]
         self._store(entries, finished)
         self._acknowledge([*milestone_ids, *finished.done_ids])
+        if entries or finished.rows:
+            self._watch_drift()
         self._retention()
         return len(entries)
+
+    def _watch_drift(self) -> None:
+        """Feeds the rows just stored to the drift monitor. Its failure never stops the capture: the
+        monitor is loaded again from its saved state (consistent with the rows it had read) next time."""
+        try:
+            if self.drift is None:
+                self.drift = DriftRunner(self.engine, self.settings.drift)
+            self.drift.poll()
+        except Exception:  # drift alarms are secondary to storing the capture: log, go on
+            logger.exception("drift monitor failed; it reloads its saved state after the next batch")
+            self.drift = None
 
     def _read(self, start: str, block_ms: int | None) -> list[Entry]:
         reply = self.redis.xreadgroup(GROUP, self.name, {self.key: start}, count=BATCH, block=block_ms)

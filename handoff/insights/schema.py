@@ -86,3 +86,30 @@ review_decisions = Table(
     Column("decided_by", String(128), nullable=False),
     Column("decided_at", DateTime, nullable=False),
 )
+
+# Drift alarms (handoff/drift, migration 0004). `examples` names up to 5 conversations (erased with
+# them); `model_id` is the model whose reference the alarm was measured against.
+drift_alarms = Table(
+    "drift_alarms", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("subject", String(128), nullable=False),
+    Column("since", DateTime, nullable=False),
+    Column("raised_at", DateTime, nullable=False, index=True),
+    Column("detail", String(512), nullable=False),
+    Column("severity", Float, nullable=False),
+    Column("examples", JSON, nullable=False),
+    Column("model_id", String(64)),
+    Column("cleared_at", DateTime),
+    Column("cleared_by", String(128)),
+)
+
+# The drift monitor's state (one row, `name` "monitor"): its detectors as JSON and the last turn id it
+# read, saved in the transaction that stores its alarms, so a restart goes on where it stopped.
+drift_state = Table(
+    "drift_state", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_turn_id", Integer, nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("saved_at", DateTime, nullable=False),
+)

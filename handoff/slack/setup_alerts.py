@@ -9,7 +9,7 @@ from typing import Any
 
 from sanic import Sanic
 
-from handoff.drift.store import open_alarms
+from handoff.drift.alarms import open_alarms
 from handoff.insights.reading import open_read_only
 from handoff.settings import HandoffSettings
 from handoff.slack.alerts import SlackAlerts
