@@ -14,7 +14,7 @@ from handoff.agent_service.access import require_role
 from handoff.agent_service.agents import LEAD_ROLE
 from handoff.agent_service.errors import ApiError
 from handoff.agent_service.insights_access import in_thread, read_engine, write_engine
-from handoff.drift.alarms import clear_alarm, open_alarms
+from handoff.drift.alarms import StoredAlarm, clear_alarm, open_alarms
 
 
 def blueprint() -> Blueprint:
@@ -24,7 +24,7 @@ def blueprint() -> Blueprint:
     return bp
 
 
-def describe_alarm(alarm: Any) -> dict[str, Any]:
+def describe_alarm(alarm: StoredAlarm) -> dict[str, Any]:
     """An open alarm as the console shows it."""
     return {"id": alarm.id, "kind": alarm.kind, "subject": alarm.subject, "since": alarm.since.isoformat(),
             "raised_at": alarm.raised_at.isoformat(), "detail": alarm.detail, "severity": alarm.severity,

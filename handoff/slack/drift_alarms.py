@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
+from handoff.drift.alarms import StoredAlarm
 from handoff.leases import new_token
 from handoff.slack.state import SlackState
 from handoff.slack.tail import FIRST_BACKOFF_SECONDS, LEASE_MS, MAX_BACKOFF_SECONDS, RetryLater
@@ -30,10 +31,10 @@ LEASE_NAME = "drift-alarms"
 KIND_HEADLINES = {"fallback_rate": "Fallback rate changed", "handoff_rate": "Handoff rate changed",
                   "confidence_shift": "Confidence shifted", "stale_answer": "Answer marked out of date"}
 
-ReadAlarms = Callable[[], Sequence[Any]]
+ReadAlarms = Callable[[], Sequence[StoredAlarm]]
 
 
-def render_alarm(alarm: Any) -> dict[str, Any]:
+def render_alarm(alarm: StoredAlarm) -> dict[str, Any]:
     """The chat.postMessage arguments for one alarm: kind, subject, since, severity and detail."""
     headline = KIND_HEADLINES.get(alarm.kind, f"Drift alarm ({alarm.kind})")
     since = alarm.since.strftime("%Y-%m-%d %H:%M UTC")

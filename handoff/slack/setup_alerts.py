@@ -9,7 +9,7 @@ from typing import Any
 
 from sanic import Sanic
 
-from handoff.drift.alarms import open_alarms
+from handoff.drift.alarms import StoredAlarm, open_alarms
 from handoff.insights.reading import open_read_only
 from handoff.settings import HandoffSettings
 from handoff.slack.alerts import SlackAlerts
@@ -37,7 +37,7 @@ def install_slack_alerts(app: Sanic, settings: HandoffSettings, store: HandoffSt
                          config.console_base_url or settings.agent_service_url, agent_name)
     tail = LeasedEventTail(store, state, "alerts", alerts)
 
-    def read_alarms() -> Sequence[Any]:
+    def read_alarms() -> Sequence[StoredAlarm]:
         if app.ctx.insights_engine is None:  # shared with the service's routes (insights_access.py)
             app.ctx.insights_engine = open_read_only(settings.insights_database_url)
         return open_alarms(app.ctx.insights_engine)

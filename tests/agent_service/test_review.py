@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from handoff.drift.alarms import store_alarms
+from handoff.drift.monitor import Alarm
 from handoff.insights.database import open_database
 from handoff.insights.reading import utc_now
 from handoff.insights.schema import review_decisions, review_utterances
@@ -36,9 +38,9 @@ def fill_utterances(path: Path) -> str:
     url = f"sqlite:///{path}"
     engine = open_database(url)
     at = utc_now() - timedelta(days=1)
-    rows = [{"event_id": f"{topic}-{index}", "conversation_id": f"conv-{topic}-{index}", "at": at + timedelta(minutes=index),
-             "text": text, "normalised": normalise(text), "top_intents": [{"name": "nlu_fallback", "confidence": 0.3}],
-             "reason": "handoff", "model_id": "m1"}
+    rows = [{"event_id": f"{topic}-{index}", "conversation_id": f"conv-{topic}-{index}",
+             "at": at + timedelta(minutes=index), "text": text, "normalised": normalise(text),
+             "top_intents": [{"name": "nlu_fallback", "confidence": 0.3}], "reason": "handoff", "model_id": "m1"}
             for topic, texts in TOPICS.items() for index, text in enumerate(texts)]
     with engine.begin() as connection:
         connection.execute(review_utterances.insert(), rows)
@@ -114,3 +116,27 @@ async def test_a_lead_accepts_relabels_and_dismisses_once(api: Api, start_servic
     engine.dispose()
     assert sorted(rows) == sorted([(first["key"], "accept" if accept else "relabel", lead.id),
                                    (second["key"], "relabel", lead.id), (third["key"], "dismiss", lead.id)])
+
+
+async def test_a_lead_sees_open_alarms_and_clears_one(api: Api, start_service: StartService, tmp_path: Path,
+                                                      lead: KnownAgent) -> None:
+    url = fill_utterances(tmp_path / "insights.sqlite3")
+    raised = utc_now().replace(microsecond=0)
+    engine = open_database(url)
+    with engine.begin() as connection:
+        store_alarms(connection, [Alarm("stale_answer", "utter_faq/late_fees@3f2a", raised - timedelta(hours=2),
+                                        raised, 120, "4 of 6 verdicts say out of date", 4.0, ["conv-fees-1"])], "m1")
+    engine.dispose()
+    client = Api(api.session, start_service(insights_database_url=url).url).as_agent(lead)
+
+    status, body = await client.get("/api/alarms")
+    assert status == 200, body
+    (alarm,) = body["alarms"]
+    assert (alarm["kind"], alarm["subject"], alarm["examples"]) == ("stale_answer", "utter_faq/late_fees@3f2a",
+                                                                     ["conv-fees-1"])
+    assert alarm["since"] == (raised - timedelta(hours=2)).isoformat() and alarm["severity"] == 4.0
+    status, body = await client.post(f"/api/alarms/{alarm['id']}/clear")
+    assert status == 200 and body == {"id": alarm["id"], "cleared_by": lead.id}
+    assert (await client.post(f"/api/alarms/{alarm['id']}/clear"))[0] == 404  # cleared already
+    assert (await client.post("/api/alarms/999/clear"))[0] == 404
+    assert (await client.get("/api/alarms"))[1] == {"alarms": []}

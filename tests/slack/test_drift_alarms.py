@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import pytest
 
+from handoff.drift.alarms import StoredAlarm
 from handoff.slack.config import SlackConfig
 from handoff.slack.drift_alarms import DriftAlarmPoster
 from handoff.slack.state import SlackState
@@ -23,22 +23,15 @@ pytestmark = pytest.mark.asyncio
 CHANNEL = "#leads-alerts"
 
 
-@dataclass(frozen=True)
-class StoredAlarm:
-    """An open alarm as the insights database gives it back."""
-
-    id: int
-    kind: str
-    subject: str
-    since: datetime
-    detail: str
-    severity: float
-    examples: list[str] = field(default_factory=lambda: ["conv-secret-1", "conv-secret-2"])
+def stored(alarm_id: int, kind: str, subject: str, since: datetime, detail: str, severity: float) -> StoredAlarm:
+    """An open alarm as the insights database gives it back, naming two conversations."""
+    return StoredAlarm(alarm_id, kind, subject, since, since, detail, severity, ["conv-secret-1", "conv-secret-2"],
+                       "m1", None, None)
 
 
-STALE = StoredAlarm(1, "stale_answer", "utter_faq/late_fees@3f2a", datetime(2026, 3, 2, 9, 30),
+STALE = stored(1, "stale_answer", "utter_faq/late_fees@3f2a", datetime(2026, 3, 2, 9, 30),
                     "4 of the last 6 verdicts on this answer say it is out of date <!channel>", 4.0)
-RATE = StoredAlarm(2, "fallback_rate", "order_status", datetime(2026, 3, 2, 11, 0),
+RATE = stored(2, "fallback_rate", "order_status", datetime(2026, 3, 2, 11, 0),
                    "fallback rate rose from 4% to 19% over 150 turns", 2.5)
 
 
@@ -75,7 +68,7 @@ async def test_each_open_alarm_is_posted_once_without_conversations(redis_url: s
 
 async def test_the_running_task_waits_out_slack_being_down(redis_url: str, slack_api: FakeSlackApi) -> None:
     prefix = f"test-{uuid.uuid4().hex[:8]}"
-    alarm = StoredAlarm(7, "handoff_rate", f"intent-{prefix}", datetime(2026, 3, 3, 8, 0), "rose", 1.5)
+    alarm = stored(7, "handoff_rate", f"intent-{prefix}", datetime(2026, 3, 3, 8, 0), "rose", 1.5)
     running, state = poster(redis_url, prefix, slack_api, [alarm])
     slack_api.fail_next(2)
     task = asyncio.create_task(running.run())
