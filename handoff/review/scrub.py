@@ -31,16 +31,20 @@ _CARD_RUN = re.compile(rf"(?<!\d)\d(?:[\s\-]?\d){{{CARD_DIGITS - 1},}}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Words that look like a name when capitalised after "I'm" or in a sign-off but are not one.
-COMMON_WORDS = frozenset("""
-a about actually afraid all already also always an and angry annoyed any asking at away back bad being
-both busy but calling can cannot checking confused contacting curious currently desperate disappointed
-done fed fine finished for from frustrated furious getting glad going good got great happy having here
-hoping how i in interested just leaving less looking lost mad more new not now ok okay on only out over
-paying pretty quite ready really returning right sad same so sorry still stuck sure that the then there
-this tired to trying unable unhappy upset using very waiting what when where which who why will with
-worried writing yes you your late new paylater customer team support bot human agent person hi hello
-thanks thank cheers regards best kind all everyone
-""".split())
+COMMON_WORDS = frozenset({
+    "a", "about", "actually", "afraid", "agent", "all", "already", "also", "always", "an", "and", "angry",
+    "annoyed", "any", "asking", "at", "away", "back", "bad", "being", "best", "bot", "both", "busy", "but",
+    "calling", "can", "cannot", "checking", "cheers", "confused", "contacting", "curious", "currently",
+    "customer", "desperate", "disappointed", "done", "everyone", "fed", "fine", "finished", "for", "from",
+    "frustrated", "furious", "getting", "glad", "going", "good", "got", "great", "happy", "having", "hello",
+    "here", "hi", "hoping", "how", "human", "i", "in", "interested", "just", "kind", "late", "leaving",
+    "less", "looking", "lost", "mad", "more", "new", "not", "now", "ok", "okay", "on", "only", "out",
+    "over", "paying", "paylater", "person", "pretty", "quite", "ready", "really", "regards", "returning",
+    "right", "sad", "same", "so", "sorry", "still", "stuck", "support", "sure", "team", "thank", "thanks",
+    "that", "the", "then", "there", "this", "tired", "to", "trying", "unable", "unhappy", "upset", "using",
+    "very", "waiting", "what", "when", "where", "which", "who", "why", "will", "with", "worried", "writing",
+    "yes", "you", "your"
+})
 _NAME_WORD = r"[A-Z][a-zà-ÿ'\-]+"
 _CAPITALISED_NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD})?"
 _NAME_PATTERNS = (
