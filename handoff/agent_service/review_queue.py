@@ -1,9 +1,9 @@
-"""The review queue as the console shows it: the clusters `handoff.review.clusters.propose` makes of
-the handed-off and fallback utterances of a period, minus those a lead already decided on.
+"""The review queue as the console shows it: the clusters `handoff.review.queue.open_proposals` makes
+of the handed-off and fallback utterances of a period that no decision named yet.
 
 Clustering takes up to a few seconds, so it runs in a worker thread and its result is reused for
-`review_cache_seconds` per period; the decisions are read afresh on every call, so a decided
-cluster leaves the queue at once."""
+`review_cache_seconds` per period; a decision empties the cache, and the decided keys are read
+afresh on every call, so a decided cluster leaves the queue at once."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from sqlalchemy.engine import Engine
 
 from handoff.insights.period import parse_since
 from handoff.insights.reading import utc_now
-from handoff.review.clusters import Proposal, load_known_examples, propose
-from handoff.review.store import decisions, load_utterances
+from handoff.review.clusters import Proposal, load_known_examples
+from handoff.review.queue import open_proposals
+from handoff.review.store import decisions
 
 DEFAULT_SINCE = "30d"  # the period the console opens with, and the metrics count
 SHOWN_EXAMPLES = 10  # example texts per cluster in the console
@@ -35,13 +36,12 @@ def label_kind(proposal: Proposal) -> str:
 
 def decided_keys(engine: Engine) -> set[str]:
     """The keys of the clusters a lead accepted, relabelled or dismissed."""
-    return {decision.key for decision in decisions(engine)}
+    return set(decisions(engine))
 
 
 def compute_proposals(engine: Engine, project_root: Path, since: str, now: datetime) -> list[Proposal]:
-    """Every cluster of the utterances of the period `since` back from `now` (blocking)."""
-    utterances = load_utterances(engine, now - parse_since(since))
-    return propose(utterances, load_known_examples(project_root))
+    """The undecided clusters of the utterances of the period `since` back from `now` (blocking)."""
+    return open_proposals(engine, load_known_examples(project_root), now - parse_since(since))
 
 
 def describe(proposal: Proposal) -> dict[str, Any]:
@@ -76,7 +76,7 @@ class ReviewQueue:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def proposals(self, engine: Engine, since: str) -> list[Proposal]:
-        """Every cluster of the period, decided or not (SQLAlchemy's errors when the database cannot
+        """The clusters of the period as last computed (SQLAlchemy's errors when the database cannot
         be read)."""
         async with self._lock:  # one clustering at a time: concurrent consoles share its result
             cached = self._computed.get(since)
@@ -84,6 +84,10 @@ class ReviewQueue:
                 proposals = await asyncio.to_thread(compute_proposals, engine, self.project_root, since, utc_now())
                 cached = self._computed[since] = _Computed(time.monotonic(), proposals)
             return cached.proposals
+
+    def forget(self) -> None:
+        """Drops every computed period: a decision changes which texts are left to cluster."""
+        self._computed.clear()
 
     async def open_proposals(self, engine: Engine, since: str) -> list[Proposal]:
         """The clusters no lead has decided on yet."""

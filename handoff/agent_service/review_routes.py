@@ -21,10 +21,8 @@ from handoff.agent_service.review_queue import DEFAULT_SINCE, ReviewQueue, decid
 from handoff.agent_service.verdict_routes import DomainCache
 from handoff.insights.period import SinceError, parse_since
 from handoff.review.clusters import Proposal
-from handoff.review.store import record_decision
+from handoff.review.store import ACCEPT, ACTIONS, DISMISS, RELABEL, record_decision
 
-ACCEPT, RELABEL, DISMISS = "accept", "relabel", "dismiss"
-ACTIONS = (ACCEPT, RELABEL, DISMISS)
 MAX_KEY_LENGTH = 128
 
 
@@ -95,11 +93,9 @@ async def decide(request: Request, key: str) -> HTTPResponse:
             raise ApiError(400, "a new topic has no intent yet: relabel it to one", reason="bad_decision")
         label = proposal.label
     texts = [example.text for example in proposal.examples]
-    recorded = await in_thread(record_decision, write_engine(request), key, action, label, texts,
-                               request.ctx.agent.id)
-    if not recorded:
-        raise ApiError(409, "this cluster was decided already", reason="decided")
-    return json({"key": key, "action": action, "label": label, "count": len(texts)})
+    await in_thread(record_decision, write_engine(request), key, action, label, texts, request.ctx.agent.id)
+    queue.forget()
+    return json({"key": key, "action": action, "label": label if action != DISMISS else None, "count": len(texts)})
 
 
 def _size(proposal: Proposal) -> int:
