@@ -22,15 +22,18 @@ from tests.agent_service.conftest import StartService, TakeAgents
 
 pytestmark = pytest.mark.asyncio
 
-# Three topics the bot would hand off, each asked in several wordings (already scrubbed).
+# Three topics the bot handed off, each asked in several wordings (already scrubbed), with the bot's
+# top intent for them: two it knows (the nearest training examples agree), one it never learned.
 TOPICS = {
     "crypto": ["can I pay with bitcoin", "do you take bitcoin payments", "is paying in bitcoin possible",
                "bitcoin accepted as payment?", "pay my bill with bitcoin please"],
     "fees": ["why was I charged a late fee", "what is this late fee on my bill", "late fee charged again?",
-             "how much is the late fee", "remove the late fee please"],
-    "xss": ["<img src=x onerror=alert(1)> where is my order", "<img src=x onerror=alert(1)> order status",
-            "<img src=x onerror=alert(1)> my order is late"],
+             "how much is the late fee", "what happens with late fees"],
+    "xss": ["<img src=x onerror=alert(1)> where is my order", "<img src=x onerror=alert(1)> status of my order",
+            "<img src=x onerror=alert(1)> has my order shipped", "<img src=x onerror=alert(1)> track my order",
+            "<img src=x onerror=alert(1)> where is my order now"],
 }
+TOP_INTENT = {"crypto": "nlu_fallback", "fees": "faq", "xss": "check_order_status"}
 
 
 def fill_utterances(path: Path) -> str:
@@ -40,7 +43,7 @@ def fill_utterances(path: Path) -> str:
     at = utc_now() - timedelta(days=1)
     rows = [{"event_id": f"{topic}-{index}", "conversation_id": f"conv-{topic}-{index}",
              "at": at + timedelta(minutes=index), "text": text, "normalised": normalise(text),
-             "top_intents": [{"name": "nlu_fallback", "confidence": 0.3}], "reason": "handoff", "model_id": "m1"}
+             "top_intents": [{"name": TOP_INTENT[topic], "confidence": 0.6}], "reason": "handoff", "model_id": "m1"}
             for topic, texts in TOPICS.items() for index, text in enumerate(texts)]
     with engine.begin() as connection:
         connection.execute(review_utterances.insert(), rows)
