@@ -19,6 +19,7 @@ from handoff.review.utterances import normalise
 from rasa_bot.settings import PROJECT_ROOT
 from tests.agent_service.client import Api, KnownAgent
 from tests.agent_service.conftest import StartService, TakeAgents
+from tests.agent_service.test_metrics import scrape, value
 
 pytestmark = pytest.mark.asyncio
 
@@ -121,7 +122,7 @@ async def test_a_lead_accepts_relabels_and_dismisses_once(api: Api, start_servic
                                    (second["key"], "relabel", lead.id), (third["key"], "dismiss", lead.id)])
 
 
-async def test_a_lead_sees_open_alarms_and_clears_one(api: Api, start_service: StartService, tmp_path: Path,
+async def test_alarms_and_clusters_are_listed_counted_and_cleared(api: Api, start_service: StartService, tmp_path: Path,
                                                       lead: KnownAgent) -> None:
     url = fill_utterances(tmp_path / "insights.sqlite3")
     raised = utc_now().replace(microsecond=0)
@@ -130,7 +131,14 @@ async def test_a_lead_sees_open_alarms_and_clears_one(api: Api, start_service: S
         store_alarms(connection, [Alarm("stale_answer", "utter_faq/late_fees@3f2a", raised - timedelta(hours=2),
                                         raised, 120, "4 of 6 verdicts say out of date", 4.0, ["conv-fees-1"])], "m1")
     engine.dispose()
-    client = Api(api.session, start_service(insights_database_url=url).url).as_agent(lead)
+    client = Api(api.session, start_service(insights_database_url=url, review_project_root=str(PROJECT_ROOT)).url)
+    samples, text = await scrape(client)  # the metrics token's view
+    assert value(samples, "handoff_drift_alarms_open", kind="stale_answer") == 1
+    assert value(samples, "handoff_drift_alarms_open", kind="fallback_rate") == 0
+    assert value(samples, "handoff_review_proposals", label_kind="new_topic") == 1  # the bitcoin messages
+    assert value(samples, "handoff_review_proposals", label_kind="known") >= 2
+    assert "conv-" not in text and "bitcoin" not in text
+    client = client.as_agent(lead)
 
     status, body = await client.get("/api/alarms")
     assert status == 200, body
@@ -143,3 +151,5 @@ async def test_a_lead_sees_open_alarms_and_clears_one(api: Api, start_service: S
     assert (await client.post(f"/api/alarms/{alarm['id']}/clear"))[0] == 404  # cleared already
     assert (await client.post("/api/alarms/999/clear"))[0] == 404
     assert (await client.get("/api/alarms"))[1] == {"alarms": []}
+    samples, _ = await scrape(client.as_agent(None))
+    assert value(samples, "handoff_drift_alarms_open", kind="stale_answer") == 0
