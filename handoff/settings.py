@@ -459,6 +459,33 @@ class HandoffSettings(BaseSettings):
         "`DriftSettings` and docs/drift.md); in the environment one JSON object, e.g. `{\"rate_threshold\": 10}`.",
     )
 
+    # --- review queue (handoff/review, docs/review.md) ---
+    review_capture_text: bool = Field(
+        True,
+        description="Whether a customer message's words go on the capture stream, scrubbed of personal data "
+        "(emails, order and phone numbers, names) in the Rasa process; the insights database keeps them only "
+        "for turns that were a fallback or a handoff, for the lead's review queue. Off: no customer words "
+        "leave the tracker.",
+    )
+
+    # --- the lead's review queue and drift alarms in the console (docs/review.md, docs/drift.md) ---
+    review_project_root: Path = Field(
+        Path("."),
+        description="The assistant's project folder: the review queue names a cluster after the nearest "
+        "training examples of its `data/*.yml` (the intent or FAQ topic it adds examples to).",
+    )
+    review_cache_seconds: float = Field(
+        60.0, ge=0, le=3600,
+        description="How long the agent service reuses the clusters it computed for the review queue "
+        "(`GET /api/review`, the `handoff_review_proposals` gauge) before clustering again; decisions "
+        "take effect at once.",
+    )
+    drift_slack_poll_seconds: float = Field(
+        30.0, ge=1, le=3600,
+        description="How often the agent service that holds the lease looks for new open drift alarms to "
+        "post into the Slack alert channel (only with Slack alerts configured).",
+    )
+
     # --- agent service ---
     rasa_jwt_secret: str = Field(
         "",

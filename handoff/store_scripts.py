@@ -211,6 +211,10 @@ class Keys:
         """Hash: the Slack post announcing the conversation's current ticket."""
         return self._conversation(conversation_id, "slack_alert")
 
+    def slack_drift_alarm(self, alarm_id: str) -> str:
+        """A drift alarm already posted into the alert channel, so it is posted once."""
+        return f"{self.prefix}:{{slack_drift_alarm:{_required('drift alarm id', alarm_id)}}}"
+
 
 # A key written into a conversation keeps what the conversation's records keep: a closed one's state
 # has an expiry (TRANSITION sets it), which the key then takes too; where the conversation has no

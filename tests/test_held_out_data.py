@@ -4,33 +4,22 @@ them is too close to a training example."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from functools import cache
 
 import pytest
 
 from handoff.settings import HandoffSettings
+from rasa_bot.quality.closeness import TOO_CLOSE, closest, jaccard, tokens
 from rasa_bot.quality.examples import ANGRY, MIXED, NEAR_MISS, LabelledExample, load_examples
 from rasa_bot.settings import PROJECT_ROOT
 
-# Token Jaccard similarity at which a held-out message counts as a copy of a training example.
-TOO_CLOSE = 0.8
 SETTINGS = HandoffSettings(_env_file=None)
 
 
 @cache
 def examples(folder: str) -> tuple[LabelledExample, ...]:
     return tuple(load_examples(PROJECT_ROOT / folder))
-
-
-def tokens(text: str) -> frozenset[str]:
-    """The words, or for a message without words (emoji, "%%% &&"), its characters."""
-    return frozenset(re.findall(r"\w+", text.lower())) or frozenset(text.replace(" ", ""))
-
-
-def jaccard(first: frozenset[str], second: frozenset[str]) -> float:
-    return len(first & second) / len(first | second) if first | second else 1.0
 
 
 def test_held_out_set_is_big_and_varied() -> None:
@@ -65,8 +54,7 @@ def test_no_message_is_a_copy_of_a_training_example(folder: str) -> None:
     training = [tokens(e.text) for e in examples("data")]
     close = []
     for example in examples(folder):
-        words = tokens(example.text)
-        best = max(jaccard(words, seen) for seen in training)
+        best = closest(example.text, training)
         if best >= TOO_CLOSE:
             close.append((round(best, 2), example.text))
     assert not close, close

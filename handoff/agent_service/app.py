@@ -11,6 +11,7 @@ from sanic import Sanic
 
 from handoff.agent_service import (
     agent_routes,
+    alarm_routes,
     canned,
     conversation_routes,
     erase_routes,
@@ -18,6 +19,7 @@ from handoff.agent_service import (
     message_routes,
     metrics,
     pages,
+    review_routes,
     socket_routes,
     verdict_routes,
 )
@@ -26,9 +28,11 @@ from handoff.agent_service.auth import authenticate
 from handoff.agent_service.errors import install_error_handlers
 from handoff.agent_service.event_tail import EventTail
 from handoff.agent_service.hub import Hub
+from handoff.agent_service.insights_access import dispose_engines
 from handoff.agent_service.origins import check_socket_origin, console_origins
 from handoff.agent_service.rasa_client import RasaClient
 from handoff.agent_service.rasa_sync import RasaSync
+from handoff.agent_service.review_queue import ReviewQueue
 from handoff.agent_service.side_store import ServiceStore
 from handoff.care_store import CareStore
 from handoff.departures import Departures, sweep_departures
@@ -74,7 +78,8 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.ctx.domain = verdict_routes.DomainCache(rasa_client)
     app.ctx.tasks = []
     app.ctx.metrics = metrics.ServiceMetrics()
-    app.ctx.insights_engine = None  # opened by the first GET /api/insights
+    app.ctx.review_queue = ReviewQueue(settings.review_project_root, settings.review_cache_seconds)
+    app.ctx.insights_engine = app.ctx.insights_writer = None  # opened on first use (insights_access.py)
 
     install_error_handlers(app)
     # A foreign page's WebSocket is refused before its token is even looked at.
@@ -83,7 +88,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
     app.blueprint([agent_routes.blueprint(), conversation_routes.blueprint(), message_routes.blueprint(),
                    socket_routes.blueprint(), canned.blueprint(), pages.blueprint(),
                    erase_routes.blueprint(), verdict_routes.blueprint(), metrics.blueprint(),
-                   insights_routes.blueprint()])
+                   insights_routes.blueprint(), review_routes.blueprint(), alarm_routes.blueprint()])
 
     async def start_tasks(app: Sanic, _loop: asyncio.AbstractEventLoop) -> None:
         if settings.freeze_startup_heap:
@@ -107,8 +112,7 @@ def create_app(settings: HandoffSettings, store: HandoffStore, slack: SlackConfi
         await care.close()
         await departures.close()
         await store.close()
-        if app.ctx.insights_engine is not None:
-            app.ctx.insights_engine.dispose()
+        dispose_engines(app.ctx)
 
     app.register_listener(start_tasks, "after_server_start")
     app.register_listener(stop_tasks, "before_server_stop")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 
 import redis.exceptions
 from prometheus_client import (
@@ -28,9 +29,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from handoff.agent_service.auth import METRICS
+from handoff.agent_service.errors import ApiError
+from handoff.agent_service.insights_access import guarded, in_thread, read_engine
+from handoff.agent_service.review_queue import DEFAULT_SINCE as DEFAULT_REVIEW_SINCE
+from handoff.agent_service.review_queue import ReviewQueue, counts_by_kind
+from handoff.drift.alarms import open_alarms
 from handoff.insights.lag import capture_lag
 from handoff.metrics.exposition import METRICS_PATH, metrics_response
-from handoff.metrics.labels import OTHER, VERDICT_KINDS, one_of
+from handoff.metrics.labels import DRIFT_ALARM_KINDS, OTHER, REVIEW_LABEL_KINDS, VERDICT_KINDS, one_of
 from handoff.models import ConversationState
 from handoff.store import HandoffStore, StoreUnavailable
 
@@ -71,9 +77,28 @@ class ServiceMetrics:
         self.capture_lag = Gauge(
             "handoff_capture_lag_seconds", "Age of the oldest captured event not yet stored in the insights "
             "database (0 when none waits; NaN while Redis is unavailable).", registry=registry)
+        self.drift_alarms_open = Gauge(
+            "handoff_drift_alarms_open", "Drift alarms open now (raised, not yet cleared by a lead), by kind: "
+            "fallback_rate, handoff_rate, confidence_shift, stale_answer (NaN while the insights database "
+            "cannot be read).", ["kind"], registry=registry)
+        self.review_proposals = Gauge(
+            "handoff_review_proposals", "Clusters waiting in the lead's review queue (the last 30 days), by "
+            "label_kind: known (more examples for an intent) or new_topic (NaN while the insights database "
+            "cannot be read).", ["label_kind"], registry=registry)
         self.capture_backlog = Gauge(
             "handoff_capture_backlog_entries", "Captured events the insights consumer has not stored yet (NaN "
             "while Redis is unavailable).", registry=registry)
+
+    def set_drift_alarms(self, kinds: Sequence[str] | None) -> None:
+        """The open alarms' kinds; None when they cannot be read."""
+        for kind in (*DRIFT_ALARM_KINDS, OTHER):
+            self.drift_alarms_open.labels(kind).set(
+                math.nan if kinds is None else sum(one_of(k, DRIFT_ALARM_KINDS) == kind for k in kinds))
+
+    def set_review_proposals(self, counts: Mapping[str, int] | None) -> None:
+        """The review queue's clusters per label kind; None when they cannot be read."""
+        for label_kind in REVIEW_LABEL_KINDS:
+            self.review_proposals.labels(label_kind).set(math.nan if counts is None else counts.get(label_kind, 0))
 
     def ticket_claimed(self, state: ConversationState) -> None:
         """An agent claimed the conversation; `state` is its state after the claim."""
@@ -119,4 +144,23 @@ def blueprint() -> Blueprint:
 async def metrics(request: Request) -> HTTPResponse:
     service_metrics: ServiceMetrics = request.app.ctx.metrics
     await service_metrics.read_store(request.app.ctx.store)
+    service_metrics.set_drift_alarms(await open_alarm_kinds(request))
+    service_metrics.set_review_proposals(await review_counts(request))
     return metrics_response(service_metrics.registry)
+
+
+async def open_alarm_kinds(request: Request) -> list[str] | None:
+    """The kinds of the open drift alarms; None when the insights database cannot be read."""
+    try:
+        return [alarm.kind for alarm in await in_thread(open_alarms, read_engine(request))]
+    except ApiError:
+        return None
+
+
+async def review_counts(request: Request) -> dict[str, int] | None:
+    """The review queue's open clusters (default period) per label kind; None when unreadable."""
+    queue: ReviewQueue = request.app.ctx.review_queue
+    try:
+        return counts_by_kind(await guarded(queue.open_proposals(read_engine(request), DEFAULT_REVIEW_SINCE)))
+    except ApiError:
+        return None

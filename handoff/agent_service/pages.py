@@ -29,7 +29,7 @@ from handoff.settings import HandoffSettings
 STATIC_DIR = Path(__file__).with_name("static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8"}
-ASSETS = frozenset({"console.js", "console.css", "dashboard.js", "widget.js", "widget.css"})
+ASSETS = frozenset({"console.js", "console.css", "dashboard.js", "review.js", "widget.js", "widget.css"})
 DEMO_PAGE = "index.html"
 DEMO_ASSET_SUFFIXES = frozenset({".css", ".js"})
 

@@ -33,9 +33,10 @@ from handoff.store_scripts import Keys
 class RedisStreamEventBroker(EventBroker):
     """Publishes the slim form of each user, bot and action event to `Keys.insights`."""
 
-    def __init__(self, connections: RedisConnections, publisher: StreamPublisher) -> None:
+    def __init__(self, connections: RedisConnections, publisher: StreamPublisher, with_text: bool = False) -> None:
         self.connections = connections
         self.publisher = publisher
+        self.with_text = with_text  # customers' scrubbed words too (the `review_capture_text` setting)
         self.responses: Mapping[str, Any] = {}  # the domain's, for the answers' versions (see use_domain)
 
     def use_domain(self, domain: Domain) -> None:
@@ -59,12 +60,12 @@ class RedisStreamEventBroker(EventBroker):
         publisher = StreamPublisher(connections.commands, Keys(settings.key_prefix).insights,
                                     settings.insights_stream_maxlen, settings.insights_stream_expire_seconds,
                                     settings.insights_buffer_events)
-        return cls(connections, publisher)
+        return cls(connections, publisher, settings.review_capture_text)
 
     def publish(self, event: dict[str, Any]) -> None:
         """Buffers the event for the stream; never blocks, never raises."""
         try:
-            slim = slim_event(event, self.responses)
+            slim = slim_event(event, self.responses, self.with_text)
         except (AttributeError, TypeError, ValueError) as error:  # an odd event must not fail the turn
             self.publisher.drop(1, f"it could not be read ({type(error).__name__})")
             return

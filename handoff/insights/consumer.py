@@ -28,6 +28,7 @@ from handoff.insights import milestones
 from handoff.insights.database import apply_milestone, delete_older_than, open_database, store_turn
 from handoff.insights.publisher import EVENT_FIELD
 from handoff.insights.turns import Finished, TurnAssembler, TurnRules, utc
+from handoff.review.capture import store_utterance
 from handoff.settings import HandoffSettings, get_handoff_settings
 from handoff.store_scripts import Keys
 
@@ -126,6 +127,8 @@ class InsightsConsumer:
                     self.stored += apply_milestone(connection, entry_id, event)
             for row in finished.rows:
                 self.stored += store_turn(connection, row)
+            for utterance in finished.utterances:
+                self.stored += store_utterance(connection, utterance)
 
     def _acknowledge(self, entry_ids: list[str]) -> None:
         if entry_ids:

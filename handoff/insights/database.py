@@ -21,7 +21,7 @@ from sqlalchemy.engine.url import make_url
 
 from handoff.drift.alarms import delete_alarms_before, forget_conversations
 from handoff.insights import milestones
-from handoff.insights.schema import bot_feedback, handoffs, turns
+from handoff.insights.schema import bot_feedback, handoffs, review_utterances, turns
 from handoff.insights.turns import utc
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -129,24 +129,27 @@ def _seconds(since: datetime | None, until: datetime) -> float | None:
 
 
 def delete_older_than(connection: Connection, days: int, now: datetime) -> int:
-    """Removes turns, handoffs (by their request time), thumbs and drift alarms (by when they were raised)
-    older than `days`."""
+    """Removes turns, handoffs (by their request time), thumbs, reviewable messages and drift alarms (by when
+    they were raised) older than `days`."""
     cutoff = now - timedelta(days=days)
     removed = connection.execute(delete(turns).where(turns.c.at < cutoff)).rowcount
     removed += connection.execute(delete(handoffs).where(handoffs.c.requested_at < cutoff)).rowcount
     removed += connection.execute(delete(bot_feedback).where(bot_feedback.c.at < cutoff)).rowcount
+    removed += connection.execute(delete(review_utterances).where(review_utterances.c.at < cutoff)).rowcount
     removed += delete_alarms_before(connection, cutoff)
     return int(removed)
 
 
 def erase_conversations(connection: Connection, conversation_ids: list[str]) -> int:
-    """Removes every turn, handoff and thumb of the conversations, and their ids from drift alarms'
-    examples; returns how many rows went or changed."""
+    """Removes every turn, handoff, thumb and reviewable message of the conversations, and their ids from
+    drift alarms' examples; returns how many rows went or changed."""
     if not conversation_ids:
         return 0
     removed = connection.execute(delete(turns).where(turns.c.conversation_id.in_(conversation_ids))).rowcount
     removed += connection.execute(delete(handoffs).where(handoffs.c.conversation_id.in_(conversation_ids))).rowcount
     removed += connection.execute(
         delete(bot_feedback).where(bot_feedback.c.conversation_id.in_(conversation_ids))).rowcount
+    removed += connection.execute(
+        delete(review_utterances).where(review_utterances.c.conversation_id.in_(conversation_ids))).rowcount
     removed += forget_conversations(connection, conversation_ids)
     return int(removed)

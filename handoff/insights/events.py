@@ -1,7 +1,10 @@
 """What of a Rasa tracker event goes into the capture stream: only what a turn's row needs.
 
-A customer's words and a bot answer's text never leave the tracker: a user event keeps its parse
-result (intent, ranking, the answer gate's decision), a bot event keeps the response's name and its
+A bot answer's text never leaves the tracker, and a customer's words leave it only scrubbed of
+personal data (handoff/review/scrub.py, here in the Rasa process) and only when asked (`with_text`,
+the `review_capture_text` setting): the review queue keeps them for fallback and handoff turns. A
+user event keeps its parse result (intent, ranking, the answer gate's decision), a bot event keeps
+the response's name and its
 version: a hash of the response as the domain words it (or of the text sent, for an answer that
 names no response). Other events (slots, loops, ...) are not published: slot
 values are what customers told the bot, and no row reads them.
@@ -15,6 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rasa.shared.core.constants import IS_EXTERNAL
+
+from handoff.review.scrub import scrub
 
 USER, BOT, ACTION = "user", "bot", "action"
 PUBLISHED_EVENTS = frozenset({USER, BOT, ACTION})
@@ -37,9 +42,11 @@ def answer_version(response: str | None, text: str, responses: Mapping[str, Any]
     return text_version(json.dumps(variations, sort_keys=True, ensure_ascii=False, default=str))
 
 
-def slim_event(event: Mapping[str, Any], responses: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+def slim_event(event: Mapping[str, Any], responses: Mapping[str, Any] | None = None,
+               with_text: bool = False) -> dict[str, Any] | None:
     """The capture form of a Rasa event dict (with `sender_id`), or None when it is not published;
-    `responses` are the domain's, by name, for the answers' versions."""
+    `responses` are the domain's, by name, for the answers' versions; `with_text` adds a customer
+    message's scrubbed words."""
     kind = event.get("event")
     if kind not in PUBLISHED_EVENTS:
         return None
@@ -55,6 +62,8 @@ def slim_event(event: Mapping[str, Any], responses: Mapping[str, Any] | None = N
                     intent_ranking=[{"name": entry.get("name"), "confidence": entry.get("confidence")}
                                     for entry in (parse_data.get("intent_ranking") or [])[:TOP_INTENTS]],
                     decision=parse_data.get("decision"))
+        if with_text and not slim["external"]:
+            slim["text"] = scrub(str(event.get("text") or ""))
     elif kind == BOT:
         response = metadata.get("utter_action")
         slim.update(response=response, version=answer_version(response, event.get("text") or "", responses or {}))

@@ -1,5 +1,6 @@
 """The insights database's tables: one row per customer turn, one per handoff, one per thumb a
-customer gave a bot-only conversation.
+customer gave a bot-only conversation; for the review queue (handoff/review) the scrubbed words of
+fallback and handoff turns, and the lead's decisions on proposed training examples.
 
 Times are naive UTC datetimes (SQLite keeps no zone). `event_id` is the capture stream's entry id of
 the event that made the row (a turn's user message, a handoff's request): unique, so an event read
@@ -8,7 +9,7 @@ twice is stored once. The Alembic migrations in `migrations/` create these table
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -60,6 +61,30 @@ bot_feedback = Table(
     Column("conversation_id", String(255), nullable=False, index=True),
     Column("at", DateTime, nullable=False, index=True),
     Column("helpful", Boolean, nullable=False),
+)
+
+review_utterances = Table(
+    "review_utterances", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", String(32), nullable=False, unique=True),
+    Column("conversation_id", String(255), nullable=False, index=True),
+    Column("at", DateTime, nullable=False, index=True),
+    Column("text", Text, nullable=False),  # scrubbed of personal data in the Rasa process
+    Column("normalised", Text, nullable=False),  # for de-duplication (handoff.review.utterances.normalise)
+    Column("top_intents", JSON),
+    Column("reason", String(16), nullable=False),  # "fallback" | "handoff"
+    Column("model_id", String(64)),
+)
+
+review_decisions = Table(
+    "review_decisions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("proposal_key", String(64), nullable=False, index=True),
+    Column("action", String(16), nullable=False),  # "accept" | "relabel" | "dismiss"
+    Column("label", String(128)),
+    Column("texts", JSON, nullable=False),  # the scrubbed texts decided on
+    Column("decided_by", String(128), nullable=False),
+    Column("decided_at", DateTime, nullable=False),
 )
 
 # Drift alarms (handoff/drift, migration 0004). `examples` names up to 5 conversations (erased with

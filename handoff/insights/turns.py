@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from handoff.insights.events import ACTION, BOT, USER
+from handoff.review.capture import utterance_row
 
 LISTEN_ACTION = "action_listen"
 FALLBACK_ACTIONS = frozenset({"action_default_fallback", "action_two_stage_fallback"})
@@ -79,6 +80,7 @@ class Finished:
     """What reading some events gave: finished turn rows, and entries that need no row."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
+    utterances: list[dict[str, Any]] = field(default_factory=list)  # review_utterances rows (handoff/review)
     done_ids: list[str] = field(default_factory=list)  # entries to acknowledge once the rows are stored
 
 
@@ -123,7 +125,11 @@ class TurnAssembler:
 
     def _finish(self, conversation: str, finished: Finished) -> None:
         turn = self.open.pop(conversation)
-        finished.rows.append(turn_row(turn, self.rules))
+        row = turn_row(turn, self.rules)
+        finished.rows.append(row)
+        utterance = utterance_row(row, turn.user.get("text"))
+        if utterance is not None:
+            finished.utterances.append(utterance)
         finished.done_ids.extend(turn.entry_ids)
 
     def finish_all(self) -> Finished:

@@ -32,6 +32,8 @@ ANSWERED, FALLBACK, HANDOFF = "answered", "fallback", "handoff"
 TURN_OUTCOMES = (ANSWERED, FALLBACK, HANDOFF)
 PLAIN_TRIGGERS = (EXPLICIT_REQUEST, FRUSTRATION, LOW_NLU_CONFIDENCE, LOW_ACTION_CONFIDENCE)
 VERDICT_KINDS = KINDS  # an agent's verdict on a handoff (handoff/verdicts.py)
+DRIFT_ALARM_KINDS = ("fallback_rate", "handoff_rate", "confidence_shift", "stale_answer")  # handoff/drift
+REVIEW_LABEL_KINDS = ("known", "new_topic")  # a review cluster adds to an intent, or is a new topic
 
 
 def one_of(value: object, allowed: Collection[str]) -> str:

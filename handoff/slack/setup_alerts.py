@@ -1,16 +1,20 @@
-"""Runs the handoff alerts as a background task of the agent service when Slack alerts are
-configured, with the service's own start/stop life cycle."""
+"""Runs the handoff alerts and the drift alarms' posts as background tasks of the agent service when
+Slack alerts are configured, with the service's own start/stop life cycle."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from sanic import Sanic
 
+from handoff.drift.alarms import StoredAlarm, open_alarms
+from handoff.insights.reading import open_read_only
 from handoff.settings import HandoffSettings
 from handoff.slack.alerts import SlackAlerts
 from handoff.slack.config import SlackConfig
+from handoff.slack.drift_alarms import DriftAlarmPoster
 from handoff.slack.state import SlackState
 from handoff.slack.tail import LeasedEventTail
 from handoff.slack.web import web_client
@@ -32,10 +36,19 @@ def install_slack_alerts(app: Sanic, settings: HandoffSettings, store: HandoffSt
     alerts = SlackAlerts(store, state, web_client(config), config.alert_channel,
                          config.console_base_url or settings.agent_service_url, agent_name)
     tail = LeasedEventTail(store, state, "alerts", alerts)
+
+    def read_alarms() -> Sequence[StoredAlarm]:
+        if app.ctx.insights_engine is None:  # shared with the service's routes (insights_access.py)
+            app.ctx.insights_engine = open_read_only(settings.insights_database_url)
+        return open_alarms(app.ctx.insights_engine)
+
+    poster = DriftAlarmPoster(state, web_client(config), config.alert_channel, read_alarms,
+                              settings.drift_slack_poll_seconds)
     tasks: list[asyncio.Task] = []
 
     async def start(_app: Sanic, _loop: Any) -> None:
         tasks.append(asyncio.create_task(tail.run(), name="slack-alerts"))
+        tasks.append(asyncio.create_task(poster.run(), name="slack-drift-alarms"))
 
     async def stop(_app: Sanic, _loop: Any) -> None:
         await cancel_and_wait(tasks)

@@ -10,6 +10,8 @@ its connections (key names in `store_scripts.Keys`):
   customer's replies there count without mentioning the app again; kept a week.
 - `<prefix>:{<conversation>}:slack_reply_thread`: the thread of a direct-message conversation
   the customer last wrote in ("" for the DM itself), where agent replies go; kept a week.
+- `<prefix>:{slack_drift_alarm:<id>}`: a drift alarm posted into the alert channel already, so
+  each is posted once (drift_alarms.py); kept 90 days, far beyond any alarm staying open.
 - `<prefix>:{<conversation>}:slack_alert` (hash): the Slack post announcing the conversation's
   current ticket, so claim and resolve update that same post, also after a restart.
 """
@@ -27,6 +29,7 @@ from handoff.store_scripts import Keys
 EVENT_TTL_SECONDS = 86_400
 THREAD_TTL_SECONDS = 7 * 86_400
 ALERT_TTL_SECONDS = 30 * 86_400  # an alert older than this is not updated any more
+DRIFT_ALARM_TTL_SECONDS = 90 * 86_400
 
 @dataclass
 class AlertPost:
@@ -122,3 +125,11 @@ class SlackState:
             pipe.hset(key, mapping=post.to_hash())
             pipe.expire(key, ALERT_TTL_SECONDS)
             await pipe.execute()
+
+    @store_errors
+    async def drift_alarm_posted(self, alarm_id: str) -> bool:
+        return bool(await self._redis.exists(self.keys.slack_drift_alarm(alarm_id)))
+
+    @store_errors
+    async def mark_drift_alarm_posted(self, alarm_id: str) -> None:
+        await self._redis.set(self.keys.slack_drift_alarm(alarm_id), "1", ex=DRIFT_ALARM_TTL_SECONDS)

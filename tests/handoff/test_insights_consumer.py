@@ -20,9 +20,10 @@ from handoff.insights.broker import RedisStreamEventBroker
 from handoff.insights.consumer import InsightsConsumer
 from handoff.insights.database import delete_older_than, open_database
 from handoff.insights.publisher import StreamPublisher
-from handoff.insights.schema import bot_feedback, handoffs, turns
+from handoff.insights.schema import bot_feedback, handoffs, review_utterances, turns
 from handoff.insights.turns import utc
 from handoff.redis_connections import open_connections
+from handoff.review.capture import store_utterance
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore
 from tests.handoff.conftest import StoreFactory
@@ -45,12 +46,13 @@ def bot(text: str, response: str) -> dict[str, Any]:
     return event("bot", text=text, metadata={"model_id": "m-1", "utter_action": response})
 
 
-async def publish_conversation(store: HandoffStore, redis_url: str, care: CareStore | None = None) -> None:
+async def publish_conversation(store: HandoffStore, redis_url: str, care: CareStore | None = None,
+                               with_text: bool = False) -> None:
     """A greeting turn, then a request for a person that an agent claims, answers and resolves
     (archiving the ticket in `care` first, as the agent service does)."""
     connections = open_connections(redis_url)
     broker = RedisStreamEventBroker(connections, StreamPublisher(
-        connections.commands, store.keys.insights, 10_000, 3600, 1000))
+        connections.commands, store.keys.insights, 10_000, 3600, 1000), with_text)
     for item in (user("hi", "greet"), event("action", name="utter_greet"), bot("Hello!", "utter_greet"),
                  event("action", name="action_listen"), user("a person please", "request_human")):
         broker.publish(item)
@@ -218,3 +220,21 @@ async def test_erase_and_retention_remove_captured_rows(make_store: StoreFactory
         connection.execute(turns.insert().values({**TURN, "event_id": "9-1", "conversation_id": "c2"}))
     assert erase_captured(f"sqlite:///{other}", ["c1"]) == 1
     assert [row.conversation_id for row in rows(second)[0]] == ["c2"]
+
+
+async def test_the_words_of_a_handoff_turn_are_kept_scrubbed_for_review_and_erased_with_it(
+        make_store: StoreFactory, redis_url: str, tmp_path: Path) -> None:
+    store = make_store()
+    await publish_conversation(store, redis_url, with_text=True)
+    consumer = new_consumer(store, redis_url, tmp_path / "insights.sqlite3")
+    drain(consumer)
+    check_conversation(consumer)
+    with consumer.engine.connect() as connection:
+        kept = connection.execute(select(review_utterances)).all()
+    assert [(row.conversation_id, row.text, row.reason, row.model_id) for row in kept] == [
+        ("c1", "a person please", "handoff", "m-1")]  # the greeting turn's words are not kept
+    assert erase_captured(f"sqlite:///{tmp_path / 'insights.sqlite3'}", ["c1"]) == 4  # 2 turns, handoff, words
+    with consumer.engine.begin() as connection:
+        assert store_utterance(connection, {**kept[0]._asdict(), "id": None})
+        assert delete_older_than(connection, 1, utc(time.time())) == 0
+        assert delete_older_than(connection, 1, utc(time.time()) + timedelta(days=2)) == 1

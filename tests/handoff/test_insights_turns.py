@@ -111,3 +111,30 @@ def test_an_intent_triggered_from_outside_ends_the_open_turn_and_is_no_turn_itse
     assert [(row["intent"], row["handoff_trigger"]) for row in rows] == [("request_human", "action_handoff")]
     assert slim_event(hand_back) == {**(slim_event(hand_back) or {}), "external": True}
     assert (slim_event(user("EXTERNAL: hi", "greet", 0.9)) or {})["external"] is False  # typed by a customer
+
+
+def test_with_text_a_customer_message_carries_its_scrubbed_words_and_an_external_one_none() -> None:
+    slim_user = slim_event(user("I'm Anna, my email is ann@example.com, order KL-123456", "inform", 0.9),
+                           with_text=True)
+    assert slim_user is not None and slim_user["text"] == "I'm <name>, my email is <email>, order <order>"
+    hand_back = {**user("EXTERNAL: handoff_resolved", "handoff_resolved", 1.0),
+                 "metadata": {**METADATA, "is_external": True}}
+    assert "text" not in (slim_event(hand_back, with_text=True) or {})
+    assert "text" not in (slim_event(bot("Hi", "utter_greet"), with_text=True) or {})
+
+
+def test_only_fallback_and_handoff_turns_keep_their_words_for_review() -> None:
+    assembler = TurnAssembler(RULES)
+    events = [user("what are the fees", "faq", 0.97), action("utter_faq"), action("action_listen"),
+              user("blorp KL-123456", "nlu_fallback", 0.3), action("utter_ask_rephrase"), action("action_listen"),
+              user("a person please", "request_human", 1.0), action("action_handoff"), action("action_listen")]
+    finished = assembler.read([(f"1-{index}", slim_event(event, with_text=True) or {})
+                               for index, event in enumerate(events)])
+    assert len(finished.rows) == 3
+    assert [(row["text"], row["normalised"], row["reason"]) for row in finished.utterances] == [
+        ("blorp <order>", "blorp <order>", "fallback"), ("a person please", "a person please", "handoff")]
+    assert finished.utterances[0]["top_intents"][0] == {"name": "nlu_fallback", "confidence": 0.3}
+    assert finished.utterances[1]["event_id"] == "1-6" and finished.utterances[1]["model_id"] == "m-123"
+    without_text = TurnAssembler(RULES).read([(f"1-{index}", slim_event(event) or {})
+                                              for index, event in enumerate(events)])
+    assert len(without_text.rows) == 3 and without_text.utterances == []

@@ -622,6 +622,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   $("verdict-skip").addEventListener("click", hideVerdict);
   $("verdict-form").addEventListener("submit", onVerdictSubmit);
+  // The lead's review page opens an example conversation of an alarm or a cluster here.
+  document.addEventListener("console:open-conversation", (event) => openConversation(event.detail.conversationId));
   if (state.token) {
     login(state.token).catch(() => {
       store.removeItem("agentToken");

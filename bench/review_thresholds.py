@@ -1,0 +1,76 @@
+"""How the review queue's labelling thresholds (handoff/review/labels.py) behave on the training data
+itself, the only labelled data they may be tuned on (the held-out sets under tests/ are not read).
+
+1. Labelling, leave one out: each training example in turn is a "new" message and the rest are the
+   known examples. For each (similarity, margin) pair it prints the share of examples that get a
+   label (coverage) and the share of those whose label is right (precision): for the nearest label
+   alone, and when the label's intent must also be the one the bot ranked first (here assumed the
+   true intent: the FAQ topic is then what can still be wrong).
+2. New topics, leave one label out: all of a label's examples are removed from the known ones and
+   are then "a topic the bot never learned". For each threshold it prints the share of them that
+   count as near nothing known (new-topic recall) against the share of examples of known labels that
+   would count so too (false new-topic rate, leave one out).
+
+    PYTHONPATH=. .venv/bin/python bench/review_thresholds.py
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from handoff.review.clusters import NGRAMS, load_known_examples
+from handoff.review.labels import NEIGHBOURS
+from handoff.review.scrub import scrub
+from rasa_bot.settings import PROJECT_ROOT
+
+SIMILARITIES = (0.30, 0.35, 0.40, 0.45, 0.50)
+MARGINS = (0.0, 0.02, 0.04, 0.08)
+NEW_TOPIC = (0.20, 0.25, 0.30, 0.35, 0.40)
+
+
+def label_scores(similarities: np.ndarray, labels: np.ndarray, names: list[str]) -> np.ndarray:
+    """Per row, the mean of the NEIGHBOURS largest similarities to each label's examples."""
+    columns = []
+    for name in names:
+        block = similarities[:, labels == name]
+        count = min(NEIGHBOURS, block.shape[1])
+        columns.append(np.sort(block, axis=1)[:, -count:].mean(axis=1) if count else np.full(len(block), -1.0))
+    return np.column_stack(columns)
+
+
+def main() -> None:
+    known = load_known_examples(PROJECT_ROOT)
+    texts = [scrub(text) for examples in known.values() for text in examples]
+    labels = np.array([label for label, examples in known.items() for _ in examples])
+    names = sorted(known)
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True).fit_transform(texts)
+    similarities = (vectors @ vectors.T).toarray()
+    np.fill_diagonal(similarities, -1.0)  # leave one out
+    scores = label_scores(similarities, labels, names)
+    order = np.argsort(-scores, axis=1)
+    best = scores[np.arange(len(texts)), order[:, 0]]
+    margin = best - scores[np.arange(len(texts)), order[:, 1]]
+    right = np.array(names)[order[:, 0]] == labels
+    print(f"{len(texts)} training examples, {len(names)} labels; labelling, leave one out:")
+    intent_right = np.array([name.split("/")[0] for name in np.array(names)[order[:, 0]]]) == np.array(
+        [label.split("/")[0] for label in labels])
+    print("similarity  margin  coverage  precision  agreed coverage  agreed precision")
+    for similarity in SIMILARITIES:
+        for least in MARGINS:
+            taken = (best >= similarity) & (margin >= least)
+            agreed = taken & intent_right
+            print(f"{similarity:10.2f}  {least:6.2f}  {taken.mean():8.3f}  {right[taken].mean():9.3f}  "
+                  f"{agreed.mean():15.3f}  {right[agreed].mean():16.3f}")
+    unknown_best = np.empty(len(texts))
+    for name in names:
+        inside = labels == name
+        unknown_best[inside] = scores[np.ix_(inside, [i for i, other in enumerate(names) if other != name])].max(axis=1)
+    print("\nnew topics, leave one label out:")
+    print("threshold  new-topic recall  false new-topic rate")
+    for threshold in NEW_TOPIC:
+        print(f"{threshold:9.2f}  {(unknown_best < threshold).mean():16.3f}  {(best < threshold).mean():19.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The lead's review queue (docs/review.md, "The review page"): `GET /api/review?since=30d` lists the
+clusters of handed-off and fallback utterances not yet decided on, with the labels a relabel may use;
+`POST /api/review/<key>` records the lead's decision on one cluster (accept, relabel or dismiss),
+once. Leads only. `python -m handoff.review export` turns the accepted ones into data/reviewed.yml."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sanic import Blueprint
+from sanic.request import Request
+from sanic.response import HTTPResponse, json
+
+from handoff.agent_service.access import require_role
+from handoff.agent_service.agents import LEAD_ROLE
+from handoff.agent_service.errors import ApiError, json_body
+from handoff.agent_service.insights_access import guarded, in_thread, read_engine, write_engine
+from handoff.agent_service.rasa_client import RasaUnavailable
+from handoff.agent_service.review_queue import DEFAULT_SINCE, ReviewQueue, decided_keys, describe
+from handoff.agent_service.verdict_routes import DomainCache
+from handoff.insights.period import SinceError, parse_since
+from handoff.review.clusters import Proposal
+from handoff.review.store import ACCEPT, ACTIONS, DISMISS, RELABEL, record_decision
+
+MAX_KEY_LENGTH = 128
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("review")
+    bp.add_route(review_queue, "/api/review", methods=["GET"])
+    bp.add_route(decide, "/api/review/<key:str>", methods=["POST"])
+    return bp
+
+
+def relabel_targets(intents: Iterable[str]) -> list[str]:
+    """The domain's intents and FAQ topics an example may be labelled with: a retrieval intent
+    (`faq`) only through its topics (`faq/late_fees`)."""
+    names = set(intents)
+    retrieval = {name.partition("/")[0] for name in names if "/" in name}
+    return sorted(names - retrieval)
+
+
+def since_of(raw: Any) -> str:
+    """The period `since` names; 400 for anything but e.g. 24h, 7d, 30d."""
+    if not isinstance(raw, str):
+        raise ApiError(400, "since must be a number of hours or days such as 7d")
+    try:
+        parse_since(raw)
+    except SinceError as error:
+        raise ApiError(400, str(error)) from None
+    return raw.strip()
+
+
+async def labels_or_none(domain: DomainCache) -> list[str] | None:
+    """The labels a relabel may use; None while Rasa cannot tell (the console then offers none)."""
+    try:
+        return relabel_targets((await domain.names()).intents)
+    except RasaUnavailable:
+        return None
+
+
+async def review_queue(request: Request) -> HTTPResponse:
+    """The undecided clusters of the period `since`, most examples first."""
+    require_role(request.ctx.agent, LEAD_ROLE)
+    since = since_of(request.args.get("since", DEFAULT_SINCE))
+    queue: ReviewQueue = request.app.ctx.review_queue
+    proposals = await guarded(queue.open_proposals(read_engine(request), since))
+    return json({"since": since, "labels": await labels_or_none(request.app.ctx.domain),
+                 "proposals": [describe(proposal) for proposal in sorted(proposals, key=_size, reverse=True)]})
+
+
+async def decide(request: Request, key: str) -> HTTPResponse:
+    """The lead's decision on the cluster `key` of the period `since` (the one the console showed):
+    404 for a cluster the period does not have, 409 when it was decided already."""
+    require_role(request.ctx.agent, LEAD_ROLE)
+    body = json_body(request)
+    action, label = _decision(body)
+    since = since_of(body.get("since", DEFAULT_SINCE))
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApiError(404, "no such cluster in the review queue", reason="unknown_cluster")
+    if action == RELABEL:
+        await _check_label(request.app.ctx.domain, label)
+    engine = read_engine(request)
+    if key in await in_thread(decided_keys, engine):
+        raise ApiError(409, "this cluster was decided already", reason="decided")
+    queue: ReviewQueue = request.app.ctx.review_queue
+    proposal = next((p for p in await guarded(queue.proposals(engine, since)) if p.key == key), None)
+    if proposal is None:
+        raise ApiError(404, "no such cluster in the review queue", reason="unknown_cluster")
+    if action == ACCEPT:
+        if proposal.label is None:
+            raise ApiError(400, "a new topic has no intent yet: relabel it to one", reason="bad_decision")
+        label = proposal.label
+    texts = [example.text for example in proposal.examples]
+    await in_thread(record_decision, write_engine(request), key, action, label, texts, request.ctx.agent.id)
+    queue.forget()
+    return json({"key": key, "action": action, "label": label if action != DISMISS else None, "count": len(texts)})
+
+
+def _size(proposal: Proposal) -> int:
+    return len(proposal.examples)
+
+
+def _decision(body: dict[str, Any]) -> tuple[str, str | None]:
+    """(action, label) from the body; 400 for an unknown action or a label where none belongs."""
+    unknown = sorted(set(body) - {"action", "label", "since"})
+    if unknown:
+        raise ApiError(400, f"unknown fields: {', '.join(unknown)}", reason="bad_decision")
+    action, label = body.get("action"), body.get("label")
+    if action not in ACTIONS:
+        raise ApiError(400, f"action must be one of {', '.join(ACTIONS)}", reason="bad_decision")
+    if action == RELABEL and (not isinstance(label, str) or not label):
+        raise ApiError(400, "relabel needs a label: an intent or an FAQ topic faq/<topic>", reason="bad_decision")
+    if action != RELABEL and label is not None:
+        raise ApiError(400, f"only relabel takes a label, not {action}", reason="bad_decision")
+    return action, label
+
+
+async def _check_label(domain: DomainCache, label: str | None) -> None:
+    """400 unless `label` is an intent or FAQ topic of the bot's domain; 503 when Rasa cannot tell."""
+    try:
+        targets = relabel_targets((await domain.names()).intents)
+    except RasaUnavailable as exc:
+        raise ApiError(503, f"the bot's intents cannot be read now: {exc}", reason="rasa_unavailable") from exc
+    if label not in targets:
+        raise ApiError(400, f"{str(label)[:60]!r} is no intent or FAQ topic (faq/<topic>) of the bot's domain",
+                       reason="bad_label")

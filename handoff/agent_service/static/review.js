@@ -1,0 +1,223 @@
+// The lead's review page in the console: drift alarms (GET /api/alarms, cleared with
+// POST /api/alarms/<id>/clear) and the clusters of handed-off and fallback messages proposed as
+// training examples (GET /api/review), each accepted, relabelled or dismissed with
+// POST /api/review/<key>. Customers' words go on the page with textContent only, never as HTML.
+"use strict";
+
+const review = { token: null, labels: null, since: "30d" };
+const reviewEl = (id) => document.getElementById(id);
+const KIND_HEADLINES = {
+  fallback_rate: "Fallback rate changed", handoff_rate: "Handoff rate changed",
+  confidence_shift: "Confidence shifted", stale_answer: "Answer marked out of date",
+};
+
+function node(tag, text, className) {
+  const element = document.createElement(tag);
+  if (text !== undefined && text !== null) element.textContent = String(text);
+  if (className) element.className = className;
+  return element;
+}
+
+async function reviewApi(method, path, body) {
+  const response = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${review.token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || `request failed (${response.status})`);
+  return data;
+}
+
+function when(iso) {
+  return iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "–";
+}
+
+// Example conversations: each opens in the console's chat view when the console still keeps it.
+function conversationLinks(ids, problem) {
+  const links = node("div", ids.length ? "Conversations:" : "", "links");
+  for (const id of ids) {
+    const button = node("button", id);
+    button.type = "button";
+    button.addEventListener("click", () => openFromReview(id, problem));
+    links.append(button);
+  }
+  return links;
+}
+
+async function openFromReview(conversationId, problem) {
+  problem.textContent = "";
+  const response = await fetch(`/api/conversations/${encodeURIComponent(conversationId)}`,
+    { headers: { Authorization: `Bearer ${review.token}` } });
+  if (!response.ok) {
+    problem.textContent = `Conversation ${conversationId} cannot be opened here: only handed-off conversations ` +
+      "are kept in the console, for as long as their retention allows.";
+    return;
+  }
+  closeReview();
+  document.dispatchEvent(new CustomEvent("console:open-conversation", { detail: { conversationId } }));
+}
+
+function showCount(listId, countId, emptyId) {
+  const count = reviewEl(listId).children.length;
+  reviewEl(countId).textContent = `(${count})`;
+  reviewEl(emptyId).hidden = count > 0;
+}
+
+// --- alarms -------------------------------------------------------------------------------------
+
+function alarmCard(alarm) {
+  const item = node("li", null, "card alarm");
+  item.append(node("h3", `${KIND_HEADLINES[alarm.kind] || alarm.kind}: ${alarm.subject}`));
+  item.append(node("p", alarm.detail));
+  item.append(node("p", `Since ${when(alarm.since)} · raised ${when(alarm.raised_at)} · severity ` +
+    `${Number(alarm.severity).toFixed(2)}`, "muted"));
+  const problem = node("p", "", "error");
+  item.append(conversationLinks(alarm.examples || [], problem));
+  const clear = node("button", "Clear");
+  clear.type = "button";
+  clear.addEventListener("click", async () => {
+    clear.disabled = true;
+    try {
+      await reviewApi("POST", `/api/alarms/${encodeURIComponent(alarm.id)}/clear`);
+      item.remove();
+      showCount("alarms", "alarms-count", "alarms-empty");
+    } catch (error) {
+      problem.textContent = `Not cleared: ${error.message}`;
+      clear.disabled = false;
+    }
+  });
+  const row = node("div", null, "decide");
+  row.append(clear);
+  item.append(row, problem);
+  return item;
+}
+
+// --- proposals ----------------------------------------------------------------------------------
+
+function proposalTitle(proposal) {
+  return proposal.label === null ? "New topic" : `More examples for intent ${proposal.label}`;
+}
+
+function proposalCard(proposal) {
+  const item = node("li", null, proposal.label === null ? "card new-topic" : "card");
+  const title = node("h3", proposalTitle(proposal));
+  title.id = `proposal-${proposal.key}`;
+  item.setAttribute("aria-labelledby", title.id);
+  item.append(title, node("p", `${proposal.count} messages · first ${when(proposal.first_seen)} · last ` +
+    `${when(proposal.last_seen)}`, "muted"));
+  const examples = node("ul", null, "examples");
+  for (const text of proposal.examples) examples.append(node("li", text));
+  const problem = node("p", "", "error");
+  item.append(examples, conversationLinks(proposal.conversations || [], problem), decisionRow(proposal, item, problem),
+    problem);
+  return item;
+}
+
+function decisionRow(proposal, item, problem) {
+  const row = node("div", null, "decide");
+  const decide = async (body, button) => {
+    problem.textContent = "";
+    button.disabled = true;
+    try {
+      const decided = await reviewApi("POST", `/api/review/${encodeURIComponent(proposal.key)}`,
+        { ...body, since: review.since });
+      item.remove();
+      showCount("proposals", "proposals-count", "proposals-empty");
+      reviewEl("review-status").textContent = decided.action === "dismiss" ? `Dismissed ${decided.count} messages` :
+        `${decided.count} examples for ${decided.label} will be exported`;
+    } catch (error) {
+      problem.textContent = `Not saved: ${error.message}`;
+      button.disabled = false;
+    }
+  };
+  if (proposal.label !== null) {
+    const accept = node("button", "Accept");
+    accept.type = "button";
+    accept.addEventListener("click", () => decide({ action: "accept" }, accept));
+    row.append(accept);
+  }
+  const select = node("select");
+  select.id = `relabel-${proposal.key}`;
+  const label = node("label", "Relabel as");
+  label.htmlFor = select.id;
+  for (const name of review.labels || []) {
+    const option = node("option", name);
+    option.value = name;
+    option.selected = name === proposal.label;
+    select.append(option);
+  }
+  select.disabled = !review.labels;
+  const relabel = node("button", "Relabel", "secondary");
+  relabel.type = "button";
+  relabel.disabled = !review.labels;
+  relabel.addEventListener("click", () => decide({ action: "relabel", label: select.value }, relabel));
+  const dismiss = node("button", "Dismiss", "secondary");
+  dismiss.type = "button";
+  dismiss.addEventListener("click", () => decide({ action: "dismiss" }, dismiss));
+  row.append(label, select, relabel, dismiss);
+  return row;
+}
+
+// --- the page -----------------------------------------------------------------------------------
+
+async function loadReview() {
+  review.since = reviewEl("review-since").value;
+  reviewEl("review-error").textContent = "";
+  reviewEl("review-status").textContent = "Loading…";
+  try {
+    const [alarms, queue] = await Promise.all([reviewApi("GET", "/api/alarms"),
+      reviewApi("GET", `/api/review?since=${encodeURIComponent(review.since)}`)]);
+    review.labels = queue.labels;
+    reviewEl("alarms").replaceChildren(...alarms.alarms.map(alarmCard));
+    reviewEl("proposals").replaceChildren(...queue.proposals.map(proposalCard));
+    showCount("alarms", "alarms-count", "alarms-empty");
+    showCount("proposals", "proposals-count", "proposals-empty");
+    reviewEl("review-status").textContent = queue.labels ? "" : "The bot's intents cannot be read now: relabel later.";
+  } catch (error) {
+    reviewEl("review-status").textContent = "";
+    reviewEl("review-error").textContent = `The review cannot be shown: ${error.message}`;
+  }
+}
+
+function closeReview() {
+  reviewEl("review").hidden = true;
+  reviewEl("workspace").hidden = false;
+  reviewEl("review-toggle").setAttribute("aria-expanded", "false");
+  reviewEl("review-toggle").textContent = "Review";
+}
+
+function toggleReview() {
+  if (!reviewEl("review").hidden) {
+    closeReview();
+    return;
+  }
+  reviewEl("dashboard").hidden = true;
+  reviewEl("dashboard-toggle").setAttribute("aria-expanded", "false");
+  reviewEl("dashboard-toggle").textContent = "Dashboard";
+  reviewEl("workspace").hidden = true;
+  reviewEl("review").hidden = false;
+  reviewEl("review-toggle").setAttribute("aria-expanded", "true");
+  reviewEl("review-toggle").textContent = "Back to chats";
+  loadReview();
+}
+
+document.addEventListener("console:login", (event) => {
+  if (event.detail.role !== "lead") return;
+  review.token = window.sessionStorage.getItem("agentToken");
+  reviewEl("review-toggle").hidden = false;
+});
+
+document.addEventListener("DOMContentLoaded", () => {
+  reviewEl("review-toggle").addEventListener("click", toggleReview);
+  reviewEl("review-since").addEventListener("change", loadReview);
+  // Opening the dashboard closes the review first (the dashboard's own handler then shows itself).
+  reviewEl("dashboard-toggle").addEventListener("click", () => {
+    if (!reviewEl("review").hidden) {
+      reviewEl("review").hidden = true;
+      reviewEl("review-toggle").setAttribute("aria-expanded", "false");
+      reviewEl("review-toggle").textContent = "Review";
+      reviewEl("workspace").hidden = false;
+    }
+  }, { capture: true });
+});

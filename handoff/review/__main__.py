@@ -1,0 +1,42 @@
+"""`python -m handoff.review export [--database URL] [--project DIR]`: writes the lead's accepted
+examples to data/reviewed.yml and tests/reviewed_conversations.yml (handoff/review/export.py), then
+prints what it wrote and left out (counts only). Retrain (`make model`) and commit both files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from handoff.insights.database import open_database
+from handoff.review.export import export, report_json
+from handoff.review.store import accepted_examples
+from handoff.settings import HandoffSettings
+from rasa_bot.settings import PROJECT_ROOT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m handoff.review", description="The lead's review queue.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    exporting = commands.add_parser("export", help="write accepted examples to data/reviewed.yml")
+    exporting.add_argument("--database", metavar="URL", help="insights database (default: the setting "
+                           "insights_database_url)")
+    exporting.add_argument("--project", metavar="DIR", type=Path, default=PROJECT_ROOT,
+                           help="project to write into (default: this one)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    engine = open_database(args.database or HandoffSettings().insights_database_url)
+    try:
+        report = export(accepted_examples(engine), args.project)
+    finally:
+        engine.dispose()
+    print(report_json(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

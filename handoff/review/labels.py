@@ -1,0 +1,86 @@
+"""Which known label (an intent, or "faq/<topic>") a reviewable message is more of, if any.
+
+A message's closeness to a label is the mean cosine similarity of its TF-IDF vector to the label's
+`NEIGHBOURS` nearest training examples. The nearest label is proposed only when the bot's own
+classifier ranked that label's intent first too (two different readings agree), and it is near
+enough and clearly nearer than the runner-up; a message near nothing known is a candidate for a new
+topic; anything else is left out: a wrong label would teach the bot wrong. The same tests apply to
+the centroid of a cluster of messages (handoff.review.clusters). The thresholds were
+chosen on the training data itself (bench/review_thresholds.py, docs/review.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import spmatrix
+
+NEIGHBOURS = 3  # training examples of a label a message is compared with (the nearest ones)
+LABEL_SIMILARITY = 0.30  # at least this close to the label's examples ...
+LABEL_MARGIN = 0.04  # ... and this much closer than to the runner-up label
+NEW_TOPIC_SIMILARITY = 0.35  # nearer than this to no label: nothing known is near (a new topic?)
+IGNORED_RANKING = frozenset({"nlu_fallback"})  # not an intent a message can be "more examples" of
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """A message's nearest label, how near, and the runner-up's closeness."""
+
+    label: str
+    similarity: float
+    runner_up: float
+
+
+class LabelIndex:
+    """The training examples' vectors grouped by label, for nearest-label look-ups."""
+
+    def __init__(self, labels: Sequence[str], vectors: spmatrix) -> None:
+        self.names = sorted(set(labels))
+        self._rows = {name: np.array([i for i, label in enumerate(labels) if label == name]) for name in self.names}
+        self.vectors = vectors
+
+    def nearest(self, vectors: spmatrix) -> list[Nearest]:
+        """The nearest label of each row of `vectors` (rows L2-normalised, as TF-IDF gives them)."""
+        similarities = (vectors @ self.vectors.T).toarray()
+        scores = np.column_stack([_top_mean(similarities[:, self._rows[name]]) for name in self.names])
+        order = np.argsort(-scores, axis=1)
+        return [Nearest(self.names[row[0]], float(scores[i, row[0]]),
+                        float(scores[i, row[1]]) if len(row) > 1 else 0.0)
+                for i, row in enumerate(order)]
+
+
+def _top_mean(similarities: np.ndarray) -> np.ndarray:
+    """Per row, the mean of the `NEIGHBOURS` largest values."""
+    count = min(NEIGHBOURS, similarities.shape[1])
+    return np.sort(similarities, axis=1)[:, -count:].mean(axis=1)
+
+
+def bot_intent(top_intents: Sequence[dict]) -> str | None:
+    """The intent the bot's classifier ranked first (a fallback counts for the intent below it)."""
+    for entry in top_intents:
+        name = entry.get("name")
+        if name and name not in IGNORED_RANKING:
+            return str(name)
+    return None
+
+
+def decide(nearest: Nearest, bot_ranked_first: str | None) -> str | None:
+    """The label to propose for a message, or None when unsure (see the module docstring)."""
+    return nearest.label if is_clear(nearest) and agrees(nearest.label, bot_ranked_first) else None
+
+
+def agrees(label: str, bot_ranked_first: str | None) -> bool:
+    """Whether the bot ranked the label's intent first ("faq" for "faq/fees")."""
+    return bot_ranked_first is not None and label.split("/", 1)[0] == bot_ranked_first
+
+
+def is_unknown(nearest: Nearest) -> bool:
+    """Whether nothing known is near (a message, or the centroid of a cluster of them)."""
+    return nearest.similarity < NEW_TOPIC_SIMILARITY
+
+
+def is_clear(nearest: Nearest) -> bool:
+    """Whether the nearest label is near enough and clearly nearer than the runner-up."""
+    return nearest.similarity >= LABEL_SIMILARITY and nearest.similarity - nearest.runner_up >= LABEL_MARGIN

@@ -1,0 +1,92 @@
+"""The review queue in the insights database: the captured messages to review and the lead's decisions.
+
+A decision is final for its proposal (its key) and for the texts it names: the queue proposes
+neither again (handoff.review.queue). Accepted and relabelled texts are what the export writes to
+data/reviewed.yml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from handoff.insights.schema import review_decisions, review_utterances
+from handoff.insights.turns import utc
+from handoff.review.utterances import Utterance
+
+ACCEPT, RELABEL, DISMISS = "accept", "relabel", "dismiss"
+ACTIONS = (ACCEPT, RELABEL, DISMISS)
+TEACHING_ACTIONS = (ACCEPT, RELABEL)  # decisions whose texts become training examples
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the lead did with one proposal."""
+
+    key: str
+    action: str
+    label: str | None
+    texts: list[str]
+    decided_by: str
+    decided_at: datetime
+
+
+def load_utterances(engine: Engine, since: datetime | None = None) -> list[Utterance]:
+    """The captured messages (scrubbed), oldest first; only those at or after `since` when given."""
+    query = select(review_utterances).order_by(review_utterances.c.at, review_utterances.c.id)
+    if since is not None:
+        query = query.where(review_utterances.c.at >= since)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return [Utterance(text=row.text, conversation_id=row.conversation_id, at=row.at,
+                      top_intents=list(row.top_intents or []), reason=row.reason) for row in rows]
+
+
+def record_decision(engine: Engine, key: str, action: str, label: str | None, texts: Sequence[str],
+                    decided_by: str) -> Decision:
+    """Stores the lead's decision on a proposal.
+
+    Raises:
+        ValueError: an unknown action, an accept or relabel without a label, or no texts.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
+    if action in TEACHING_ACTIONS and not label:
+        raise ValueError(f"{action} needs a label")
+    if not texts:
+        raise ValueError("a decision names the texts it is about")
+    decision = Decision(key=key, action=action, label=label if action in TEACHING_ACTIONS else None,
+                        texts=list(texts), decided_by=decided_by, decided_at=utc_now())
+    with engine.begin() as connection:
+        connection.execute(review_decisions.insert().values(
+            proposal_key=decision.key, action=decision.action, label=decision.label, texts=decision.texts,
+            decided_by=decision.decided_by, decided_at=decision.decided_at))
+    return decision
+
+
+def decisions(engine: Engine) -> dict[str, Decision]:
+    """Every proposal's decision by its key (the latest, should one be decided twice)."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(review_decisions).order_by(review_decisions.c.id)).all()
+    return {row.proposal_key: Decision(key=row.proposal_key, action=row.action, label=row.label,
+                                       texts=list(row.texts or []), decided_by=row.decided_by,
+                                       decided_at=row.decided_at) for row in rows}
+
+
+def accepted_examples(engine: Engine) -> dict[str, list[str]]:
+    """The texts accepted or relabelled, by label, each once, in the order they were decided."""
+    accepted: dict[str, list[str]] = {}
+    for decision in decisions(engine).values():
+        if decision.action in TEACHING_ACTIONS and decision.label:
+            texts = accepted.setdefault(decision.label, [])
+            texts.extend(text for text in decision.texts if text not in texts)
+    return accepted
+
+
+def utc_now() -> datetime:
+    """Now, as the database stores times (naive UTC)."""
+    return utc(datetime.now().timestamp())

@@ -1,0 +1,59 @@
+"""Proposals: known labels when two readings agree, new topics for dense groups near nothing known,
+nothing when unsure."""
+
+from __future__ import annotations
+
+from handoff.review.clusters import load_known_examples, proposal_key, propose
+from rasa_bot.settings import PROJECT_ROOT
+from tests.review.conftest import message
+
+PERSON = ["i want to speak to a real person", "get me a human now!!", "can i talk to someone from your team",
+          "let me speak with an agent", "I want to speak to a real person."]
+NEW_TOPIC = ["can i pay with bitcoin", "do you accept bitcoin payments", "bitcoin payment possible?",
+             "can i use crypto like bitcoin", "pay with ethereum or bitcoin?", "is bitcoin accepted",
+             "i want to pay in bitcoin"]
+
+
+def test_requests_for_a_person_are_more_examples_of_request_human_once_each(known: dict[str, list[str]]) -> None:
+    proposals = propose([message(text, "request_human") for text in PERSON], known)
+    [proposal] = proposals
+    assert proposal.label == "request_human"
+    assert sorted(u.text for u in proposal.examples) == sorted(PERSON[:4])  # the fifth is a duplicate
+
+
+def test_a_judgement_case_and_an_faq_topic_get_their_labels(known: dict[str, list[str]]) -> None:
+    proposals = propose([message("you charged me twice for <order>", "dispute_charge"),
+                         message("how much is the fee if i pay late", "faq", "fallback")], known)
+    assert {(p.label, p.examples[0].text) for p in proposals} == {
+        ("dispute_charge", "you charged me twice for <order>"), ("faq/late_fees", "how much is the fee if i pay late")}
+
+
+def test_a_label_the_bot_ranked_otherwise_is_not_proposed(known: dict[str, list[str]]) -> None:
+    """The nearest examples say request_human, the bot's ranking says faq: unsure, so left out."""
+    assert propose([message("i want to speak to a real person", "faq")], known) == []
+
+
+def test_a_dense_group_near_nothing_known_is_a_new_topic(known: dict[str, list[str]]) -> None:
+    messages = [message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(NEW_TOPIC)]
+    proposals = propose([*messages, message("asdfgh", "greet", "fallback")], known)
+    [topic] = [p for p in proposals if p.label is None]
+    assert {u.text for u in topic.examples} == set(NEW_TOPIC)
+    assert all(u.text != "asdfgh" for p in proposals for u in p.examples)
+
+
+def test_too_few_messages_near_nothing_known_make_no_topic(known: dict[str, list[str]]) -> None:
+    assert propose([message(text, "out_of_scope", "fallback") for text in NEW_TOPIC[:3]], known) == []
+
+
+def test_the_key_is_the_same_for_the_same_texts_in_any_order(known: dict[str, list[str]]) -> None:
+    forward = propose([message(text, "request_human") for text in PERSON[:4]], known)
+    backward = propose([message(text, "request_human") for text in reversed(PERSON[:4])], known)
+    assert [p.key for p in forward] == [p.key for p in backward]
+    assert proposal_key(["A b!", "c"]) == proposal_key(["c", "a b"]) != proposal_key(["c"])
+
+
+def test_known_examples_come_from_the_training_data_only() -> None:
+    known = load_known_examples(PROJECT_ROOT)
+    assert "request_human" in known and "faq/late_fees" in known
+    assert all("](" not in text for texts in known.values() for text in texts)  # entity annotations stripped
+    assert propose([], known) == [] and propose([message("hi", "greet")], {}) == []

@@ -1,0 +1,81 @@
+"""The export on a copy of the project: accepted examples land in data/reviewed.yml with realistic
+shapes, copies of held-out messages and unknown labels stay out, and `rasa data validate` passes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.training_data.loading import load_data
+
+from handoff.insights.database import open_database
+from handoff.review.__main__ import main
+from handoff.review.export import EMPTY_NLU, REVIEWED_CONVERSATIONS, REVIEWED_DATA, export
+from handoff.review.store import record_decision
+from rasa_bot.settings import PROJECT_ROOT
+
+RASA = str(Path(sys.executable).parent / "rasa")
+HELD_OUT_MESSAGE = "is there some way to get my instalments spread over a longer period"  # made up for this test
+ACCEPTED = {
+    "check_order_status": ["my parcel for <order> never turned up, where is it", "where is <order> my friend"],
+    "request_human": ["i need a proper person, this bot is going in circles"],
+    "faq/late_fees": ["what does it cost me if my payment comes a few days late"],
+    "complaint": ["I'm <name> and your service is a disgrace, call me on <phone>"],
+    "pay_with_bitcoin": ["can i pay with bitcoin"],  # a label the domain does not know
+    "greet": ["hi", "instalments spread over a longer period, is there some way to get my"],
+}
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    """The training inputs copied (symlinks followed), with a held-out set of one made-up message."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "data", copy / "data")
+    shutil.copytree(PROJECT_ROOT / "domain", copy / "domain")
+    shutil.copy(PROJECT_ROOT / "config.yml", copy / "config.yml")
+    (copy / "tests" / "nlu").mkdir(parents=True)
+    (copy / "tests" / "nlu" / "made_up.yml").write_text(
+        f'version: "3.1"\nnlu:\n- intent: faq/change_payment_date\n  examples: |\n    - {HELD_OUT_MESSAGE}\n')
+    return copy
+
+
+def test_an_export_adds_what_is_new_and_teachable_and_rasa_validates_it(project: Path) -> None:
+    assert (project / REVIEWED_DATA).read_text() == EMPTY_NLU  # the shipped file: empty but valid
+    report = export(ACCEPTED, project)
+    assert (report.added, report.unknown_label, report.already_trained, report.held_out_copy) == (5, 1, 1, 1)
+    examples = load_data(str(project / REVIEWED_DATA)).intent_examples
+    by_text = {message.get("text"): message for message in examples}
+    assert len(by_text) == 5
+    [order] = [m for m in examples if m.get("text").startswith("my parcel for KL-")]
+    assert order.get("intent") == "check_order_status"
+    assert [(e["entity"], e["value"][:3]) for e in order.get("entities")] == [("order_number", "KL-")]
+    [faq] = [m for m in examples if m.get("intent") == "faq"]
+    assert faq.get("intent_response_key") == "faq/late_fees"
+    [complaint] = [m.get("text") for m in examples if m.get("intent") == "complaint"]
+    assert "<" not in complaint and "07700 900" in complaint
+    stories = YAMLStoryReader().read_from_file(project / REVIEWED_CONVERSATIONS)
+    assert len(stories) == 5
+    again = export(ACCEPTED, project)  # a repeated export changes nothing
+    assert again.added == 0 and again.written == report.written
+    result = subprocess.run([RASA, "data", "validate", "--domain", "domain", "--data", "data", "--config",
+                             "config.yml", "--fail-on-warnings"], cwd=project, capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_the_command_exports_what_the_lead_accepted(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = f"sqlite:///{project / 'insights.sqlite3'}"
+    engine = open_database(database)
+    record_decision(engine, "k1", "accept", "request_human", ["i need a proper person, this bot is going in circles"],
+                    "lead-1")
+    record_decision(engine, "k2", "dismiss", None, ["where is <order> my friend"], "lead-1")
+    engine.dispose()
+    assert main(["export", "--database", database, "--project", str(project)]) == 0
+    assert '"added": 1' in capsys.readouterr().out
+    [message] = load_data(str(project / REVIEWED_DATA)).intent_examples
+    assert message.get("intent") == "request_human"
