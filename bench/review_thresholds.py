@@ -9,7 +9,10 @@ itself, the only labelled data they may be tuned on (the held-out sets under tes
 2. New topics, leave one label out: all of a label's examples are removed from the known ones and
    are then "a topic the bot never learned". For each threshold it prints the share of them that
    count as near nothing known (new-topic recall) against the share of examples of known labels that
-   would count so too (false new-topic rate, leave one out).
+   would count so too (false new-topic rate, leave one out). Then, per DBSCAN setting, the left-out
+   label's far-off examples are clustered with every other label's far-off examples (all nearer than
+   `NEW_TOPIC_SIMILARITY` to every label they may see): the median, over labels, of the share of the
+   left-out label in its best cluster (of all its examples) and of that cluster's purity.
 
     PYTHONPATH=. .venv/bin/python bench/review_thresholds.py
 """
@@ -17,16 +20,19 @@ itself, the only labelled data they may be tuned on (the held-out sets under tes
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import spmatrix
+from sklearn.cluster import DBSCAN
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from handoff.review.clusters import NGRAMS, load_known_examples
-from handoff.review.labels import NEIGHBOURS
+from handoff.review.labels import NEIGHBOURS, NEW_TOPIC_SIMILARITY
 from handoff.review.scrub import scrub
 from rasa_bot.settings import PROJECT_ROOT
 
 SIMILARITIES = (0.30, 0.35, 0.40, 0.45, 0.50)
 MARGINS = (0.0, 0.02, 0.04, 0.08)
 NEW_TOPIC = (0.20, 0.25, 0.30, 0.35, 0.40)
+DBSCAN_SETTINGS = ((0.60, 3), (0.65, 3), (0.70, 3), (0.75, 3), (0.65, 4))  # (eps, min_samples)
 
 
 def label_scores(similarities: np.ndarray, labels: np.ndarray, names: list[str]) -> np.ndarray:
@@ -70,6 +76,33 @@ def main() -> None:
     print("threshold  new-topic recall  false new-topic rate")
     for threshold in NEW_TOPIC:
         print(f"{threshold:9.2f}  {(unknown_best < threshold).mean():16.3f}  {(best < threshold).mean():19.3f}")
+
+    print(f"\nnew-topic clusters (messages nearer than {NEW_TOPIC_SIMILARITY} to every label they may see):")
+    print("eps   min_samples  median share  median purity")
+    for eps, min_samples in DBSCAN_SETTINGS:
+        share, purity = new_topic_clusters(vectors, labels, names, scores, best, eps, min_samples)
+        print(f"{eps:4.2f}  {min_samples:11d}  {share:12.2f}  {purity:13.2f}")
+
+
+def new_topic_clusters(vectors: spmatrix, labels: np.ndarray, names: list[str], scores: np.ndarray,
+                       best: np.ndarray, eps: float, min_samples: int) -> tuple[float, float]:
+    """Median over left-out labels of (its share in its best cluster, that cluster's purity)."""
+    shares, purities = [], []
+    for index, name in enumerate(names):
+        inside = labels == name
+        others = [i for i in range(len(names)) if i != index]
+        far = np.where((inside & (scores[:, others].max(axis=1) < NEW_TOPIC_SIMILARITY))
+                       | (~inside & (best < NEW_TOPIC_SIMILARITY)))[0]
+        found = DBSCAN(eps=eps, min_samples=min_samples, metric="cosine").fit_predict(vectors[far])
+        share, purity = 0.0, 0.0
+        for cluster in set(found) - {-1}:
+            members = labels[far][found == cluster]
+            ours = int((members == name).sum())
+            if ours / inside.sum() > share:
+                share, purity = ours / inside.sum(), ours / len(members)
+        shares.append(share)
+        purities.append(purity)
+    return float(np.median(shares)), float(np.median(purities))
 
 
 if __name__ == "__main__":

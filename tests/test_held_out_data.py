@@ -9,8 +9,8 @@ from functools import cache
 
 import pytest
 
+from handoff.review.closeness import TOO_CLOSE, closest, jaccard, tokens
 from handoff.settings import HandoffSettings
-from rasa_bot.quality.closeness import TOO_CLOSE, closest, jaccard, tokens
 from rasa_bot.quality.examples import ANGRY, MIXED, NEAR_MISS, LabelledExample, load_examples
 from rasa_bot.settings import PROJECT_ROOT
 

@@ -13,7 +13,6 @@ from handoff.insights.database import open_database
 from handoff.review.export import export, report_json
 from handoff.review.store import accepted_examples
 from handoff.settings import HandoffSettings
-from rasa_bot.settings import PROJECT_ROOT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,8 +21,9 @@ def _parser() -> argparse.ArgumentParser:
     exporting = commands.add_parser("export", help="write accepted examples to data/reviewed.yml")
     exporting.add_argument("--database", metavar="URL", help="insights database (default: the setting "
                            "insights_database_url)")
-    exporting.add_argument("--project", metavar="DIR", type=Path, default=PROJECT_ROOT,
-                           help="project to write into (default: this one)")
+    exporting.add_argument("--project", metavar="DIR", type=Path, default=Path.cwd(),
+                           help="the assistant's project (data/, domain/, tests/) to write into (default: the "
+                           "current directory)")
     return parser
 
 

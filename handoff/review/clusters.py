@@ -26,8 +26,8 @@ from sklearn.preprocessing import normalize
 
 from handoff.review.labels import LabelIndex, agrees, bot_intent, decide, is_clear, is_unknown
 from handoff.review.scrub import scrub
+from handoff.review.training_data import labelled_texts
 from handoff.review.utterances import Utterance, normalise
-from rasa_bot.quality.examples import load_examples
 
 TRAINING_DATA = "data"  # under the project root; the held-out sets under tests/ are never read
 NGRAMS = (2, 4)  # character n-gram lengths
@@ -49,8 +49,8 @@ class Proposal:
 def load_known_examples(project_root: Path) -> dict[str, list[str]]:
     """The training texts of data/*.yml by label (an intent, or "faq/<topic>"), entity annotations stripped."""
     known: dict[str, list[str]] = defaultdict(list)
-    for example in load_examples(project_root / TRAINING_DATA):
-        known[example.label].append(example.text)
+    for label, text in labelled_texts(project_root / TRAINING_DATA):
+        known[label].append(text)
     return dict(known)
 
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
 
+from handoff.review.closeness import HELD_OUT_FOLDERS, is_copy, tokens
 from handoff.review.clusters import load_known_examples
 from handoff.review.synthetic import fill
+from handoff.review.training_data import labelled_texts
 from handoff.review.utterances import normalise
-from rasa_bot.quality.closeness import HELD_OUT_FOLDERS, is_copy, tokens
-from rasa_bot.quality.examples import load_examples
 
 REVIEWED_DATA = Path("data/reviewed.yml")
 REVIEWED_CONVERSATIONS = Path("tests/reviewed_conversations.yml")
@@ -51,8 +51,8 @@ def export(accepted: Mapping[str, Sequence[str]], project: Path, held_out_root: 
     reviewed = _reviewed_examples(project / REVIEWED_DATA)
     trained = {normalise(text) for texts in load_known_examples(project).values() for text in texts}
     teachable = _teachable_labels(project)
-    held_out = [tokens(example.text) for folder in HELD_OUT_FOLDERS
-                if (root := (held_out_root or project) / folder).is_dir() for example in load_examples(root)]
+    held_out = [tokens(text) for folder in HELD_OUT_FOLDERS
+                if (root := (held_out_root or project) / folder).is_dir() for _, text in labelled_texts(root)]
     for label, texts in accepted.items():
         for text in texts:
             example = fill(text, annotate=False)

@@ -23,7 +23,9 @@ PHONE_MIN_DIGITS = 7  # fewer digits are amounts or quantities, not phone number
 LONG_DIGITS = 6  # a run of this many digits (spaces and dashes allowed between them) is a number to hide
 CARD_DIGITS = 12  # a run this long is a card or account number even where it could pass for a phone number
 
-_EMAIL = re.compile(r"[\w.%+\-]+\s*(?:@|\(at\)|\[at\])\s*[\w\-]+(?:\s*\.\s*[\w\-]+)+", re.IGNORECASE)
+# Parts bounded as RFC 5321 bounds them, so a long run of letters costs linear time, not quadratic.
+_EMAIL = re.compile(r"[\w.%+\-]{1,64}\s?(?:@|\(at\)|\[at\])\s?[\w\-]{1,63}(?:\s?\.\s?[\w\-]{1,63}){1,8}",
+                    re.IGNORECASE)
 _ORDER = re.compile(r"(?<![a-z0-9])#?kl[\s_\-–—#]{0,3}\d{6}(?!\d)", re.IGNORECASE)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b", re.IGNORECASE)
 _DIGIT_RUN = re.compile(rf"\+?\d(?:[\s\-./]?\d){{{LONG_DIGITS - 1},}}")
@@ -48,8 +50,8 @@ COMMON_WORDS = frozenset({
 _NAME_WORD = r"[A-Z][a-zà-ÿ'\-]+"
 _CAPITALISED_NAME = rf"{_NAME_WORD}(?:\s+{_NAME_WORD})?"
 _NAME_PATTERNS = (
-    re.compile(r"(?i:\bmy\s+name\s+is|\bname'?s|\bcall\s+me)\s+(?P<name>[A-Za-zà-ÿ'\-]+(?:\s+[A-Z][a-zà-ÿ'\-]+)?)"),
-    re.compile(rf"(?i:\bi\s*'?\s*a?m|\bthis\s+is|\bit'?s)\s+(?P<name>{_CAPITALISED_NAME})"),
+    re.compile(r"(?i:\bmy\s+name\s+is|\bname['’]?s|\bcall\s+me)\s+(?P<name>[A-Za-zà-ÿ'\-]+(?:\s+[A-Z][a-zà-ÿ'\-]+)?)"),
+    re.compile(rf"(?i:\bi\s*['’]?\s*a?m|\bthis\s+is|\bit'?s)\s+(?P<name>{_CAPITALISED_NAME})"),
     re.compile(rf"(?i:\b(?:mr|mrs|ms|miss|dr)\.?)\s+(?P<name>{_CAPITALISED_NAME})"),
     re.compile(rf"(?i:\b(?:thanks|thank\s+you|cheers|regards|best|br|kind\s+regards|sincerely|yours)[,!.]?)\s*"
                rf"[,\-–]?\s*(?P<name>{_CAPITALISED_NAME})\W*$"),

@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.engine import Engine
 
 from handoff.insights.events import answer_version
-from handoff.insights.schema import handoffs, turns
+from handoff.insights.schema import handoffs, review_utterances, turns
 from handoff.rasa_api_auth import rasa_api_headers
 from rasa_bot.processes import ManagedProcess
 from rasa_bot.system import SystemLayout
@@ -157,6 +157,12 @@ def test_turns_and_a_handoff_are_captured_with_what_decided_them(bot_system: Sys
     assert (person["fallback"], person["handoff_trigger"]) == (False, "explicit_request")
     # The agent service's hand-back (an intent triggered through Rasa's API) is no customer turn.
     assert not any(row["intent"] == "handoff_resolved" for row in rows)
+    # Words are kept (scrubbed) for the fallback and the handoff turn only: not the order number's or
+    # the email's turn.
+    kept = rows_of(insights, review_utterances, [rest.conversation_id, socket_id])
+    assert sorted((row["text"], row["reason"], row["event_id"]) for row in kept) == [
+        ("I want to talk to a real person", "handoff", person["event_id"]),
+        ("blorp zzkx quantum marmalade", "fallback", unclear["event_id"])]
 
 
 

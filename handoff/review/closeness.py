@@ -1,6 +1,7 @@
-"""When two messages count as copies of each other: the check that keeps the held-out and tuning sets
-(tests/nlu, tests/nlu_tuning) apart from anything trained on, shared by their test and by the review
-queue's export (handoff/review/export.py), which never exports a copy of a held-out message."""
+"""When two messages count as copies of each other: the check that keeps held-out and tuning sets
+(the shop's tests/nlu, tests/nlu_tuning) apart from anything trained on, shared by the review queue's
+export (handoff/review/export.py), which never exports a copy of a held-out message, and by the test
+of those sets (tests/test_held_out_data.py)."""
 
 from __future__ import annotations
 
