@@ -3,6 +3,8 @@ pages of the console's origins. The login answer carries the agent's role."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import websockets
 import yaml
@@ -20,11 +22,15 @@ PRIVATE_HTTP = sorted(
     if method in ("get", "post") and operation.get("security") != [] and path != "/api/ws")
 
 
+# A value of the right shape for each path parameter, so the route matches and the token is what fails.
+SAMPLE_PATH_VALUES = {"conversation_id": "c-any", "alarm_id": "1"}
+
+
 @pytest.mark.parametrize(("method", "path"), PRIVATE_HTTP)
 @pytest.mark.parametrize("token", [None, "not-the-token-of-anyone"])
 async def test_every_endpoint_refuses_a_missing_or_wrong_token(
         api: Api, method: str, path: str, token: str | None) -> None:
-    path = path.replace("{conversation_id}", "c-any")
+    path = re.sub(r"\{(\w+)\}", lambda found: SAMPLE_PATH_VALUES.get(found[1], "any"), path)
     status, body = await api.call(method, path, body={}, token=token or "")
     assert status == 401
     assert "token" in body["error"]
