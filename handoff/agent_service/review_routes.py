@@ -21,7 +21,7 @@ from handoff.agent_service.review_queue import DEFAULT_SINCE, ReviewQueue, decid
 from handoff.agent_service.verdict_routes import DomainCache
 from handoff.insights.period import SinceError, parse_since
 from handoff.review.clusters import Proposal
-from handoff.review.store import ACCEPT, ACTIONS, DISMISS, RELABEL, record_decision
+from handoff.review.store import ACCEPT, ACTIONS, DISMISS, RELABEL, AlreadyDecided, record_decision
 
 MAX_KEY_LENGTH = 128
 
@@ -93,7 +93,10 @@ async def decide(request: Request, key: str) -> HTTPResponse:
             raise ApiError(400, "a new topic has no intent yet: relabel it to one", reason="bad_decision")
         label = proposal.label
     texts = [example.text for example in proposal.examples]
-    await in_thread(record_decision, write_engine(request), key, action, label, texts, request.ctx.agent.id)
+    try:
+        await in_thread(record_decision, write_engine(request), key, action, label, texts, request.ctx.agent.id)
+    except AlreadyDecided:  # another lead's decision stored between the check above and this one
+        raise ApiError(409, "this cluster was decided already", reason="decided") from None
     queue.forget()
     return json({"key": key, "action": action, "label": label if action != DISMISS else None, "count": len(texts)})
 

@@ -79,7 +79,7 @@ review_utterances = Table(
 review_decisions = Table(
     "review_decisions", metadata,
     Column("id", Integer, primary_key=True),
-    Column("proposal_key", String(64), nullable=False, index=True),
+    Column("proposal_key", String(64), nullable=False, unique=True, index=True),  # one decision per cluster
     Column("action", String(16), nullable=False),  # "accept" | "relabel" | "dismiss"
     Column("label", String(128)),
     Column("texts", JSON, nullable=False),  # the scrubbed texts decided on

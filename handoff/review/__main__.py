@@ -1,5 +1,5 @@
 """`python -m handoff.review export [--database URL] [--project DIR]`: writes the lead's accepted
-examples to data/reviewed.yml and tests/reviewed_conversations.yml (handoff/review/export.py), then
+examples to data/reviewed.yml and tests/test_reviewed_conversations.yml (handoff/review/export.py), then
 prints what it wrote and left out (counts only). Retrain (`make model`) and commit both files."""
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Writes the lead's accepted examples where training and `make test` read them.
 
 `data/reviewed.yml` (Rasa NLU YAML, one block per label, placeholders filled with synthetic values)
-is merged: what it held stays, new texts are added. `tests/reviewed_conversations.yml` holds each
-example as a one-turn test conversation with its expected intent. A text is left out when its label
+is merged: what it held stays, new texts are added. `tests/test_reviewed_conversations.yml` holds each
+example as a one-turn test conversation with its expected intent and the bot's first action for it
+(named `test_*` so Rasa reads it as test stories, where full retrieval intents belong). A text is left out when its label
 is unknown to the domain and the training data, when it is already a training example, or when it is
 a near-copy of a held-out or tuning message (tests/nlu, tests/nlu_tuning: the quality gates must stay
 measured on messages never trained on). Those folders are read only to compare, never printed.
@@ -20,12 +21,13 @@ from rasa.shared.nlu.training_data.loading import load_data
 
 from handoff.review.closeness import HELD_OUT_FOLDERS, is_copy, tokens
 from handoff.review.clusters import load_known_examples
+from handoff.review.first_actions import first_actions
 from handoff.review.synthetic import fill
 from handoff.review.training_data import labelled_texts
 from handoff.review.utterances import normalise
 
 REVIEWED_DATA = Path("data/reviewed.yml")
-REVIEWED_CONVERSATIONS = Path("tests/reviewed_conversations.yml")
+REVIEWED_CONVERSATIONS = Path("tests/test_reviewed_conversations.yml")
 DOMAIN = Path("domain")
 NOT_TEACHABLE = frozenset({"nlu_fallback"})  # the gate's verdict, not an intent a customer has
 HEADER = "# Written by `python -m handoff.review export` from the lead's accepted review proposals (docs/review.md).\n"
@@ -45,7 +47,7 @@ class ExportReport:
 
 def export(accepted: Mapping[str, Sequence[str]], project: Path, held_out_root: Path | None = None) -> ExportReport:
     """Merges `accepted` (label -> scrubbed texts) into the project's data/reviewed.yml and writes
-    tests/reviewed_conversations.yml; `held_out_root` holds tests/nlu and tests/nlu_tuning (the
+    tests/test_reviewed_conversations.yml; `held_out_root` holds tests/nlu and tests/nlu_tuning (the
     project's own by default)."""
     report = ExportReport()
     reviewed = _reviewed_examples(project / REVIEWED_DATA)
@@ -67,7 +69,7 @@ def export(accepted: Mapping[str, Sequence[str]], project: Path, held_out_root: 
                 trained.add(normalise(example))
                 report.added += 1
     _write(project / REVIEWED_DATA, _nlu_yaml(reviewed))
-    _write(project / REVIEWED_CONVERSATIONS, _stories_yaml(reviewed))
+    _write(project / REVIEWED_CONVERSATIONS, _stories_yaml(reviewed, first_actions(project)))
     report.written = {label: len(texts) for label, texts in sorted(reviewed.items())}
     return report
 
@@ -112,12 +114,18 @@ def _nlu_yaml(examples: Mapping[str, Sequence[str]]) -> str:
     return f'{HEADER}version: "3.1"\n\nnlu:\n' + "\n".join(blocks)
 
 
-def _stories_yaml(examples: Mapping[str, Sequence[str]]) -> str:
+def _stories_yaml(examples: Mapping[str, Sequence[str]], actions: Mapping[str, str]) -> str:
+    """One conversation per example: the message, its intent, and the action the bot's rules answer
+    that intent with first (none for an intent no rule or story opens with)."""
     stories = [f"- story: reviewed {label} {number}\n  steps:\n  - user: |\n      {_one_line(text)}\n"
-               f"    intent: {label}\n"
+               f"    intent: {label}\n" + _action_step(actions.get(label.split('/', 1)[0]))
                for label, texts in sorted(examples.items()) for number, text in enumerate(texts, start=1)]
     body = "".join(stories) if stories else ""
     return f'{HEADER}version: "3.1"\n\nstories:' + ("\n" + body if body else " []\n")
+
+
+def _action_step(action: str | None) -> str:
+    return f"  - action: {action}\n" if action else ""
 
 
 def _one_line(text: str) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from handoff.insights.schema import review_decisions, review_utterances
 from handoff.insights.turns import utc
@@ -21,6 +22,14 @@ from handoff.review.utterances import Utterance
 ACCEPT, RELABEL, DISMISS = "accept", "relabel", "dismiss"
 ACTIONS = (ACCEPT, RELABEL, DISMISS)
 TEACHING_ACTIONS = (ACCEPT, RELABEL)  # decisions whose texts become training examples
+
+
+class AlreadyDecided(Exception):
+    """The proposal has a decision already (the database keeps one per key, however close two come)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the proposal {key[:16]} was decided already")
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,7 @@ def record_decision(engine: Engine, key: str, action: str, label: str | None, te
 
     Raises:
         ValueError: an unknown action, an accept or relabel without a label, or no texts.
+        AlreadyDecided: the proposal was decided before, or by a concurrent call that stored first.
     """
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {ACTIONS}, not {action!r}")
@@ -61,15 +71,18 @@ def record_decision(engine: Engine, key: str, action: str, label: str | None, te
         raise ValueError("a decision names the texts it is about")
     decision = Decision(key=key, action=action, label=label if action in TEACHING_ACTIONS else None,
                         texts=list(texts), decided_by=decided_by, decided_at=utc_now())
-    with engine.begin() as connection:
-        connection.execute(review_decisions.insert().values(
-            proposal_key=decision.key, action=decision.action, label=decision.label, texts=decision.texts,
-            decided_by=decision.decided_by, decided_at=decision.decided_at))
+    try:
+        with engine.begin() as connection:
+            connection.execute(review_decisions.insert().values(
+                proposal_key=decision.key, action=decision.action, label=decision.label, texts=decision.texts,
+                decided_by=decision.decided_by, decided_at=decision.decided_at))
+    except IntegrityError as error:  # the unique proposal key: only one of concurrent decisions stores
+        raise AlreadyDecided(key) from error
     return decision
 
 
 def decisions(engine: Engine) -> dict[str, Decision]:
-    """Every proposal's decision by its key (the latest, should one be decided twice)."""
+    """Every proposal's decision by its key (one each: the key is unique)."""
     with engine.connect() as connection:
         rows = connection.execute(select(review_decisions).order_by(review_decisions.c.id)).all()
     return {row.proposal_key: Decision(key=row.proposal_key, action=row.action, label=row.label,

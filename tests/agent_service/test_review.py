@@ -4,6 +4,7 @@ scrubbed texts, decisions validated against the bot's domain and recorded once, 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -120,6 +121,25 @@ async def test_a_lead_accepts_relabels_and_dismisses_once(api: Api, start_servic
     engine.dispose()
     assert sorted(rows) == sorted([(first["key"], "accept" if accept else "relabel", lead.id),
                                    (second["key"], "relabel", lead.id), (third["key"], "dismiss", lead.id)])
+
+
+async def test_a_cluster_decided_twice_at_once_is_recorded_once(api: Api, start_service: StartService,
+                                                                tmp_path: Path, lead: KnownAgent) -> None:
+    database = tmp_path / "insights.sqlite3"
+    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
+    client = Api(api.session, service.url).as_agent(lead)
+    status, queue = await client.get("/api/review?since=7d")
+    assert status == 200, queue
+    key = queue["proposals"][0]["key"]
+    answers = await asyncio.gather(client.post(f"/api/review/{key}", {"action": "dismiss", "since": "7d"}),
+                                   client.post(f"/api/review/{key}", {"action": "dismiss", "since": "7d"}))
+    assert sorted(status for status, _ in answers) == [200, 409], answers
+    assert [body["reason"] for status, body in answers if status == 409] == ["decided"]
+    engine = open_database(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        keys = connection.execute(select(review_decisions.c.proposal_key)).scalars().all()
+    engine.dispose()
+    assert keys == [key]
 
 
 async def test_alarms_and_clusters_are_listed_counted_and_cleared(api: Api, start_service: StartService, tmp_path: Path,

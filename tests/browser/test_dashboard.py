@@ -89,7 +89,7 @@ def test_a_lead_sees_the_charts_and_the_numbers(service: ServiceProcess, new_pag
     page.wait_for_function("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
     page.set_viewport_size(DESKTOP)
 
-    page.get_by_label("Period", exact=True).select_option("24h")
+    dashboard.get_by_label("Period", exact=True).select_option("24h")  # the review page has a Period too
     expect(page.locator("#containment-summary")).to_have_text(
         "– of 0 finished conversations (1 still open)")  # only the open conversation is that recent
     page.get_by_role("button", name="Back to chats").click()

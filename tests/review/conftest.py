@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
 from handoff.review.clusters import load_known_examples
 from handoff.review.utterances import Utterance
 from rasa_bot.settings import PROJECT_ROOT
+
+HELD_OUT_MESSAGE = "is there some way to get my instalments spread over a longer period"  # made up for the tests
 
 
 def message(text: str, bot_ranked_first: str, reason: str = "handoff", conversation: str = "c1") -> Utterance:
@@ -21,3 +25,16 @@ def message(text: str, bot_ranked_first: str, reason: str = "handoff", conversat
 @pytest.fixture(scope="session")
 def known() -> dict[str, list[str]]:
     return load_known_examples(PROJECT_ROOT)
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    """The training inputs copied (symlinks followed), with a held-out set of one made-up message."""
+    copy = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "data", copy / "data")
+    shutil.copytree(PROJECT_ROOT / "domain", copy / "domain")
+    shutil.copy(PROJECT_ROOT / "config.yml", copy / "config.yml")
+    (copy / "tests" / "nlu").mkdir(parents=True)
+    (copy / "tests" / "nlu" / "made_up.yml").write_text(
+        f'version: "3.1"\nnlu:\n- intent: faq/change_payment_date\n  examples: |\n    - {HELD_OUT_MESSAGE}\n')
+    return copy

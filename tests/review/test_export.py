@@ -4,7 +4,6 @@ shapes, copies of held-out messages and unknown labels stay out, and `rasa data 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +16,10 @@ from handoff.insights.database import open_database
 from handoff.review.__main__ import main
 from handoff.review.export import EMPTY_NLU, REVIEWED_CONVERSATIONS, REVIEWED_DATA, export
 from handoff.review.store import record_decision
+from rasa_bot.quality.regression import reviewed_conversations
 from rasa_bot.settings import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).parent / "rasa")
-HELD_OUT_MESSAGE = "is there some way to get my instalments spread over a longer period"  # made up for this test
 ACCEPTED = {
     "check_order_status": ["my parcel for <order> never turned up, where is it", "where is <order> my friend"],
     "request_human": ["i need a proper person, this bot is going in circles"],
@@ -29,19 +28,6 @@ ACCEPTED = {
     "pay_with_bitcoin": ["can i pay with bitcoin"],  # a label the domain does not know
     "greet": ["hi", "instalments spread over a longer period, is there some way to get my"],
 }
-
-
-@pytest.fixture()
-def project(tmp_path: Path) -> Path:
-    """The training inputs copied (symlinks followed), with a held-out set of one made-up message."""
-    copy = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "data", copy / "data")
-    shutil.copytree(PROJECT_ROOT / "domain", copy / "domain")
-    shutil.copy(PROJECT_ROOT / "config.yml", copy / "config.yml")
-    (copy / "tests" / "nlu").mkdir(parents=True)
-    (copy / "tests" / "nlu" / "made_up.yml").write_text(
-        f'version: "3.1"\nnlu:\n- intent: faq/change_payment_date\n  examples: |\n    - {HELD_OUT_MESSAGE}\n')
-    return copy
 
 
 def test_an_export_adds_what_is_new_and_teachable_and_rasa_validates_it(project: Path) -> None:
@@ -60,6 +46,10 @@ def test_an_export_adds_what_is_new_and_teachable_and_rasa_validates_it(project:
     assert "<" not in complaint and "07700 900" in complaint
     stories = YAMLStoryReader().read_from_file(project / REVIEWED_CONVERSATIONS)
     assert len(stories) == 5
+    conversations = reviewed_conversations(project)
+    assert {(c.example.label, c.action) for c in conversations} == {
+        ("check_order_status", "order_lookup_form"), ("request_human", "action_handoff"),
+        ("faq/late_fees", "utter_faq"), ("complaint", "action_handoff")}
     again = export(ACCEPTED, project)  # a repeated export changes nothing
     assert again.added == 0 and again.written == report.written
     result = subprocess.run([RASA, "data", "validate", "--domain", "domain", "--data", "data", "--config",

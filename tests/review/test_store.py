@@ -11,7 +11,13 @@ from sqlalchemy.engine import Engine
 from handoff.insights.database import open_database
 from handoff.review.capture import store_utterance, utterance_row
 from handoff.review.queue import open_proposals
-from handoff.review.store import accepted_examples, decisions, load_utterances, record_decision
+from handoff.review.store import (
+    AlreadyDecided,
+    accepted_examples,
+    decisions,
+    load_utterances,
+    record_decision,
+)
 from tests.review.test_clusters import PERSON
 
 RANKING = [{"name": "request_human", "confidence": 0.9}]
@@ -56,6 +62,14 @@ def test_decisions_are_stored_and_accepted_texts_are_the_examples(engine: Engine
     assert found["k1"].texts == ["get me a human", "a person please"] and found["k1"].decided_at.tzinfo is None
     assert accepted_examples(engine) == {"request_human": ["get me a human", "a person please", "an agent"],
                                          "complaint": ["this is useless"]}
+
+
+def test_a_proposal_is_decided_once(engine: Engine) -> None:
+    record_decision(engine, "k1", "accept", "request_human", ["get me a human"], "lead-1")
+    with pytest.raises(AlreadyDecided):
+        record_decision(engine, "k1", "dismiss", None, ["get me a human"], "lead-2")
+    found = decisions(engine)
+    assert list(found) == ["k1"] and (found["k1"].action, found["k1"].decided_by) == ("accept", "lead-1")
 
 
 @pytest.mark.parametrize(("action", "label", "texts"), [("delete", "x", ["a"]), ("accept", None, ["a"]),

@@ -141,6 +141,11 @@ function decisionRow(proposal, item, problem) {
   select.id = `relabel-${proposal.key}`;
   const label = node("label", "Relabel as");
   label.htmlFor = select.id;
+  // No label is preselected unless it is the proposal's own: a new topic must never be relabelled
+  // to whatever intent happens to come first.
+  const choose = node("option", "Choose an intent…");
+  choose.value = "";
+  select.append(choose);
   for (const name of review.labels || []) {
     const option = node("option", name);
     option.value = name;
@@ -150,7 +155,9 @@ function decisionRow(proposal, item, problem) {
   select.disabled = !review.labels;
   const relabel = node("button", "Relabel", "secondary");
   relabel.type = "button";
-  relabel.disabled = !review.labels;
+  const relabelReady = () => { relabel.disabled = !review.labels || select.value === ""; };
+  relabelReady();
+  select.addEventListener("change", relabelReady);
   relabel.addEventListener("click", () => decide({ action: "relabel", label: select.value }, relabel));
   const dismiss = node("button", "Dismiss", "secondary");
   dismiss.type = "button";

@@ -41,7 +41,8 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.String(128), nullable=False),
         sa.Column("decided_at", sa.DateTime, nullable=False),
     )
-    op.create_index("ix_review_decisions_proposal_key", "review_decisions", ["proposal_key"])
+    # Unique: two leads deciding the same cluster at the same instant leave one decision.
+    op.create_index("ix_review_decisions_proposal_key", "review_decisions", ["proposal_key"], unique=True)
 
 
 def downgrade() -> None:
