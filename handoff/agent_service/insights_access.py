@@ -9,17 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
 from sanic.request import Request
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
-from sqlalchemy.engine.url import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from handoff.agent_service.errors import ApiError
-from handoff.insights.reading import open_read_only
+from handoff.insights.reading import open_existing, open_read_only
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -28,11 +25,7 @@ UNAVAILABLE = "insights_unavailable"
 
 def open_writable(url: str) -> Engine:
     """An engine on `url` that may change rows of an existing SQLite file but never creates one."""
-    parsed = make_url(url)
-    if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-        path = Path(parsed.database).resolve()
-        return create_engine(f"sqlite:///file:{path}?mode=rw&uri=true", future=True)
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return open_existing(url, "rw")
 
 
 def read_engine(request: Request) -> Engine:

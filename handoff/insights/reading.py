@@ -19,10 +19,16 @@ from handoff.settings import HandoffSettings
 
 def open_read_only(url: str) -> Engine:
     """An engine on `url` that cannot change a SQLite file (nor create one)."""
+    return open_existing(url, "ro")
+
+
+def open_existing(url: str, sqlite_mode: str) -> Engine:
+    """An engine on `url` that never creates a SQLite file; `sqlite_mode` "ro" also keeps it unchanged,
+    "rw" lets it change rows."""
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         path = Path(parsed.database).resolve()
-        return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", future=True)
+        return create_engine(f"sqlite:///file:{path}?mode={sqlite_mode}&uri=true", future=True)
     return create_engine(url, future=True, pool_pre_ping=True)
 
 

@@ -4,30 +4,12 @@
 // POST /api/review/<key>. Customers' words go on the page with textContent only, never as HTML.
 "use strict";
 
-const review = { token: null, labels: null, since: "30d" };
+const review = { labels: null, since: "30d" };
 const reviewEl = (id) => document.getElementById(id);
 const KIND_HEADLINES = {
   fallback_rate: "Fallback rate changed", handoff_rate: "Handoff rate changed",
   confidence_shift: "Confidence shifted", stale_answer: "Answer marked out of date",
 };
-
-function node(tag, text, className) {
-  const element = document.createElement(tag);
-  if (text !== undefined && text !== null) element.textContent = String(text);
-  if (className) element.className = className;
-  return element;
-}
-
-async function reviewApi(method, path, body) {
-  const response = await fetch(path, {
-    method,
-    headers: { Authorization: `Bearer ${review.token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || `request failed (${response.status})`);
-  return data;
-}
 
 function when(iso) {
   return iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "–";
@@ -35,9 +17,9 @@ function when(iso) {
 
 // Example conversations: each opens in the console's chat view when the console still keeps it.
 function conversationLinks(ids, problem) {
-  const links = node("div", ids.length ? "Conversations:" : "", "links");
+  const links = el("div", ids.length ? "Conversations:" : "", "links");
   for (const id of ids) {
-    const button = node("button", id);
+    const button = el("button", id);
     button.type = "button";
     button.addEventListener("click", () => openFromReview(id, problem));
     links.append(button);
@@ -47,9 +29,9 @@ function conversationLinks(ids, problem) {
 
 async function openFromReview(conversationId, problem) {
   problem.textContent = "";
-  const response = await fetch(`/api/conversations/${encodeURIComponent(conversationId)}`,
-    { headers: { Authorization: `Bearer ${review.token}` } });
-  if (!response.ok) {
+  try {
+    await api("GET", `/api/conversations/${encodeURIComponent(conversationId)}`);
+  } catch {
     problem.textContent = `Conversation ${conversationId} cannot be opened here: only handed-off conversations ` +
       "are kept in the console, for as long as their retention allows.";
     return;
@@ -67,19 +49,19 @@ function showCount(listId, countId, emptyId) {
 // --- alarms -------------------------------------------------------------------------------------
 
 function alarmCard(alarm) {
-  const item = node("li", null, "card alarm");
-  item.append(node("h3", `${KIND_HEADLINES[alarm.kind] || alarm.kind}: ${alarm.subject}`));
-  item.append(node("p", alarm.detail));
-  item.append(node("p", `Since ${when(alarm.since)} · raised ${when(alarm.raised_at)} · severity ` +
+  const item = el("li", null, "card alarm");
+  item.append(el("h3", `${KIND_HEADLINES[alarm.kind] || alarm.kind}: ${alarm.subject}`));
+  item.append(el("p", alarm.detail));
+  item.append(el("p", `Since ${when(alarm.since)} · raised ${when(alarm.raised_at)} · severity ` +
     `${Number(alarm.severity).toFixed(2)}`, "muted"));
-  const problem = node("p", "", "error");
+  const problem = el("p", "", "error");
   item.append(conversationLinks(alarm.examples || [], problem));
-  const clear = node("button", "Clear");
+  const clear = el("button", "Clear");
   clear.type = "button";
   clear.addEventListener("click", async () => {
     clear.disabled = true;
     try {
-      await reviewApi("POST", `/api/alarms/${encodeURIComponent(alarm.id)}/clear`);
+      await api("POST", `/api/alarms/${encodeURIComponent(alarm.id)}/clear`);
       item.remove();
       showCount("alarms", "alarms-count", "alarms-empty");
     } catch (error) {
@@ -87,7 +69,7 @@ function alarmCard(alarm) {
       clear.disabled = false;
     }
   });
-  const row = node("div", null, "decide");
+  const row = el("div", null, "decide");
   row.append(clear);
   item.append(row, problem);
   return item;
@@ -100,27 +82,27 @@ function proposalTitle(proposal) {
 }
 
 function proposalCard(proposal) {
-  const item = node("li", null, proposal.label === null ? "card new-topic" : "card");
-  const title = node("h3", proposalTitle(proposal));
+  const item = el("li", null, proposal.label === null ? "card new-topic" : "card");
+  const title = el("h3", proposalTitle(proposal));
   title.id = `proposal-${proposal.key}`;
   item.setAttribute("aria-labelledby", title.id);
-  item.append(title, node("p", `${proposal.count} messages · first ${when(proposal.first_seen)} · last ` +
+  item.append(title, el("p", `${proposal.count} messages · first ${when(proposal.first_seen)} · last ` +
     `${when(proposal.last_seen)}`, "muted"));
-  const examples = node("ul", null, "examples");
-  for (const text of proposal.examples) examples.append(node("li", text));
-  const problem = node("p", "", "error");
+  const examples = el("ul", null, "examples");
+  for (const text of proposal.examples) examples.append(el("li", text));
+  const problem = el("p", "", "error");
   item.append(examples, conversationLinks(proposal.conversations || [], problem), decisionRow(proposal, item, problem),
     problem);
   return item;
 }
 
 function decisionRow(proposal, item, problem) {
-  const row = node("div", null, "decide");
+  const row = el("div", null, "decide");
   const decide = async (body, button) => {
     problem.textContent = "";
     button.disabled = true;
     try {
-      const decided = await reviewApi("POST", `/api/review/${encodeURIComponent(proposal.key)}`,
+      const decided = await api("POST", `/api/review/${encodeURIComponent(proposal.key)}`,
         { ...body, since: review.since });
       item.remove();
       showCount("proposals", "proposals-count", "proposals-empty");
@@ -132,34 +114,34 @@ function decisionRow(proposal, item, problem) {
     }
   };
   if (proposal.label !== null) {
-    const accept = node("button", "Accept");
+    const accept = el("button", "Accept");
     accept.type = "button";
     accept.addEventListener("click", () => decide({ action: "accept" }, accept));
     row.append(accept);
   }
-  const select = node("select");
+  const select = el("select");
   select.id = `relabel-${proposal.key}`;
-  const label = node("label", "Relabel as");
+  const label = el("label", "Relabel as");
   label.htmlFor = select.id;
   // No label is preselected unless it is the proposal's own: a new topic must never be relabelled
   // to whatever intent happens to come first.
-  const choose = node("option", "Choose an intent…");
+  const choose = el("option", "Choose an intent…");
   choose.value = "";
   select.append(choose);
   for (const name of review.labels || []) {
-    const option = node("option", name);
+    const option = el("option", name);
     option.value = name;
     option.selected = name === proposal.label;
     select.append(option);
   }
   select.disabled = !review.labels;
-  const relabel = node("button", "Relabel", "secondary");
+  const relabel = el("button", "Relabel", "secondary");
   relabel.type = "button";
   const relabelReady = () => { relabel.disabled = !review.labels || select.value === ""; };
   relabelReady();
   select.addEventListener("change", relabelReady);
   relabel.addEventListener("click", () => decide({ action: "relabel", label: select.value }, relabel));
-  const dismiss = node("button", "Dismiss", "secondary");
+  const dismiss = el("button", "Dismiss", "secondary");
   dismiss.type = "button";
   dismiss.addEventListener("click", () => decide({ action: "dismiss" }, dismiss));
   row.append(label, select, relabel, dismiss);
@@ -173,8 +155,8 @@ async function loadReview() {
   reviewEl("review-error").textContent = "";
   reviewEl("review-status").textContent = "Loading…";
   try {
-    const [alarms, queue] = await Promise.all([reviewApi("GET", "/api/alarms"),
-      reviewApi("GET", `/api/review?since=${encodeURIComponent(review.since)}`)]);
+    const [alarms, queue] = await Promise.all([api("GET", "/api/alarms"),
+      api("GET", `/api/review?since=${encodeURIComponent(review.since)}`)]);
     review.labels = queue.labels;
     reviewEl("alarms").replaceChildren(...alarms.alarms.map(alarmCard));
     reviewEl("proposals").replaceChildren(...queue.proposals.map(proposalCard));
@@ -211,7 +193,6 @@ function toggleReview() {
 
 document.addEventListener("console:login", (event) => {
   if (event.detail.role !== "lead") return;
-  review.token = window.sessionStorage.getItem("agentToken");
   reviewEl("review-toggle").hidden = false;
 });
 
