@@ -26,7 +26,7 @@ def blueprint() -> Blueprint:
 
 def describe_alarm(alarm: StoredAlarm) -> dict[str, Any]:
     """An open alarm as the console shows it."""
-    return {"id": alarm.id, "kind": alarm.kind, "subject": alarm.subject, "since": alarm.since.isoformat(),
+    return {"id": alarm.id, "kind": alarm.kind, "headline": alarm.headline, "subject": alarm.subject, "since": alarm.since.isoformat(),
             "raised_at": alarm.raised_at.isoformat(), "detail": alarm.detail, "severity": alarm.severity,
             "examples": list(alarm.examples)}
 

@@ -16,6 +16,9 @@ from handoff.insights.schema import drift_alarms
 from handoff.insights.turns import utc
 
 DETAIL_LENGTH = 512
+# What each kind of alarm tells a lead, in the console and in Slack.
+KIND_HEADLINES = {"fallback_rate": "Fallback rate changed", "handoff_rate": "Handoff rate changed",
+                  "confidence_shift": "Confidence shifted", "stale_answer": "Answer marked out of date"}
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class StoredAlarm:
     model_id: str | None
     cleared_at: datetime | None
     cleared_by: str | None
+
+    @property
+    def headline(self) -> str:
+        return KIND_HEADLINES.get(self.kind, f"Drift alarm ({self.kind})")
 
 
 def store_alarms(connection: Connection, alarms: Iterable[Alarm], model_id: str | None) -> int:

@@ -28,21 +28,18 @@ from handoff.store import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 LEASE_NAME = "drift-alarms"
-KIND_HEADLINES = {"fallback_rate": "Fallback rate changed", "handoff_rate": "Handoff rate changed",
-                  "confidence_shift": "Confidence shifted", "stale_answer": "Answer marked out of date"}
 
 ReadAlarms = Callable[[], Sequence[StoredAlarm]]
 
 
 def render_alarm(alarm: StoredAlarm) -> dict[str, Any]:
     """The chat.postMessage arguments for one alarm: kind, subject, since, severity and detail."""
-    headline = KIND_HEADLINES.get(alarm.kind, f"Drift alarm ({alarm.kind})")
     since = alarm.since.strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"{headline}: {escape(alarm.subject)} since {since} (severity {alarm.severity:.2f}). "
+    text = (f"{alarm.headline}: {escape(alarm.subject)} since {since} (severity {alarm.severity:.2f}). "
             f"{escape(alarm.detail)}")
     return {"text": text, "blocks": [
         {"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"*{headline}* · `{escape(alarm.subject)}` · since {since} · severity *{alarm.severity:.2f}*\n"
+            f"*{alarm.headline}* · `{escape(alarm.subject)}` · since {since} · severity *{alarm.severity:.2f}*\n"
             f"{escape(alarm.detail)}")}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": (
             "Example conversations and the Clear button are in the agent console's review page.")}]},

@@ -6,10 +6,6 @@
 
 const review = { labels: null, since: "30d" };
 const reviewEl = (id) => document.getElementById(id);
-const KIND_HEADLINES = {
-  fallback_rate: "Fallback rate changed", handoff_rate: "Handoff rate changed",
-  confidence_shift: "Confidence shifted", stale_answer: "Answer marked out of date",
-};
 
 function when(iso) {
   return iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "–";
@@ -50,7 +46,7 @@ function showCount(listId, countId, emptyId) {
 
 function alarmCard(alarm) {
   const item = el("li", null, "card alarm");
-  item.append(el("h3", `${KIND_HEADLINES[alarm.kind] || alarm.kind}: ${alarm.subject}`));
+  item.append(el("h3", `${alarm.headline}: ${alarm.subject}`));
   item.append(el("p", alarm.detail));
   item.append(el("p", `Since ${when(alarm.since)} · raised ${when(alarm.raised_at)} · severity ` +
     `${Number(alarm.severity).toFixed(2)}`, "muted"));
