@@ -43,9 +43,9 @@ class RateLimit(BaseModel):
 
 class DriftSettings(BaseModel):
     """Thresholds of the drift alarms (handoff/drift, docs/drift.md). Defaults were chosen on simulated
-    streams (tests/drift/test_simulated_streams.py): alarms within about 150 turns of a rate jump of a
-    subject with a tenth of the traffic, within 500 of a confidence shift, about one false alarm per
-    20,000 turns at most."""
+    streams (tests/drift/test_simulated_streams.py) and then on the drift benchmark's tuning seeds
+    (bench/drift.py, docs/drift_bench.md): at most about one false alarm per 20,000 turns, rate and
+    stale alarms within a few hundred turns, confidence shifts within 500 on simulated streams."""
 
     warmup_turns: int = Field(
         300, ge=0, description="Turns after a start or a model change (a new reference) before any alarm.",
