@@ -8,10 +8,12 @@ Not a script; bench/drift.py imports it when it replays.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
 
 from bench.drift_replay import ProposedCluster, RaisedAlarm
 from bench.drift_stream import StreamTurn, StreamVerdict
-from handoff.drift.monitor import Alarm, DriftMonitor, TurnObservation, VerdictObservation
+from handoff.drift.monitor import Alarm, DriftMonitor, VerdictObservation
+from handoff.drift.observations import turn_observation
 from handoff.review.clusters import load_known_examples, propose
 from handoff.review.utterances import Utterance
 from handoff.settings import DriftSettings
@@ -22,6 +24,16 @@ FALLBACK, HANDOFF = "fallback", "handoff"
 
 def _raised(alarms: Sequence[Alarm]) -> list[RaisedAlarm]:
     return [RaisedAlarm(alarm.kind, alarm.subject) for alarm in alarms]
+
+
+def turns_row(turn: StreamTurn) -> SimpleNamespace:
+    """The turn as the `turns` row the capture wrote for it, so production's own reading of a row
+    (handoff.drift.observations.turn_observation) makes the monitor's observation."""
+    output = turn.output
+    return SimpleNamespace(at=turn.at, conversation_id=turn.conversation_id, model_id=output.model_id,
+                           intent=output.intent, top_intents=[dict(entry) for entry in output.top_intents],
+                           confidence=output.confidence, answer_version=output.answer_version,
+                           fallback=output.fallback, handoff_trigger=HANDOFF if output.handed_off else None)
 
 
 def utterance(turn: StreamTurn) -> Utterance:
@@ -39,11 +51,7 @@ class RealDetectors:
         self.known_examples = known_examples
 
     def observe_turn(self, turn: StreamTurn) -> list[RaisedAlarm]:
-        output = turn.output
-        return _raised(self.monitor.observe_turn(TurnObservation(
-            at=turn.at, conversation_id=turn.conversation_id, model_id=output.model_id, intent=output.label,
-            confidence=output.confidence, answer_version=output.answer_version, fallback=output.fallback,
-            handed_off=output.handed_off)))
+        return _raised(self.monitor.observe_turn(turn_observation(turns_row(turn))))
 
     def observe_verdict(self, verdict: StreamVerdict) -> list[RaisedAlarm]:
         return _raised(self.monitor.observe_verdict(VerdictObservation(

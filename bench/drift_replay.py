@@ -112,12 +112,12 @@ def _common(labels: Sequence[str | None]) -> frozenset[str]:
 
 
 def drifting_subjects(scenario: Scenario, recording: Recording) -> DriftingSubjects:
-    """The subjects the drift moves, from the recording: the intents (top of the ranking) that new-topic,
-    new-words and escalation messages count for, each with >= SUBJECT_SHARE of them."""
+    """The subjects the drift moves, from the recording: the intents the monitor counts new-topic,
+    new-words and escalation messages for (top of the ranking), each with >= SUBJECT_SHARE of them."""
     drifting = [recording[m.text] for source in (NEW_TOPIC, NEW_WORDS) for m in scenario.messages[source]]
     escalations = [recording[m.text] for m in scenario.messages[ESCALATION]]
-    queued = [output.label for output in drifting + escalations if output.fallback or output.handed_off]
-    return DriftingSubjects(_common(queued), _common([output.label for output in drifting]),
+    queued = [output.monitored_intent for output in drifting + escalations if output.fallback or output.handed_off]
+    return DriftingSubjects(_common(queued), _common([output.monitored_intent for output in drifting]),
                             stale_version(scenario, recording))
 
 

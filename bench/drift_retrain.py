@@ -1,12 +1,14 @@
 """`bench/drift.py retrain`: does teaching the bot from the review queue work? Every proposal of one
-seed's drift run is accepted as labelled (a new-topic proposal as the scenario's new FAQ topic, with
-the scenario's answer), written as `data/reviewed.yml` into a copy of the project's training inputs,
-a model is trained from that copy into a temporary directory, the new topic's messages are recorded
-with it, and the held-out quality report runs on it. The project's own data and model stay untouched.
+seed's drift run is decided as a lead would in the console (accepted as labelled; a new-topic proposal
+relabelled as the scenario's new FAQ topic) with `handoff.review.store.record_decision` into a
+temporary insights database, and `python -m handoff.review export` writes them into a temporary copy
+of the project. A model is trained from that copy, the new topic's messages are recorded with it, and
+the held-out quality report runs on it. The project's own data and model stay untouched.
 
-The accepted examples are written here in the NLU format `python -m handoff.review export` writes
-(one `intent:` block per label); the review queue's acceptance is a lead's action in the console,
-so this benchmark accepts in its place. Trains a model: 15+ minutes. Not a script; bench/drift.py runs it.
+The export leaves out labels the bot does not know (docs/review.md): a lead adds a new topic's answer
+and its first examples by hand before exporting, so the copy gets the scenario's answer for it and the
+new-topic proposal's two most typical messages as its first training examples. Trains a model: 15+
+minutes. Not a script; bench/drift.py runs it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -28,43 +30,61 @@ from bench.drift_replay import ProposedCluster
 from bench.drift_scenario import NEW_TOPIC, Scenario
 from bench.drift_stream import RecordedOutput
 from bench.system import ONE_ADDRESS_LOAD_LIMITS, bench_system
+from handoff.insights.database import open_database
+from handoff.review.closeness import HELD_OUT_FOLDERS
+from handoff.review.clusters import proposal_key
+from handoff.review.store import ACCEPT, RELABEL, record_decision
 from rasa_bot.settings import PROJECT_ROOT
 
-TRAINING_INPUTS = ("config.yml", "domain", "data")
-REVIEWED = Path("data") / "reviewed.yml"
+# Copied into the temporary project: what training reads, and the held-out sets the export keeps out.
+PROJECT_INPUTS = ("config.yml", "domain", "data", *HELD_OUT_FOLDERS)
 FAQ_PREFIX = "faq/"
+FIRST_EXAMPLES = 2  # new-topic messages the lead writes into the training data by hand
+LEAD = "drift-bench"
 
 
-def accepted_examples(proposals: Sequence[ProposedCluster], new_topic_label: str) -> dict[str, list[str]]:
-    """Every proposal accepted as labelled; a new topic as `new_topic_label`."""
-    accepted: dict[str, list[str]] = {}
-    for proposal in proposals:
-        accepted.setdefault(proposal.label or new_topic_label, []).extend(proposal.texts)
-    return accepted
-
-
-def reviewed_yaml(accepted: Mapping[str, Sequence[str]]) -> str:
-    """Rasa NLU training data of the accepted examples, one block per intent or FAQ topic."""
-    nlu = [{"intent": label, "examples": "".join(f"- {text}\n" for text in sorted(set(texts)))}
-           for label, texts in sorted(accepted.items())]
-    return yaml.safe_dump({"version": "3.1", "nlu": nlu}, sort_keys=False, allow_unicode=True, width=1000)
-
-
-def training_copy(scenario: Scenario, accepted: Mapping[str, Sequence[str]], work: Path) -> Path:
-    """The project's training inputs copied into `work`, with the reviewed examples and the new topic's answer."""
-    if not scenario.new_topic_label.startswith(FAQ_PREFIX) or not scenario.new_topic_answer:
-        raise SystemExit("retrain teaches the new topic as a FAQ topic: the scenario needs new_topic.answer")
-    for name in TRAINING_INPUTS:
+def project_copy(work: Path) -> Path:
+    """The project's training inputs and held-out sets copied into `work`."""
+    for name in PROJECT_INPUTS:
         source = PROJECT_ROOT / name
         if source.is_dir():
             shutil.copytree(source, work / name, symlinks=False)
-        else:
+        elif source.exists():
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(source, work / name)
-    (work / REVIEWED).write_text(reviewed_yaml(accepted), encoding="utf-8")
-    response = f"utter_{scenario.new_topic_label}"
-    (work / "domain" / "reviewed.yml").write_text(yaml.safe_dump(
-        {"version": "3.1", "responses": {response: [{"text": scenario.new_topic_answer}]}}, sort_keys=False))
     return work
+
+
+def add_new_topic_by_hand(scenario: Scenario, proposals: Sequence[ProposedCluster], work: Path) -> None:
+    """What a lead does before exporting a new topic: its answer in the domain and its first examples."""
+    if not scenario.new_topic_label.startswith(FAQ_PREFIX) or not scenario.new_topic_answer:
+        raise SystemExit("retrain teaches the new topic as a FAQ topic: the scenario needs new_topic.answer")
+    new_topics = [proposal for proposal in proposals if proposal.label is None]
+    if not new_topics:
+        raise SystemExit("the run proposed no new topic: nothing to teach")
+    response = f"utter_{scenario.new_topic_label}"
+    (work / "domain" / "reviewed_topics.yml").write_text(yaml.safe_dump(
+        {"version": "3.1", "responses": {response: [{"text": scenario.new_topic_answer}]}}, sort_keys=False))
+    first = max(new_topics, key=lambda proposal: len(proposal.texts)).texts[:FIRST_EXAMPLES]
+    (work / "data" / "reviewed_topics.yml").write_text(yaml.safe_dump(
+        {"version": "3.1", "nlu": [{"intent": scenario.new_topic_label,
+                                    "examples": "".join(f"- {text}\n" for text in first)}]},
+        sort_keys=False, allow_unicode=True, width=1000))
+
+
+def decide_and_export(scenario: Scenario, proposals: Sequence[ProposedCluster], work: Path) -> None:
+    """Every proposal decided into a temporary insights database, then exported into `work`."""
+    database = f"sqlite:///{work / 'insights.sqlite3'}"
+    engine = open_database(database)
+    try:
+        for proposal in proposals:
+            action, label = (ACCEPT, proposal.label) if proposal.label else (RELABEL, scenario.new_topic_label)
+            record_decision(engine, proposal_key(proposal.texts), action, label, proposal.texts, LEAD)
+    finally:
+        engine.dispose()
+    print(f"decided {len(proposals)} proposals ({sum(len(p.texts) for p in proposals)} messages)", flush=True)
+    subprocess.run([sys.executable, "-m", "handoff.review", "export", "--database", database, "--project", str(work)],
+                   cwd=PROJECT_ROOT, check=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
 
 
 def train(work: Path) -> Path:
@@ -84,10 +104,10 @@ def outcome(output: RecordedOutput, label: str) -> str:
 
 
 def retrain_and_check(args: argparse.Namespace, scenario: Scenario, proposals: Sequence[ProposedCluster]) -> None:
-    accepted = accepted_examples(proposals, scenario.new_topic_label)
-    print(f"accepting {sum(map(len, accepted.values()))} examples under {len(accepted)} labels", flush=True)
     with tempfile.TemporaryDirectory(prefix="drift-retrain-") as temporary:
-        work = training_copy(scenario, accepted, Path(temporary))
+        work = project_copy(Path(temporary))
+        add_new_topic_by_hand(scenario, proposals, work)
+        decide_and_export(scenario, proposals, work)
         model = train(work)
         args.model = model
         with bench_system(args, env=dict(ONE_ADDRESS_LOAD_LIMITS), needs_agent=False) as system:

@@ -46,6 +46,13 @@ class RecordedOutput:
                    raw.get("answer_version"), raw.get("model_id"))
 
     @property
+    def monitored_intent(self) -> str | None:
+        """The intent production's drift monitor counts the turn for (handoff/drift/observations.py): the
+        top-ranked classified intent, `nlu_fallback` skipped; every FAQ answer counts for `faq`."""
+        names = [str(entry.get("name")) for entry in self.top_intents if entry.get("name") != NLU_FALLBACK]
+        return names[0] if names else (self.intent if self.intent != NLU_FALLBACK else None)
+
+    @property
     def label(self) -> str | None:
         """The top-ranked classified intent, a FAQ answer's topic named in full (`faq/late_fees`); for
         a fallback the top of the classifier's ranking, so a fallback counts for that intent."""

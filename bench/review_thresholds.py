@@ -30,7 +30,7 @@ from handoff.review.scrub import scrub
 from rasa_bot.settings import PROJECT_ROOT
 
 SIMILARITIES = (0.30, 0.35, 0.40, 0.45, 0.50)
-MARGINS = (0.0, 0.02, 0.04, 0.08)
+MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08)
 NEW_TOPIC = (0.20, 0.25, 0.30, 0.35, 0.40)
 DBSCAN_SETTINGS = ((0.60, 3), (0.65, 3), (0.70, 3), (0.75, 3), (0.65, 4))  # (eps, min_samples)
 

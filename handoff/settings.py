@@ -43,9 +43,9 @@ class RateLimit(BaseModel):
 
 class DriftSettings(BaseModel):
     """Thresholds of the drift alarms (handoff/drift, docs/drift.md). Defaults were chosen on simulated
-    streams (tests/drift/test_simulated_streams.py): alarms within about 150 turns of a rate jump of a
-    subject with a tenth of the traffic, within 500 of a confidence shift, about one false alarm per
-    20,000 turns at most."""
+    streams (tests/drift/test_simulated_streams.py) and then on the drift benchmark's tuning seeds
+    (bench/drift.py, docs/drift_bench.md): at most about one false alarm per 20,000 turns, rate and
+    stale alarms within a few hundred turns, confidence shifts within 500 on simulated streams."""
 
     warmup_turns: int = Field(
         300, ge=0, description="Turns after a start or a model change (a new reference) before any alarm.",
@@ -55,7 +55,7 @@ class DriftSettings(BaseModel):
         "tested: its reference rate is too uncertain before.",
     )
     rate_rise: float = Field(
-        0.3, gt=0, lt=1,
+        0.15, gt=0, lt=1,
         description="The rise of a fallback or handoff rate the Page-Hinkley test is tuned to: it weighs each "
         "turn by how much likelier it is under the reference rate plus this than under the reference rate.",
     )
@@ -65,7 +65,7 @@ class DriftSettings(BaseModel):
         "means fewer false alarms and later true ones.",
     )
     rate_prior_weight: float = Field(
-        20.0, ge=0,
+        2.0, gt=0,
         description="A subject's reference rate starts as the rate over all subjects, worth this many turns, "
         "so a subject with few turns does not look like a rise from zero.",
     )
@@ -98,6 +98,11 @@ class DriftSettings(BaseModel):
     )
     stale_min_share: float = Field(
         0.3, gt=0, le=1, description="Share of the window's verdicts that must call the answer outdated or wrong.",
+    )
+    stale_horizon_turns: int = Field(
+        1_000, ge=1,
+        description="Verdicts count towards a stale-answer alarm only while they are at most this many turns "
+        "old, so agents' occasional slips about a rarely handed-off answer do not add up over months.",
     )
     follow_up_conversations: int = Field(
         10_000, ge=100,

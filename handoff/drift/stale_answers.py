@@ -2,7 +2,9 @@
 
 A verdict is about an answer version when it calls that answer outdated, or says the bot's answer (that
 version) was wrong. Agents err now and then, so one such verdict is no alarm: it takes `min_count` of
-them that are also `min_share` of the version's latest `window` verdicts.
+them that are also `min_share` of the version's latest `window` verdicts, all given within the last
+`horizon` turns of traffic (without it, a rarely handed-off answer would collect an agent's slip now
+and then, for months, until the slips alone made an alarm).
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ class StaleChange:
 
 @dataclass
 class StaleCounter:
-    """One answer version's latest verdicts: (stale or not, when, conversation)."""
+    """One answer version's latest verdicts: (stale or not, when, the monitor's turn count then,
+    conversation)."""
 
     window: int
-    verdicts: deque[tuple[bool, datetime, str]] = field(default_factory=deque)
+    verdicts: deque[tuple[bool, datetime, int, str]] = field(default_factory=deque)
 
-    def observe(self, stale: bool, at: datetime, conversation_id: str) -> None:
-        self.verdicts.append((stale, at, conversation_id))
+    def observe(self, stale: bool, at: datetime, turn_index: int, conversation_id: str) -> None:
+        self.verdicts.append((stale, at, turn_index, conversation_id))
         if len(self.verdicts) > self.window:
             self.verdicts.popleft()
 
+    def forget_before(self, turn_index: int) -> None:
+        """Drops the verdicts given before the monitor had seen `turn_index` turns."""
+        while self.verdicts and self.verdicts[0][2] < turn_index:
+            self.verdicts.popleft()
+
     def change(self, min_count: int, min_share: float) -> StaleChange | None:
-        stale = [(at, conversation) for is_stale, at, conversation in self.verdicts if is_stale]
+        stale = [(at, conversation) for is_stale, at, _, conversation in self.verdicts if is_stale]
         if len(stale) < min_count or len(stale) < min_share * len(self.verdicts):
             return None
         conversations = list(dict.fromkeys(conversation for _, conversation in reversed(stale)))[:EXAMPLES]
@@ -49,9 +57,10 @@ class StaleCounter:
         self.verdicts.clear()
 
     def to_state(self) -> dict[str, Any]:
-        return {"verdicts": [[stale, at.isoformat(), conversation] for stale, at, conversation in self.verdicts]}
+        return {"verdicts": [[stale, at.isoformat(), index, conversation]
+                             for stale, at, index, conversation in self.verdicts]}
 
     @classmethod
     def from_state(cls, state: dict[str, Any], window: int) -> StaleCounter:
-        return cls(window, deque((bool(stale), datetime.fromisoformat(at), str(conversation))
-                                 for stale, at, conversation in state.get("verdicts") or []))
+        return cls(window, deque((bool(stale), datetime.fromisoformat(at), int(index), str(conversation))
+                                 for stale, at, index, conversation in state.get("verdicts") or []))

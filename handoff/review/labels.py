@@ -19,7 +19,7 @@ from scipy.sparse import spmatrix
 
 NEIGHBOURS = 3  # training examples of a label a message is compared with (the nearest ones)
 LABEL_SIMILARITY = 0.30  # at least this close to the label's examples ...
-LABEL_MARGIN = 0.04  # ... and this much closer than to the runner-up label
+LABEL_MARGIN = 0.06  # ... and this much closer than to the runner-up label
 NEW_TOPIC_SIMILARITY = 0.35  # nearer than this to no label: nothing known is near (a new topic?)
 IGNORED_RANKING = frozenset({"nlu_fallback"})  # not an intent a message can be "more examples" of
 

@@ -1,5 +1,5 @@
 """The monitor's own rules: a model change resets every reference (a retrain raises nothing), the state
-survives a round trip, a subject alarms once per cool-down, verdicts find stale answers."""
+survives a round trip, a subject alarms once per cool-down, verdicts find stale answers (recent ones)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def test_three_outdated_verdicts_about_one_answer_version_are_a_stale_answer() -
     assert [(alarm.kind, alarm.subject, alarm.examples) for alarm in alarms] == [
         ("stale_answer", "abc123", ["c4", "c3", "c1"])]
     assert monitor.observe_verdict(VerdictObservation(START, "c9", "outdated", None, None)) == []
+
+
+def test_outdated_verdicts_further_apart_than_the_horizon_are_no_stale_answer() -> None:
+    monitor = DriftMonitor(DriftSettings(stale_horizon_turns=100))
+    alarms = []
+    for n in range(3):  # an agent's slip about this answer every 60 turns: never 3 within 100 turns
+        alarms += [alarm for index in range(60) for alarm in monitor.observe_turn(turn(60 * n + index, False))]
+        alarms += monitor.observe_verdict(VerdictObservation(START, f"c{n}", "outdated", None, "abc123"))
+    assert alarms == []
+    alarms = [alarm for n in range(3, 6)
+              for alarm in monitor.observe_verdict(VerdictObservation(START, f"c{n}", "outdated", None, "abc123"))]
+    assert [(alarm.kind, alarm.subject) for alarm in alarms] == [("stale_answer", "abc123")]
 
 
 def test_population_stability_index_is_zero_for_equal_windows_and_grows_with_the_shift() -> None:
