@@ -18,8 +18,12 @@ from bench.drift_stream import Recording, Stream, StreamTurn, StreamVerdict, sta
 
 RATE_KINDS = ("fallback_rate", "handoff_rate")
 CONFIDENCE_KIND, STALE_KIND = "confidence_shift", "stale_answer"
-# Drift kinds measured, with the most turns from the drift point to detection the issue allows.
-TARGETS = {"stale_answer": 150, "rate": 150, "confidence_shift": 500, "new_topic": 600}
+HANDOFF_RATE_KIND = "handoff_rate"
+# Drift kinds measured, with the most turns from the drift point to detection the issue allows. A stale
+# answer is detected by either of two alarms on its version (agents' stale verdicts, or customers asking
+# for a person right after it); each is also reported alone.
+TARGETS = {"stale_answer": 150, "stale_answer_by_verdicts": 150, "stale_answer_by_handoff_rate": 150,
+           "rate": 150, "confidence_shift": 500, "new_topic": 600}
 PROPOSE_EVERY = 50  # turns between two runs of the review queue's clustering
 SUBJECT_SHARE = 0.05  # a subject drifts if it gets at least this share of the drifting turns
 
@@ -123,14 +127,18 @@ def drifting_subjects(scenario: Scenario, recording: Recording) -> DriftingSubje
 
 def detection_delays(result: RunResult, drift_point: int, subjects: DriftingSubjects) -> dict[str, int | None]:
     """Turns from the drift point to the first alarm naming a drifting subject, per drift kind
-    (None: never detected); a new topic counts from the first proposal check that found it."""
+    (None: never detected); a stale answer by a stale-answer or a handoff-rate alarm on its version
+    (and by each alone); a new topic counts from the first proposal check that found it."""
     def first(matches: Callable[[SeenAlarm], bool]) -> int | None:
         hits = [a.turn_index - drift_point for a in result.alarms if a.turn_index > drift_point and matches(a)]
         return min(hits, default=None)
 
     found = result.new_topic_found_at
+    stale_kinds = (STALE_KIND, HANDOFF_RATE_KIND)
     return {
-        "stale_answer": first(lambda a: a.kind == STALE_KIND and a.subject == subjects.stale),
+        "stale_answer": first(lambda a: a.kind in stale_kinds and a.subject == subjects.stale),
+        "stale_answer_by_verdicts": first(lambda a: a.kind == STALE_KIND and a.subject == subjects.stale),
+        "stale_answer_by_handoff_rate": first(lambda a: a.kind == HANDOFF_RATE_KIND and a.subject == subjects.stale),
         "rate": first(lambda a: a.kind in RATE_KINDS and a.subject in subjects.rate),
         "confidence_shift": first(lambda a: a.kind == CONFIDENCE_KIND and a.subject in subjects.confidence),
         "new_topic": None if found is None else found - drift_point,

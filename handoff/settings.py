@@ -109,6 +109,12 @@ class DriftSettings(BaseModel):
         description="Conversations whose last answer waits to learn whether the next turn hands off (the "
         "handoff rate of an answer version); the longest waiting are counted as not handed off.",
     )
+    follow_up_seconds: float = Field(
+        600.0, gt=0,
+        description="An answer whose conversation has not written again this many seconds later (by the turns' "
+        "times) counts as not handed off: customers ask for a person right after an answer that failed them, "
+        "and most never write again after one that helped.",
+    )
     cooldown_turns: int = Field(
         2000, ge=0,
         description="Turns after an alarm before the same kind of alarm for the same subject may be raised "

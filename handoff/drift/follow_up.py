@@ -3,15 +3,17 @@ turn: a handoff in that turn (or in the answer's own turn) counts for them.
 
 A customer told something outdated or wrong asks for a person in the turn after the answer, while the
 turn that hands off carries the handoff message's own version; so the handoff rate of an answer
-version is read one turn later. Conversations that never come back are counted as not handed off once
-`capacity` others wait (the longest waiting first).
+version is read one turn later. Most customers never write again after an answer that helped, so an
+answer still waiting once the turn times have moved `timeout` past it counts as not handed off (a
+reply that late is no reaction to it); and at most `capacity` conversations wait (the longest waiting
+are settled first), so a burst of traffic cannot grow the set without bound.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -26,16 +28,17 @@ class AnswerOutcome:
 
 
 class FollowUps:
-    """Each conversation's last answer versions, waiting for its next turn."""
+    """Each conversation's last answer versions, waiting for its next turn (oldest answer first)."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, timeout: timedelta) -> None:
         self.capacity = capacity
+        self.timeout = timeout
         self.waiting: OrderedDict[str, tuple[list[str], datetime, bool]] = OrderedDict()
 
     def turn(self, conversation_id: str, versions: list[str], at: datetime, handed_off: bool) -> list[AnswerOutcome]:
-        """Takes one turn; returns the outcomes it settles (the conversation's previous answers, and
-        conversations forgotten for room)."""
-        settled: list[AnswerOutcome] = []
+        """Takes one turn; returns the outcomes it settles (answers whose time ran out, the
+        conversation's previous answers, and conversations settled for room)."""
+        settled = self._expire(at)
         previous = self.waiting.pop(conversation_id, None)
         if previous is not None:
             earlier, earlier_at, earlier_handoff = previous
@@ -44,17 +47,27 @@ class FollowUps:
         if versions:
             self.waiting[conversation_id] = (versions, at, handed_off)
         while len(self.waiting) > self.capacity:
-            forgotten, (old, old_at, old_handoff) = self.waiting.popitem(last=False)
-            settled += [AnswerOutcome(version, old_handoff, old_at, forgotten) for version in old]
+            settled += self._settle_oldest()
         return settled
+
+    def _expire(self, now: datetime) -> list[AnswerOutcome]:
+        """Settles the answers given `timeout` or longer before `now` (the oldest wait first)."""
+        settled: list[AnswerOutcome] = []
+        while self.waiting and now - next(iter(self.waiting.values()))[1] >= self.timeout:
+            settled += self._settle_oldest()
+        return settled
+
+    def _settle_oldest(self) -> list[AnswerOutcome]:
+        conversation, (versions, at, handed_off) = self.waiting.popitem(last=False)
+        return [AnswerOutcome(version, handed_off, at, conversation) for version in versions]
 
     def to_state(self) -> list[list[Any]]:
         return [[conversation, versions, at.isoformat(), handed_off]
                 for conversation, (versions, at, handed_off) in self.waiting.items()]
 
     @classmethod
-    def from_state(cls, state: list[list[Any]], capacity: int) -> FollowUps:
-        follow_ups = cls(capacity)
+    def from_state(cls, state: list[list[Any]], capacity: int, timeout: timedelta) -> FollowUps:
+        follow_ups = cls(capacity, timeout)
         for conversation, versions, at, handed_off in state:
             follow_ups.waiting[str(conversation)] = ([str(v) for v in versions], datetime.fromisoformat(at),
                                                      bool(handed_off))

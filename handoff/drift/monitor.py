@@ -1,10 +1,10 @@
 """The drift monitor: every detector, per subject, fed one turn or verdict at a time.
 
 Subjects: each intent (the top-ranked classified intent of a turn; a fallback counts for it) for its
-fallback rate, handoff rate and deciding confidence; each answer version for its handoff rate (read one
-turn later, follow_up.py) and for verdicts calling it stale. Every detector learns its reference from the
-turns of one model: a turn of another model starts them all again, so our own retrain raises nothing.
-No alarm comes before `warmup_turns` turns of a model, nor a rate alarm before `min_samples` turns of
+fallback rate, handoff rate and deciding confidence; each answer version for its handoff rate (read in the
+conversation's next turn, or not handed off after `follow_up_seconds` of silence: follow_up.py) and for
+verdicts calling it stale. Every detector learns its reference from the turns of one model: a turn of
+another model starts them all again, so our own retrain raises nothing. No alarm comes before `warmup_turns` turns of a model, nor a rate alarm before `min_samples` turns of
 the subject; after an alarm the subject's detector starts a new reference from the change, and the same
 kind of alarm for that subject waits `cooldown_turns`.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from handoff.drift.confidence_shift import ConfidenceShift
@@ -89,7 +89,7 @@ class DriftMonitor:
         self.answer_rates: dict[str, RateRise] = {}
         self.confidences: dict[str, ConfidenceShift] = {}
         self.stale: dict[str, StaleCounter] = {}
-        self.follow_ups = FollowUps(settings.follow_up_conversations)
+        self.follow_ups = FollowUps(settings.follow_up_conversations, timedelta(seconds=settings.follow_up_seconds))
 
     def observe_turn(self, turn: TurnObservation) -> list[Alarm]:
         """Feeds one turn; returns the alarms it raises."""
@@ -204,7 +204,8 @@ class DriftMonitor:
             for intent, shift in state["confidences"].items()}
         monitor.stale = {version: StaleCounter.from_state(counter, settings.stale_window)
                          for version, counter in state["stale"].items()}
-        monitor.follow_ups = FollowUps.from_state(state["follow_ups"], settings.follow_up_conversations)
+        monitor.follow_ups = FollowUps.from_state(state["follow_ups"], settings.follow_up_conversations,
+                                                   timedelta(seconds=settings.follow_up_seconds))
         return monitor
 
 

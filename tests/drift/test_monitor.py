@@ -75,3 +75,37 @@ def test_population_stability_index_is_zero_for_equal_windows_and_grows_with_the
     same = population_stability_index(rng.beta(8, 2, 2000), rng.beta(8, 2, 2000))
     shifted = population_stability_index(rng.beta(8, 2, 2000), rng.beta(4, 3, 2000))
     assert same < 0.05 and shifted > 0.25
+
+def answered(index: int, conversation: str, version: str | None, handed_off: bool) -> TurnObservation:
+    """A single-intent turn 20 s after the previous one (180 turns an hour)."""
+    return TurnObservation(START + timedelta(seconds=20 * index), conversation, "m-1", "faq", 0.9, version,
+                           False, handed_off)
+
+
+def test_an_answer_followed_by_silence_counts_as_not_handed_off_after_follow_up_seconds() -> None:
+    follow_ups = DriftMonitor(DriftSettings(follow_up_seconds=600)).follow_ups
+    assert follow_ups.turn("a", ["v1"], START, False) == []
+    assert follow_ups.turn("b", [], START + timedelta(seconds=599), False) == []
+    [outcome] = follow_ups.turn("c", [], START + timedelta(seconds=600), False)
+    assert (outcome.version, outcome.handed_off, outcome.conversation_id) == ("v1", False, "a")
+    # a conversation that writes again in time settles its answer by that turn, handed off or not
+    follow_ups.turn("d", ["v2"], START + timedelta(seconds=700), False)
+    [outcome] = follow_ups.turn("d", [], START + timedelta(seconds=720), True)
+    assert (outcome.version, outcome.handed_off) == ("v2", True)
+    assert follow_ups.waiting == {}
+
+
+def test_an_answer_that_sends_customers_to_a_person_raises_a_handoff_rate_alarm_on_its_version() -> None:
+    """Single-turn conversations (answered, never heard from again) until turn 1,000; from then on a
+    third of the customers given answer version "late" ask for a person in their next turn."""
+    monitor = DriftMonitor(DriftSettings())
+    alarms, index = [], 0
+    while index < 1600:
+        version = "late" if index % 10 == 0 else f"other{index % 7}"
+        alarms += monitor.observe_turn(answered(index, f"c{index}", version, False))
+        if version == "late" and index >= 1000 and index % 30 == 0:
+            index += 1
+            alarms += monitor.observe_turn(answered(index, f"c{index - 1}", None, True))
+        index += 1
+    assert [(alarm.kind, alarm.subject) for alarm in alarms] == [("handoff_rate", "late")]
+    assert 1000 < alarms[0].turn_index < 1300

@@ -153,7 +153,8 @@ def test_escalations_follow_stale_turns_and_agents_judge_handoffs_late_and_somet
 class FakeDetectors:
     """Raises a stale-answer alarm on the first outdated verdict after `wait` of them, a fallback-rate
     alarm for "faq" once `fallbacks` new-topic fallbacks were seen, a rate alarm for "greet" at turn
-    30 (a false alarm), and once all three new-topic texts are queued proposes two of them with a
+    30 (a false alarm), a handoff-rate alarm for the stale answer's version at turn 150 after the drift
+    point, and once all three new-topic texts are queued proposes two of them with a
     complaint as a new topic, the rest as "complaint"."""
 
     def __init__(self, fallbacks: int = 5) -> None:
@@ -166,6 +167,8 @@ class FakeDetectors:
             self.seen_fallbacks += 1
             if self.seen_fallbacks == self.fallbacks:
                 return [RaisedAlarm("fallback_rate", "faq")]
+        if turn.phase == AFTER and self.turns == 150:
+            return [RaisedAlarm("handoff_rate", STALE_VERSION)]
         return [RaisedAlarm("handoff_rate", "greet")] if self.turns == 30 else []
 
     def observe_verdict(self, verdict: StreamVerdict) -> list[RaisedAlarm]:
@@ -198,7 +201,9 @@ def test_delays_count_from_the_drift_point_to_the_first_alarm_naming_a_drifting_
     assert delays["confidence_shift"] is None
     outdated_due = sorted(v.due_index + 1 for due in stream.verdicts.values() for v in due
                           if v.kind == "outdated" and v.answer_version == STALE_VERSION)
-    assert delays["stale_answer"] == outdated_due[1] - 100
+    assert delays["stale_answer_by_verdicts"] == outdated_due[1] - 100
+    assert delays["stale_answer_by_handoff_rate"] == 150 - 100
+    assert delays["stale_answer"] == min(outdated_due[1], 150) - 100
     all_three = max(next(t.index + 1 for t in stream.turns if t.message.text == text)
                     for text in ("do you have rewards", "points balance", "how do tiers work"))
     assert delays["new_topic"] == -(-all_three // 10) * 10 - 100
