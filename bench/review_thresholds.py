@@ -13,6 +13,10 @@ itself, the only labelled data they may be tuned on (the held-out sets under tes
    label's far-off examples are clustered with every other label's far-off examples (all nearer than
    `NEW_TOPIC_SIMILARITY` to every label they may see): the median, over labels, of the share of the
    left-out label in its best cluster (of all its examples) and of that cluster's purity.
+3. New-topic members: for each cut-off of `KNOWN_MEMBER_SIMILARITY`, the share of a left-out label's
+   examples at least that near some other label (a new topic's messages a cluster would lose, if the
+   bot ranked that label first too), against the share of the known examples left unlabelled (not
+   near or clear enough) that are that near their nearest label, and how often that label is right.
 
     PYTHONPATH=. .venv/bin/python bench/review_thresholds.py
 """
@@ -25,13 +29,14 @@ from sklearn.cluster import DBSCAN
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from handoff.review.clusters import NGRAMS, load_known_examples
-from handoff.review.labels import NEIGHBOURS, NEW_TOPIC_SIMILARITY
+from handoff.review.labels import LABEL_MARGIN, LABEL_SIMILARITY, NEIGHBOURS, NEW_TOPIC_SIMILARITY
 from handoff.review.scrub import scrub
 from rasa_bot.settings import PROJECT_ROOT
 
 SIMILARITIES = (0.30, 0.35, 0.40, 0.45, 0.50)
 MARGINS = (0.0, 0.02, 0.04, 0.06, 0.08)
 NEW_TOPIC = (0.20, 0.25, 0.30, 0.35, 0.40)
+KNOWN_MEMBER_CUTOFFS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60)
 DBSCAN_SETTINGS = ((0.60, 3), (0.65, 3), (0.70, 3), (0.75, 3), (0.65, 4))  # (eps, min_samples)
 
 
@@ -76,6 +81,14 @@ def main() -> None:
     print("threshold  new-topic recall  false new-topic rate")
     for threshold in NEW_TOPIC:
         print(f"{threshold:9.2f}  {(unknown_best < threshold).mean():16.3f}  {(best < threshold).mean():19.3f}")
+
+    print("\nnew-topic members, leave one label out: a member at least this near its nearest label is kept out")
+    print("cut-off  new topic kept out  unclear known kept out  of those, nearest label right")
+    unclear = (best < LABEL_SIMILARITY) | (margin < LABEL_MARGIN)
+    for cut in KNOWN_MEMBER_CUTOFFS:
+        kept_out = unclear & (best >= cut)
+        print(f"{cut:7.2f}  {(unknown_best >= cut).mean():18.3f}  {kept_out.sum() / unclear.sum():22.3f}  "
+              f"{right[kept_out].mean() if kept_out.any() else float('nan'):29.3f}")
 
     print(f"\nnew-topic clusters (messages nearer than {NEW_TOPIC_SIMILARITY} to every label they may see):")
     print("eps   min_samples  median share  median purity")

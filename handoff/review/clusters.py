@@ -5,8 +5,9 @@ n-grams (within words, so typos and word endings still match). A message whose n
 is clear and agrees with the bot's own ranking is labelled on its own (handoff.review.labels); the
 messages of one label make one proposal. The other messages are clustered with DBSCAN on cosine
 distance, among themselves only (with the known material in, DBSCAN chains neighbouring intents
-into one blob). A dense cluster, big enough, whose centroid is near nothing known is a new topic;
-one whose centroid is clearly near a label that most of its members' bot rankings agree with gives
+into one blob). A dense cluster whose centroid is near nothing known is a new topic, made of the
+members that are not themselves near a label the bot ranked first too (those stay unproposed), if
+enough remain; one whose centroid is clearly near a label that most of its members' bot rankings agree with gives
 those members as more examples of that label. Anything unsure stays unproposed.
 """
 
@@ -24,7 +25,15 @@ from sklearn.cluster import DBSCAN
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from handoff.review.labels import LabelIndex, agrees, bot_intent, decide, is_clear, is_unknown
+from handoff.review.labels import (
+    LabelIndex,
+    agrees,
+    belongs_to_known,
+    bot_intent,
+    decide,
+    is_clear,
+    is_unknown,
+)
 from handoff.review.scrub import scrub
 from handoff.review.training_data import labelled_texts
 from handoff.review.utterances import Utterance, normalise
@@ -73,15 +82,17 @@ def propose(utterances: Sequence[Utterance], known_examples: Mapping[str, Sequen
     index = LabelIndex(labels, vectorizer.transform(known_texts))
     groups: dict[str | None, list[int]] = defaultdict(list)
     undecided = []
-    for i, (near, utterance) in enumerate(zip(index.nearest(vectors), unique, strict=True)):
+    nearest = index.nearest(vectors)
+    for i, (near, utterance) in enumerate(zip(nearest, unique, strict=True)):
         label = decide(near, bot_intent(utterance.top_intents))
         if label is None:
             undecided.append(i)
         else:
             groups[label].append(i)
     proposals = [_proposal(label, members, unique, vectors) for label, members in groups.items()]
+    known_members = {i for i in undecided if belongs_to_known(nearest[i], bot_intent(unique[i].top_intents))}
     for cluster in _clusters(undecided, vectors):
-        proposals.extend(_cluster_proposal(cluster, unique, vectors, index))
+        proposals.extend(_cluster_proposal(cluster, unique, vectors, index, known_members))
     return sorted(proposals, key=lambda proposal: (-len(proposal.examples), proposal.key))
 
 
@@ -108,14 +119,16 @@ def _clusters(members: list[int], vectors: spmatrix) -> list[list[int]]:
     return [cluster for cluster in clusters.values() if len(cluster) >= CLUSTER_MIN_MESSAGES]
 
 
-def _cluster_proposal(cluster: list[int], unique: list[Utterance], vectors: spmatrix,
-                      index: LabelIndex) -> list[Proposal]:
-    """A new topic when the cluster's centroid is near nothing known; more examples of the centroid's
-    label (its agreeing members) when that label is clear and most members' bot rankings agree."""
+def _cluster_proposal(cluster: list[int], unique: list[Utterance], vectors: spmatrix, index: LabelIndex,
+                      known_members: set[int]) -> list[Proposal]:
+    """A new topic of the members not in `known_members` when the cluster's centroid is near nothing
+    known (and enough remain); more examples of the centroid's label (its agreeing members) when that
+    label is clear and most members' bot rankings agree."""
     centroid = csr_matrix(normalize(np.asarray(vectors[cluster].mean(axis=0))))
     [near] = index.nearest(centroid)
     if is_unknown(near):
-        return [_proposal(None, cluster, unique, vectors)]
+        new = [i for i in cluster if i not in known_members]
+        return [_proposal(None, new, unique, vectors)] if len(new) >= CLUSTER_MIN_MESSAGES else []
     agreeing = [i for i in cluster if agrees(near.label, bot_intent(unique[i].top_intents))]
     if is_clear(near) and len(agreeing) > AGREEING_SHARE * len(cluster):
         return [_proposal(near.label, agreeing, unique, vectors)]

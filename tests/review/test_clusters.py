@@ -3,6 +3,9 @@ nothing when unsure."""
 
 from __future__ import annotations
 
+import pytest
+
+from handoff.review import labels
 from handoff.review.clusters import load_known_examples, proposal_key, propose
 from rasa_bot.settings import PROJECT_ROOT
 from tests.review.conftest import message
@@ -57,3 +60,28 @@ def test_known_examples_come_from_the_training_data_only() -> None:
     assert "request_human" in known and "faq/late_fees" in known
     assert all("](" not in text for texts in known.values() for text in texts)  # entity annotations stripped
     assert propose([], known) == [] and propose([message("hi", "greet")], {}) == []
+
+
+def test_a_member_near_a_label_the_bot_ranked_first_stays_out_of_a_new_topic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DBSCAN chains "transfer me to service" into a group of bitcoin transfers near nothing known; the
+    message itself is near complaint (the bot's first intent too), though not clearly enough to be
+    labelled: with the cut-off under its closeness it is no example of the new topic."""
+    known = {"greet": ["hello there", "hi", "good morning"],
+             "request_human": ["transfer me to customer service", "transfer me to an agent", "put me through to a person"],
+             "complaint": ["transfer me to customer service now", "transfer me to an agent now", "your service is awful"]}
+    topic = ["can i transfer bitcoin", "bitcoin transfer fees", "transfer crypto like bitcoin", "bitcoin wallet transfer",
+             "send a bitcoin transfer", "is a bitcoin transfer possible", "transfer me bitcoin"]
+    member = "transfer me to service"
+    messages = [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
+                message(member, "complaint", "handoff", "x")]
+
+    def new_topic() -> set[str]:
+        [proposal] = [p for p in propose(messages, known) if p.label is None]
+        return {u.text for u in proposal.examples}
+
+    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)  # the rule off: the member is chained in
+    assert new_topic() == {*topic, member}
+    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 0.3)
+    assert new_topic() == set(topic)
+    messages[-1] = message(member, "request_human", "handoff", "x")  # the bot disagrees with the nearest label
+    assert new_topic() == {*topic, member}
