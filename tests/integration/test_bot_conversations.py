@@ -47,6 +47,22 @@ def test_badly_formed_number_then_unknown_order_are_asked_again(bot_system: Syst
     assert customer.say("KL-100003") == [response_text("utter_ask_email")]
 
 
+@pytest.mark.parametrize(("opening", "answers", "ask"), [
+    ("where is my order", [], "I want to talk to a person about KL-100003"),
+    ("what's the status of my refund", ["KL-100003"], "just get me a human, my email is anna.berg@example.com"),
+])
+def test_a_request_for_a_person_inside_the_lookup_wins_over_its_number(
+        bot_system: SystemLayout, opening: str, answers: list[str], ask: str) -> None:
+    """A message that asks for a person hands off even when it also holds what the look-up asked for."""
+    customer = RestCustomer(bot_system)
+    customer.say(opening)
+    for answer in answers:
+        customer.say(answer)
+    replies = customer.say(ask)
+    assert replies[0] == response_text("utter_handoff_request_human")
+    assert not {response_text("utter_ask_order_number"), response_text("utter_ask_email")} & set(replies)
+
+
 def test_mismatched_email_resets_the_lookup(bot_system: SystemLayout) -> None:
     customer = RestCustomer(bot_system)
     customer.say("what's the status of my refund")
