@@ -10,6 +10,10 @@ import socketio
 
 from rasa_bot.system import SystemLayout
 
+# engine.io's disconnect waits for the client's read loop, which ends only when the server answers
+# the long poll in flight; after a Redis outage that answer did not come, and a test hung at its end.
+CLOSE_WAIT_SECONDS = 10.0
+
 
 class SocketCustomer:
     """Connects like rasa-webchat (session_request -> session_confirm) and collects what arrives."""
@@ -74,4 +78,8 @@ class SocketCustomer:
         return False
 
     async def close(self) -> None:
-        await self.client.disconnect()
+        """Disconnects; a long poll the server still holds is given up after CLOSE_WAIT_SECONDS."""
+        try:
+            await asyncio.wait_for(self.client.disconnect(), CLOSE_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            pass  # the close packet was sent; only the wait for the open long poll was cut short
