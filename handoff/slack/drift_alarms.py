@@ -22,7 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from handoff.drift.alarms import StoredAlarm
 from handoff.leases import new_token
 from handoff.slack.state import SlackState
-from handoff.slack.tail import FIRST_BACKOFF_SECONDS, LEASE_MS, MAX_BACKOFF_SECONDS, RetryLater
+from handoff.slack.tail import (
+    FIRST_BACKOFF_SECONDS,
+    LEASE_MS,
+    MAX_BACKOFF_SECONDS,
+    RetryLater,
+    run_then_release,
+)
 from handoff.slack.web import call, escape
 from handoff.store import StoreUnavailable
 
@@ -60,13 +66,7 @@ class DriftAlarmPoster:
 
     async def run(self) -> None:
         """The task body; runs until cancelled, then hands the lease on."""
-        try:
-            await self._loop()
-        finally:
-            try:
-                await self._state.release_lease(LEASE_NAME, self._token)
-            except StoreUnavailable:
-                pass  # the lease simply runs out
+        await run_then_release(self._state, LEASE_NAME, self._token, self._loop())
 
     async def _loop(self) -> None:
         backoff = FIRST_BACKOFF_SECONDS

@@ -35,6 +35,17 @@ class RetryLater(Exception):
 Handler = Callable[[HandoffEvent], Awaitable[None]]
 
 
+async def run_then_release(state: SlackState, name: str, token: str, body: Awaitable[None]) -> None:
+    """Runs a leased task's `body` until it ends or is cancelled, then hands the lease `name` on."""
+    try:
+        await body
+    finally:
+        try:
+            await state.release_lease(name, token)
+        except StoreUnavailable:
+            pass  # the lease simply runs out
+
+
 class LeasedEventTail:
     """Follows an event feed for `handle` while this process holds the lease `name`."""
 
@@ -49,13 +60,7 @@ class LeasedEventTail:
 
     async def run(self) -> None:
         """The task body; runs until cancelled, then hands the lease on."""
-        try:
-            await self._follow()
-        finally:
-            try:
-                await self._state.release_lease(self._name, self._token)
-            except StoreUnavailable:
-                pass  # the lease simply runs out
+        await run_then_release(self._state, self._name, self._token, self._follow())
 
     async def _follow(self) -> None:
         backoff = FIRST_BACKOFF_SECONDS
