@@ -1,14 +1,12 @@
 """`bench/drift.py retrain`: does teaching the bot from the review queue work? Every proposal of one
-seed's drift run is decided as a lead would in the console (accepted as labelled; a new-topic proposal
-relabelled as the scenario's new FAQ topic) with `handoff.review.store.record_decision` into a
-temporary insights database, and `python -m handoff.review export` writes them into a temporary copy
-of the project. A model is trained from that copy, the new topic's messages are recorded with it, and
-the held-out quality report runs on it. The project's own data and model stay untouched.
-
-The export leaves out labels the bot does not know (docs/review.md): a lead adds a new topic's answer
-and its first examples by hand before exporting, so the copy gets the scenario's answer for it and the
-new-topic proposal's two most typical messages as its first training examples. Trains a model: 15+
-minutes. Not a script; bench/drift.py runs it.
+seed's drift run is decided as a lead would in the console with `handoff.review.store.record_decision`
+into a temporary insights database: a labelled proposal accepted; the largest new-topic proposal made
+a new FAQ topic (the console's "New FAQ topic": the topic named after the scenario's new_topic label,
+checked as the API checks it, with the scenario's answer), any other new-topic proposal relabelled to
+it. `python -m handoff.review export` then writes the examples and the new topic's answer into a
+temporary copy of the project. A model is trained from that copy, the new topic's messages are
+recorded with it, and the held-out quality report runs on it. The project's own data and model stay
+untouched. Trains a model: 15+ minutes. Not a script; bench/drift.py runs it.
 """
 
 from __future__ import annotations
@@ -23,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
+from rasa.shared.core.domain import Domain
 
 from bench.drift_record import record
 from bench.drift_replay import ProposedCluster
@@ -32,14 +30,13 @@ from bench.drift_stream import RecordedOutput
 from bench.system import ONE_ADDRESS_LOAD_LIMITS, bench_system
 from handoff.insights.database import open_database
 from handoff.review.closeness import HELD_OUT_FOLDERS
-from handoff.review.clusters import proposal_key
+from handoff.review.clusters import load_known_examples, proposal_key
+from handoff.review.new_topics import FAQ_INTENT, new_topic_label
 from handoff.review.store import ACCEPT, RELABEL, record_decision
 from rasa_bot.settings import PROJECT_ROOT
 
 # Copied into the temporary project: what training reads, and the held-out sets the export keeps out.
 PROJECT_INPUTS = ("config.yml", "domain", "data", *HELD_OUT_FOLDERS)
-FAQ_PREFIX = "faq/"
-FIRST_EXAMPLES = 2  # new-topic messages the lead writes into the training data by hand
 LEAD = "drift-bench"
 
 
@@ -55,34 +52,38 @@ def project_copy(work: Path) -> Path:
     return work
 
 
-def add_new_topic_by_hand(scenario: Scenario, proposals: Sequence[ProposedCluster], work: Path) -> None:
-    """What a lead does before exporting a new topic: its answer in the domain and its first examples."""
-    if not scenario.new_topic_label.startswith(FAQ_PREFIX) or not scenario.new_topic_answer:
+def new_topic(scenario: Scenario, work: Path) -> tuple[str, str]:
+    """(`faq/<topic>`, answer) the lead creates for the new topic, its name checked as the review API
+    checks it against the bot's intents and FAQ topics (those of the project copy in `work`)."""
+    topic = scenario.new_topic_label.removeprefix(f"{FAQ_INTENT}/")
+    if topic == scenario.new_topic_label or not scenario.new_topic_answer:
         raise SystemExit("retrain teaches the new topic as a FAQ topic: the scenario needs new_topic.answer")
-    new_topics = [proposal for proposal in proposals if proposal.label is None]
-    if not new_topics:
-        raise SystemExit("the run proposed no new topic: nothing to teach")
-    response = f"utter_{scenario.new_topic_label}"
-    (work / "domain" / "reviewed_topics.yml").write_text(yaml.safe_dump(
-        {"version": "3.1", "responses": {response: [{"text": scenario.new_topic_answer}]}}, sort_keys=False))
-    first = max(new_topics, key=lambda proposal: len(proposal.texts)).texts[:FIRST_EXAMPLES]
-    (work / "data" / "reviewed_topics.yml").write_text(yaml.safe_dump(
-        {"version": "3.1", "nlu": [{"intent": scenario.new_topic_label,
-                                    "examples": "".join(f"- {text}\n" for text in first)}]},
-        sort_keys=False, allow_unicode=True, width=1000))
+    taken = {*Domain.load(str(work / "domain")).intents, *load_known_examples(work)}
+    return new_topic_label(topic, taken), scenario.new_topic_answer
 
 
 def decide_and_export(scenario: Scenario, proposals: Sequence[ProposedCluster], work: Path) -> None:
-    """Every proposal decided into a temporary insights database, then exported into `work`."""
+    """Every proposal decided into a temporary insights database, then exported into `work`: the
+    largest new-topic proposal becomes the new FAQ topic, the other new-topic ones join it."""
+    new_topics = sorted((proposal for proposal in proposals if proposal.label is None),
+                        key=lambda proposal: len(proposal.texts), reverse=True)
+    if not new_topics:
+        raise SystemExit("the run proposed no new topic: nothing to teach")
+    label, answer = new_topic(scenario, work)
     database = f"sqlite:///{work / 'insights.sqlite3'}"
     engine = open_database(database)
     try:
         for proposal in proposals:
-            action, label = (ACCEPT, proposal.label) if proposal.label else (RELABEL, scenario.new_topic_label)
-            record_decision(engine, proposal_key(proposal.texts), action, label, proposal.texts, LEAD)
+            key = proposal_key(proposal.texts)
+            if proposal.label:
+                record_decision(engine, key, ACCEPT, proposal.label, proposal.texts, LEAD)
+            else:
+                record_decision(engine, key, RELABEL, label, proposal.texts, LEAD,
+                                answer=answer if proposal is new_topics[0] else None)
     finally:
         engine.dispose()
-    print(f"decided {len(proposals)} proposals ({sum(len(p.texts) for p in proposals)} messages)", flush=True)
+    print(f"decided {len(proposals)} proposals ({sum(len(p.texts) for p in proposals)} messages), new FAQ topic "
+          f"{label}", flush=True)
     subprocess.run([sys.executable, "-m", "handoff.review", "export", "--database", database, "--project", str(work)],
                    cwd=PROJECT_ROOT, check=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
 
@@ -106,7 +107,6 @@ def outcome(output: RecordedOutput, label: str) -> str:
 def retrain_and_check(args: argparse.Namespace, scenario: Scenario, proposals: Sequence[ProposedCluster]) -> None:
     with tempfile.TemporaryDirectory(prefix="drift-retrain-") as temporary:
         work = project_copy(Path(temporary))
-        add_new_topic_by_hand(scenario, proposals, work)
         decide_and_export(scenario, proposals, work)
         model = train(work)
         args.model = model

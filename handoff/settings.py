@@ -99,6 +99,12 @@ class DriftSettings(BaseModel):
     stale_min_share: float = Field(
         0.3, gt=0, le=1, description="Share of the window's verdicts that must call the answer outdated or wrong.",
     )
+    stale_pair_turns: int = Field(
+        40, ge=0,
+        description="Two verdicts calling an answer version outdated (or its answer wrong), from different "
+        "conversations at most this many turns apart, also raise a stale-answer alarm (0: never); agents' "
+        "random slips rarely name the same version so close together.",
+    )
     stale_horizon_turns: int = Field(
         1_000, ge=1,
         description="Verdicts count towards a stale-answer alarm only while they are at most this many turns "

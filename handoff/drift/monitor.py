@@ -120,7 +120,8 @@ class DriftMonitor:
         counter = self.stale.setdefault(verdict.answer_version, StaleCounter(self.settings.stale_window))
         counter.observe(verdict.kind in STALE_VERDICTS, verdict.at, self.turns, verdict.conversation_id)
         counter.forget_before(self.turns - self.settings.stale_horizon_turns)
-        change = counter.change(self.settings.stale_min_count, self.settings.stale_min_share)
+        change = counter.change(self.settings.stale_min_count, self.settings.stale_min_share,
+                                self.settings.stale_pair_turns)
         if change is None or not self._may_alarm(STALE_ANSWER, verdict.answer_version, warmed_up=True):
             return []
         counter.restart()

@@ -80,11 +80,12 @@ review_decisions = Table(
     "review_decisions", metadata,
     Column("id", Integer, primary_key=True),
     Column("proposal_key", String(64), nullable=False, unique=True, index=True),  # one decision per cluster
-    Column("action", String(16), nullable=False),  # "accept" | "relabel" | "dismiss"
+    Column("action", String(16), nullable=False),  # "accept" | "relabel" (also a new topic) | "dismiss"
     Column("label", String(128)),
     Column("texts", JSON, nullable=False),  # the scrubbed texts decided on
     Column("decided_by", String(128), nullable=False),
     Column("decided_at", DateTime, nullable=False),
+    Column("answer", Text),  # a new FAQ topic's answer, written by the lead (migration 0005)
 )
 
 # Drift alarms (handoff/drift, migration 0004). `examples` names up to 5 conversations (erased with

@@ -1,6 +1,7 @@
 """`python -m handoff.review export [--database URL] [--project DIR]`: writes the lead's accepted
-examples to data/reviewed.yml and tests/test_reviewed_conversations.yml (handoff/review/export.py), then
-prints what it wrote and left out (counts only). Retrain (`make model`) and commit both files."""
+examples to data/reviewed.yml and tests/test_reviewed_conversations.yml, and the answers of new FAQ topics
+to domain/reviewed.yml (handoff/review/export.py), then prints what it wrote and left out (counts only).
+Retrain (`make model`) and commit the files."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from handoff.insights.database import open_database
 from handoff.review.export import export, report_json
-from handoff.review.store import accepted_examples
+from handoff.review.store import accepted_examples, new_topic_answers
 from handoff.settings import HandoffSettings
 
 
@@ -31,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     engine = open_database(args.database or HandoffSettings().insights_database_url)
     try:
-        report = export(accepted_examples(engine), args.project)
+        report = export(accepted_examples(engine), args.project, new_topic_answers=new_topic_answers(engine))
     finally:
         engine.dispose()
     print(report_json(report))

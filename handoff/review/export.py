@@ -3,8 +3,10 @@
 `data/reviewed.yml` (Rasa NLU YAML, one block per label, placeholders filled with synthetic values)
 is merged: what it held stays, new texts are added. `tests/test_reviewed_conversations.yml` holds each
 example as a one-turn test conversation with its expected intent and the bot's first action for it
-(named `test_*` so Rasa reads it as test stories, where full retrieval intents belong). A text is left out when its label
-is unknown to the domain and the training data, when it is already a training example, or when it is
+(named `test_*` so Rasa reads it as test stories, where full retrieval intents belong). A new FAQ topic
+the lead created (a label with an answer) is known from then on: its answer is merged into
+`domain/reviewed.yml` as the response `utter_faq/<topic>` once the topic has an example. A text is left
+out when its label is unknown to the domain, the training data and the new topics, when it is already a training example, or when it is
 a near-copy of a held-out or tuning message (tests/nlu, tests/nlu_tuning: the quality gates must stay
 measured on messages never trained on). Those folders are read only to compare, never printed.
 """
@@ -15,9 +17,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import yaml
 from rasa.shared.core.domain import Domain
 from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.utils.io import read_yaml_file
 
 from handoff.review.closeness import HELD_OUT_FOLDERS, is_copy, tokens
 from handoff.review.clusters import load_known_examples
@@ -29,9 +34,13 @@ from handoff.review.utterances import normalise
 REVIEWED_DATA = Path("data/reviewed.yml")
 REVIEWED_CONVERSATIONS = Path("tests/test_reviewed_conversations.yml")
 DOMAIN = Path("domain")
+REVIEWED_DOMAIN = DOMAIN / "reviewed.yml"
+RESPONSE_PREFIX = "utter_"
 NOT_TEACHABLE = frozenset({"nlu_fallback"})  # the gate's verdict, not an intent a customer has
 HEADER = "# Written by `python -m handoff.review export` from the lead's accepted review proposals (docs/review.md).\n"
 EMPTY_NLU = f'{HEADER}version: "3.1"\nnlu: []\n'
+DOMAIN_HEADER = ("# Written by `python -m handoff.review export`: the answers of the FAQ topics the lead created\n"
+                 "# in the review page (docs/review.md). Edit an answer here; the export keeps it.\n")
 
 
 @dataclass
@@ -43,16 +52,20 @@ class ExportReport:
     unknown_label: int = 0
     already_trained: int = 0
     held_out_copy: int = 0
+    new_topics: int = 0  # answers of new FAQ topics now in domain/reviewed.yml
 
 
-def export(accepted: Mapping[str, Sequence[str]], project: Path, held_out_root: Path | None = None) -> ExportReport:
+def export(accepted: Mapping[str, Sequence[str]], project: Path, held_out_root: Path | None = None,
+           new_topic_answers: Mapping[str, str] | None = None) -> ExportReport:
     """Merges `accepted` (label -> scrubbed texts) into the project's data/reviewed.yml and writes
     tests/test_reviewed_conversations.yml; `held_out_root` holds tests/nlu and tests/nlu_tuning (the
-    project's own by default)."""
+    project's own by default). `new_topic_answers` (`faq/<topic>` -> answer) are the lead's new FAQ
+    topics: their examples are exported and their answers merged into domain/reviewed.yml."""
     report = ExportReport()
     reviewed = _reviewed_examples(project / REVIEWED_DATA)
     trained = {normalise(text) for texts in load_known_examples(project).values() for text in texts}
-    teachable = _teachable_labels(project)
+    answers = dict(new_topic_answers or {})
+    teachable = _teachable_labels(project) | set(answers)
     held_out = [tokens(text) for folder in HELD_OUT_FOLDERS
                 if (root := (held_out_root or project) / folder).is_dir() for _, text in labelled_texts(root)]
     for label, texts in accepted.items():
@@ -70,8 +83,28 @@ def export(accepted: Mapping[str, Sequence[str]], project: Path, held_out_root: 
                 report.added += 1
     _write(project / REVIEWED_DATA, _nlu_yaml(reviewed))
     _write(project / REVIEWED_CONVERSATIONS, _stories_yaml(reviewed, first_actions(project)))
+    report.new_topics = _merge_answers(project / REVIEWED_DOMAIN, answers, reviewed)
     report.written = {label: len(texts) for label, texts in sorted(reviewed.items())}
     return report
+
+
+def _merge_answers(path: Path, answers: Mapping[str, str], reviewed: Mapping[str, Sequence[str]]) -> int:
+    """Adds the answers of the new topics that have examples in data/reviewed.yml (a response without
+    examples would teach nothing) to the responses `path` holds, which stay as they are; writes the file
+    only when it has something to hold. Returns how many responses it holds."""
+    responses = dict((read_yaml_file(path) or {}).get("responses") or {}) if path.exists() else {}
+    for label, answer in answers.items():
+        if reviewed.get(label):
+            responses.setdefault(f"{RESPONSE_PREFIX}{label}", [{"text": answer}])
+    if responses:
+        _write(path, _domain_yaml(responses))
+    return len(responses)
+
+
+def _domain_yaml(responses: Mapping[str, Any]) -> str:
+    body = yaml.safe_dump({"responses": dict(sorted(responses.items()))}, allow_unicode=True, width=1000,
+                          sort_keys=False, default_flow_style=False)
+    return f'{DOMAIN_HEADER}version: "3.1"\n\n{body}'
 
 
 def ensure_reviewed_file(project: Path) -> None:

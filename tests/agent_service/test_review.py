@@ -173,3 +173,50 @@ async def test_alarms_and_clusters_are_listed_counted_and_cleared(api: Api, star
     assert (await client.get("/api/alarms"))[1] == {"alarms": []}
     samples, _ = await scrape(client.as_agent(None))
     assert value(samples, "handoff_drift_alarms_open", kind="stale_answer") == 0
+
+
+async def test_a_lead_makes_a_new_topic_cluster_a_new_faq_topic(api: Api, start_service: StartService,
+                                                                 tmp_path: Path, lead: KnownAgent) -> None:
+    database = tmp_path / "insights.sqlite3"
+    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
+    client = Api(api.session, service.url).as_agent(lead)
+    status, queue = await client.get("/api/review?since=7d")
+    assert status == 200, queue
+    [crypto] = [proposal for proposal in queue["proposals"] if proposal["label"] is None]
+    others = [proposal for proposal in queue["proposals"] if proposal["label"] is not None]
+    path = f"/api/review/{crypto['key']}"
+    answer = "We do not take bitcoin; cards and PayPal work."
+    for topic in ("Bitcoin", "pay-bitcoin", "ab", "b" * 41, "late_fees", "greet", "faq", None, 7):
+        status, body = await client.post(path, {"action": "new_topic", "topic": topic, "answer": answer})
+        assert status == 400 and body["reason"] == "bad_topic", (topic, body)
+    for wrong in (" \n ", "a" * 1001, None, ["text"]):
+        status, body = await client.post(path, {"action": "new_topic", "topic": "pay_with_bitcoin", "answer": wrong})
+        assert status == 400 and body["reason"] == "bad_answer", (wrong, body)
+    for body in ({"action": "new_topic", "topic": "pay_with_bitcoin", "answer": answer, "label": "faq/x"},
+                 {"action": "relabel", "label": "faq/late_fees", "answer": answer},
+                 {"action": "dismiss", "topic": "pay_with_bitcoin"}):
+        status, error = await client.post(path, body)
+        assert status == 400 and error["reason"] == "bad_decision", (body, error)
+
+    decision = {"action": "new_topic", "topic": "pay_with_bitcoin", "answer": f"  {answer}\n", "since": "7d"}
+    status, body = await client.post(path, decision)
+    assert status == 200 and body == {"key": crypto["key"], "action": "new_topic", "label": "faq/pay_with_bitcoin",
+                                      "count": crypto["count"]}, body
+    status, body = await client.post(path, decision)
+    assert status == 409 and body["reason"] == "decided"
+    engine = open_database(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        rows = connection.execute(select(review_decisions.c.proposal_key, review_decisions.c.action,
+                                         review_decisions.c.label, review_decisions.c.answer)).all()
+    engine.dispose()
+    assert rows == [(crypto["key"], "relabel", "faq/pay_with_bitcoin", answer)]
+
+    status, queue = await client.get("/api/review?since=7d")  # the new topic can take more clusters now
+    assert status == 200 and "faq/pay_with_bitcoin" in queue["labels"]
+    other = others[0]
+    status, body = await client.post(f"/api/review/{other['key']}",
+                                     {"action": "new_topic", "topic": "pay_with_bitcoin", "answer": "Again."})
+    assert status == 400 and body["reason"] == "bad_topic" and "relabel" in body["error"]
+    status, body = await client.post(f"/api/review/{other['key']}",
+                                     {"action": "relabel", "label": "faq/pay_with_bitcoin", "since": "7d"})
+    assert status == 200 and body["label"] == "faq/pay_with_bitcoin"

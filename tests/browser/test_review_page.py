@@ -1,12 +1,14 @@
 """The lead's review page in a real browser, against an agent service (and a stand-in for Rasa's
 domain) reading an insights database the test filled: a lead sees the proposed clusters with the
 customers' words as text (markup in them never runs), accepts, relabels and dismisses one each, and
-clears a drift alarm; an agent has no Review button."""
+clears a drift alarm; a lead makes a new-topic cluster a new FAQ topic with its answer; an agent has no
+Review button."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -47,7 +49,7 @@ ALARM_DETAIL = "4 of 6 verdicts say out of date"
 ALARM_CONVERSATION = "conv-fees-1"
 
 
-def fill_database(path: Path) -> str:
+def fill_database(path: Path, topics: tuple[str, ...] = tuple(TOPICS), alarm: bool = True) -> str:
     """A migrated insights database with the topics' messages (handed off a day ago) and one open alarm."""
     url = f"sqlite:///{path}"
     engine = open_database(url)
@@ -55,11 +57,12 @@ def fill_database(path: Path) -> str:
     rows = [{"event_id": f"{topic}-{index}", "conversation_id": f"conv-{topic}-{index}",
              "at": now - timedelta(days=1, minutes=index), "text": text, "normalised": normalise(text),
              "top_intents": [{"name": intent, "confidence": 0.6}], "reason": "handoff", "model_id": "m1"}
-            for topic, (texts, intent) in TOPICS.items() for index, text in enumerate(texts)]
+            for topic, (texts, intent) in TOPICS.items() if topic in topics for index, text in enumerate(texts)]
     with engine.begin() as connection:
         connection.execute(review_utterances.insert(), rows)
-        store_alarms(connection, [Alarm("stale_answer", "utter_faq/late_fees@3f2a", now - timedelta(hours=2), now,
-                                        120, ALARM_DETAIL, 4.0, [ALARM_CONVERSATION])], "m1")
+        if alarm:
+            store_alarms(connection, [Alarm("stale_answer", "utter_faq/late_fees@3f2a", now - timedelta(hours=2),
+                                            now, 120, ALARM_DETAIL, 4.0, [ALARM_CONVERSATION])], "m1")
     engine.dispose()
     return url
 
@@ -69,21 +72,26 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("review-db") / "insights.sqlite3"
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory, database: Path) -> Iterator[ServiceProcess]:
-    """An agent service with a lead and an agent, a filled insights database and Rasa's domain."""
-    work = tmp_path_factory.mktemp("review")
+@contextmanager
+def running_service(work: Path, database_url: str) -> Iterator[ServiceProcess]:
+    """An agent service with a lead and an agent, the insights database `database_url` and Rasa's domain."""
     write_agents(work / "agents.yml", [Agent(LEAD["id"], LEAD["name"], hash_token(LEAD["token"]), LEAD_ROLE),
                                        Agent(AGENT["id"], AGENT["name"], hash_token(AGENT["token"]))])
     rasa = FakeRasa(secrets.token_urlsafe(32)).start()
     with running_redis(work) as redis_url:
         process = ServiceProcess(work, {
             "redis_url": redis_url, "agents_file": str(work / "agents.yml"), "rasa_url": rasa.url,
-            "rasa_jwt_secret": rasa.jwt_secret, "insights_database_url": fill_database(database),
+            "rasa_jwt_secret": rasa.jwt_secret, "insights_database_url": database_url,
             "review_project_root": str(PROJECT_ROOT)}).start()
         yield process
         process.stop()
     rasa.stop()
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, database: Path) -> Iterator[ServiceProcess]:
+    with running_service(tmp_path_factory.mktemp("review"), fill_database(database)) as process:
+        yield process
 
 
 def cluster(page: Page, example: str) -> Locator:
@@ -92,12 +100,23 @@ def cluster(page: Page, example: str) -> Locator:
 
 
 def stored_decisions(database: Path) -> dict[str, tuple[str, str | None]]:
+    return {key: (action, label) for key, (action, label, _) in stored_answers(database).items()}
+
+
+def stored_answers(database: Path) -> dict[str, tuple[str, str | None, str | None]]:
+    """Each decision's action, label and new topic's answer by its cluster's key."""
     engine = open_database(f"sqlite:///{database}")
     with engine.connect() as connection:
         rows = connection.execute(select(review_decisions.c.proposal_key, review_decisions.c.action,
-                                         review_decisions.c.label)).all()
+                                         review_decisions.c.label, review_decisions.c.answer)).all()
     engine.dispose()
-    return {row.proposal_key: (row.action, row.label) for row in rows}
+    return {row.proposal_key: (row.action, row.label, row.answer) for row in rows}
+
+
+def card_key(page: Page, card: Locator) -> str:
+    """The cluster key a proposal card stands for."""
+    return str(page.evaluate("(card) => card.getAttribute('aria-labelledby').slice('proposal-'.length)",
+                             card.element_handle()))
 
 
 def open_alarm_count(database: Path) -> int:
@@ -136,9 +155,7 @@ def test_a_lead_decides_each_cluster_and_clears_the_alarm(service: ServiceProces
     expect(crypto.get_by_text(f"can I pay with bitcoin {XSS}", exact=True)).to_be_visible()  # shown as text
     assert page.locator("#proposals img").count() == 0 and page.evaluate("window.__xss") is None
     screenshots(page, artifacts, "console-review")
-    keys = {topic: page.evaluate("(card) => card.getAttribute('aria-labelledby').slice('proposal-'.length)",
-                                 card.element_handle()) for topic, card in (("fees", fees), ("crypto", crypto),
-                                                                            ("orders", orders))}
+    keys = {topic: card_key(page, card) for topic, card in (("fees", fees), ("crypto", crypto), ("orders", orders))}
 
     expect(fees.get_by_label("Relabel as")).to_have_value("faq/late_fees")  # the proposal's own label
     fees.get_by_role("button", name="Accept").click()
@@ -167,6 +184,48 @@ def test_a_lead_decides_each_cluster_and_clears_the_alarm(service: ServiceProces
     expect(again.locator("#proposals-empty")).to_be_visible()
     expect(again.locator("#alarms-empty")).to_be_visible()
     assert page.evaluate("window.__xss") is None
+
+
+@pytest.fixture()
+def topic_service(tmp_path: Path) -> Iterator[tuple[ServiceProcess, Path]]:
+    """A service whose database holds a new topic (bitcoin) and a known one (late fees), no alarm;
+    requested before `new_page` so that it stops after the pages closed."""
+    database = tmp_path / "insights.sqlite3"
+    with running_service(tmp_path, fill_database(database, ("fees", "crypto"), alarm=False)) as process:
+        yield process, database
+
+
+def test_a_lead_makes_a_new_topic_cluster_a_new_faq_topic(topic_service: tuple[ServiceProcess, Path],
+                                                           new_page: Callable[[], Page],
+                                                           expected_errors: list[str]) -> None:
+    expected_errors.append("400")  # the browser logs the refused topic names
+    service, database = topic_service
+    page = logged_in(new_page(), service, LEAD["token"])
+    page.get_by_role("button", name="Review").click()
+    crypto, fees = cluster(page, TOPICS["crypto"][0][0]), cluster(page, TOPICS["fees"][0][0])
+    expect(crypto.get_by_role("heading")).to_have_text("New topic")
+    expect(fees.get_by_role("button", name="New FAQ topic")).to_have_count(0)  # only on a new topic
+    key = card_key(page, crypto)
+    create = crypto.get_by_role("button", name="New FAQ topic")
+    expect(create).to_be_disabled()
+    answer = f"We don't take bitcoin yet {XSS}\n<b>Cards</b> and PayPal work."
+    crypto.get_by_label("Topic name").fill("late_fees")  # the bot has that FAQ topic already
+    crypto.get_by_label("Answer").fill(answer)
+    create.click()
+    expect(crypto.locator(".error")).to_contain_text("'late_fees' is already an intent or FAQ topic")
+    crypto.get_by_label("Topic name").fill("Pay with Bitcoin")
+    create.click()
+    expect(crypto.locator(".error")).to_contain_text("topic must be 3-40 lower-case letters")
+    assert stored_answers(database) == {}
+    crypto.get_by_label("Topic name").fill("pay_with_bitcoin")
+    create.click()
+    expect(crypto).to_have_count(0)
+    expect(page.locator("#review-status")).to_have_text(
+        f'New FAQ topic faq/pay_with_bitcoin: 6 examples and the answer "{answer}" will be exported')
+    assert page.locator("#review img, #review b").count() == 0 and page.evaluate("window.__xss") is None
+    assert stored_answers(database) == {key: ("relabel", "faq/pay_with_bitcoin", answer)}
+    fees.get_by_label("Relabel as").select_option("faq/pay_with_bitcoin")  # offered to the other clusters
+    expect(fees.get_by_role("button", name="Relabel")).to_be_enabled()
 
 
 def test_an_agent_has_no_review(service: ServiceProcess, new_page: Callable[[], Page]) -> None:

@@ -49,7 +49,7 @@ def test_a_lasting_rise_alarms_once_per_cool_down() -> None:
 
 
 def test_three_outdated_verdicts_about_one_answer_version_are_a_stale_answer() -> None:
-    monitor = DriftMonitor(DriftSettings())
+    monitor = DriftMonitor(DriftSettings(stale_pair_turns=0))  # the count alone (pairs: the next test)
     verdicts = [VerdictObservation(START, f"c{n}", kind, None, "abc123")
                 for n, kind in enumerate(["needed", "outdated", "needed", "wrong_answer", "outdated"])]
     alarms = [alarm for verdict in verdicts for alarm in monitor.observe_verdict(verdict)]
@@ -68,6 +68,20 @@ def test_outdated_verdicts_further_apart_than_the_horizon_are_no_stale_answer() 
     alarms = [alarm for n in range(3, 6)
               for alarm in monitor.observe_verdict(VerdictObservation(START, f"c{n}", "outdated", None, "abc123"))]
     assert [(alarm.kind, alarm.subject) for alarm in alarms] == [("stale_answer", "abc123")]
+
+
+def test_two_outdated_verdicts_close_together_are_a_stale_answer_and_far_apart_are_not() -> None:
+    monitor = DriftMonitor(DriftSettings(stale_pair_turns=40, stale_min_count=5))  # the pair alone
+    alarms = monitor.observe_verdict(VerdictObservation(START, "c1", "outdated", None, "abc123"))
+    alarms += [alarm for index in range(41) for alarm in monitor.observe_turn(turn(index, False))]
+    alarms += monitor.observe_verdict(VerdictObservation(START, "c2", "outdated", None, "abc123"))
+    assert alarms == []  # 41 turns apart
+    alarms += [alarm for index in range(41, 81) for alarm in monitor.observe_turn(turn(index, False))]
+    alarms += monitor.observe_verdict(VerdictObservation(START, "c2", "outdated", None, "abc123"))
+    assert alarms == []  # 40 turns apart, but the same conversation twice
+    alarms += monitor.observe_verdict(VerdictObservation(START, "c3", "outdated", None, "abc123"))
+    assert [(alarm.kind, alarm.subject, alarm.examples) for alarm in alarms] == [
+        ("stale_answer", "abc123", ["c3", "c2", "c1"])]
 
 
 def test_population_stability_index_is_zero_for_equal_windows_and_grows_with_the_shift() -> None:

@@ -16,6 +16,7 @@ from handoff.review.store import (
     accepted_examples,
     decisions,
     load_utterances,
+    new_topic_answers,
     record_decision,
 )
 from tests.review.test_clusters import PERSON
@@ -77,6 +78,26 @@ def test_a_proposal_is_decided_once(engine: Engine) -> None:
 def test_a_malformed_decision_is_refused(engine: Engine, action: str, label: str | None, texts: list[str]) -> None:
     with pytest.raises(ValueError):
         record_decision(engine, "k", action, label, texts, "lead-1")
+    assert decisions(engine) == {}
+
+
+def test_a_new_topic_is_a_relabel_that_keeps_its_answer(engine: Engine) -> None:
+    record_decision(engine, "k1", "relabel", "faq/gift_cards", ["gift cards?"], "lead-1", answer=" We sell none. ")
+    record_decision(engine, "k2", "relabel", "faq/gift_cards", ["a gift card"], "lead-1")
+    record_decision(engine, "k3", "relabel", "complaint", ["this is useless"], "lead-1")
+    found = decisions(engine)
+    assert (found["k1"].action, found["k1"].answer, found["k2"].answer) == ("relabel", "We sell none.", None)
+    assert new_topic_answers(engine) == {"faq/gift_cards": "We sell none."}
+    assert accepted_examples(engine)["faq/gift_cards"] == ["gift cards?", "a gift card"]
+
+
+@pytest.mark.parametrize(("action", "label", "answer"), [("accept", "faq/gift_cards", "Yes."), ("dismiss", None, "Yes."),
+                                                         ("relabel", "complaint", "Yes."),
+                                                         ("relabel", "faq/gift_cards", "  ")])
+def test_an_answer_belongs_to_a_relabel_to_an_faq_topic_only(engine: Engine, action: str, label: str | None,
+                                                            answer: str) -> None:
+    with pytest.raises(ValueError):
+        record_decision(engine, "k", action, label, ["gift cards?"], "lead-1", answer=answer)
     assert decisions(engine) == {}
 
 

@@ -1,7 +1,8 @@
 // The lead's review page in the console: drift alarms (GET /api/alarms, cleared with
 // POST /api/alarms/<id>/clear) and the clusters of handed-off and fallback messages proposed as
-// training examples (GET /api/review), each accepted, relabelled or dismissed with
-// POST /api/review/<key>. Customers' words go on the page with textContent only, never as HTML.
+// training examples (GET /api/review), each accepted, relabelled, dismissed or (a new topic) made a
+// new FAQ topic with its answer with POST /api/review/<key>. Customers' words and leads' answers go on
+// the page with textContent only, never as HTML.
 "use strict";
 
 const review = { labels: null, since: "30d" };
@@ -87,14 +88,16 @@ function proposalCard(proposal) {
   const examples = el("ul", null, "examples");
   for (const text of proposal.examples) examples.append(el("li", text));
   const problem = el("p", "", "error");
-  item.append(examples, conversationLinks(proposal.conversations || [], problem), decisionRow(proposal, item, problem),
-    problem);
+  const decide = decider(proposal, item, problem);
+  item.append(examples, conversationLinks(proposal.conversations || [], problem), decisionRow(proposal, decide));
+  if (proposal.label === null) item.append(newTopicForm(proposal, decide));
+  item.append(problem);
   return item;
 }
 
-function decisionRow(proposal, item, problem) {
-  const row = el("div", null, "decide");
-  const decide = async (body, button) => {
+// Posts one decision on the cluster; the card leaves the list when it is stored, or shows why not.
+function decider(proposal, item, problem) {
+  return async (body, button) => {
     problem.textContent = "";
     button.disabled = true;
     try {
@@ -102,13 +105,66 @@ function decisionRow(proposal, item, problem) {
         { ...body, since: review.since });
       item.remove();
       showCount("proposals", "proposals-count", "proposals-empty");
-      reviewEl("review-status").textContent = decided.action === "dismiss" ? `Dismissed ${decided.count} messages` :
-        `${decided.count} examples for ${decided.label} will be exported`;
+      reviewEl("review-status").textContent = decidedText(decided, body);
+      if (decided.action === "new_topic") offerLabel(decided.label);
     } catch (error) {
       problem.textContent = `Not saved: ${error.message}`;
       button.disabled = false;
     }
   };
+}
+
+function decidedText(decided, body) {
+  if (decided.action === "dismiss") return `Dismissed ${decided.count} messages`;
+  if (decided.action === "new_topic") {
+    return `New FAQ topic ${decided.label}: ${decided.count} examples and the answer "${body.answer.trim()}" ` +
+      "will be exported";
+  }
+  return `${decided.count} examples for ${decided.label} will be exported`;
+}
+
+// A topic a lead just created is a label the other clusters may be relabelled to.
+function offerLabel(label) {
+  if (!review.labels || review.labels.includes(label)) return;
+  review.labels = [...(review.labels || []), label].sort();
+  for (const select of document.querySelectorAll("#proposals select")) {
+    const option = el("option", label);
+    option.value = label;
+    select.append(option);
+  }
+}
+
+// A new topic's own FAQ topic: its name (faq/<name>) and the answer the bot is to give.
+function newTopicForm(proposal, decide) {
+  const form = el("div", null, "decide new-topic-form");
+  const topic = el("input");
+  topic.id = `topic-${proposal.key}`;
+  topic.maxLength = 40;
+  topic.placeholder = "e.g. gift_cards";
+  topic.autocomplete = "off";
+  topic.spellcheck = false;
+  const topicLabel = el("label", "Topic name");
+  topicLabel.htmlFor = topic.id;
+  const answer = el("textarea");
+  answer.id = `answer-${proposal.key}`;
+  answer.maxLength = 1000;
+  answer.rows = 3;
+  const answerLabel = el("label", "Answer");
+  answerLabel.htmlFor = answer.id;
+  const create = el("button", "New FAQ topic");
+  create.type = "button";
+  const ready = () => { create.disabled = topic.value.trim() === "" || answer.value.trim() === ""; };
+  ready();
+  topic.addEventListener("input", ready);
+  answer.addEventListener("input", ready);
+  create.addEventListener("click", () =>
+    decide({ action: "new_topic", topic: topic.value.trim(), answer: answer.value }, create));
+  form.append(topicLabel, topic, answerLabel, answer, create);
+  return form;
+}
+
+function decisionRow(proposal, decide) {
+  const row = el("div", null, "decide");
   if (proposal.label !== null) {
     const accept = el("button", "Accept");
     accept.type = "button";
