@@ -217,6 +217,11 @@ class HandoffSettings(BaseSettings):
                 (r"(?:charge|payment|transaction|debit)(?: [\w']+){0,6} (?:i|we) (?:don'?t|do not|can'?t|cannot) "
                 r"(?:recogni[sz]e|remember making)"),
                 r"overcharged", r"wrong amount", r"(?:dispute|contest) (?:a |the |this |that )?(?:charge|payment)",
+                (r"(?:purchase|order|payment|charge|debit|transaction)s? (?:that )?i (?:never|didn'?t|did not) "
+                 r"(?:make|made|place|placed|authori[sz]e|authori[sz]ed|buy|bought)"),
+                r"late fees?\S*(?: \S+){0,8} paid(?: \S+){0,2} on (?:time|the due date)",
+                r"paid(?: \S+){0,3} on (?:time|the due date)(?: \S+){0,8} late fee",
+                r"(?:cancell?ed|canceled)(?: \S+){0,8} (?:still|anyway)(?: \S+){0,4} (?:charged|took|taken|debited)",
             ],
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
@@ -226,6 +231,8 @@ class HandoffSettings(BaseSettings):
                 r"stole my (?:card|phone|wallet|identity|details)", r"identity theft",
                 (r"someone (?:else )?(?:has )?(?:used|is using|accessed|logged into|got into|changed) my "
                 r"(?:account|card|password|login)"),
+                (r"(?:someone|somebody|a stranger|a thief|some thief)(?:'s| has| is)?(?: been)? (?:placed|placing|made|"
+                 r"making|bought|buying|ordered|ordering)(?: \S+){0,4} (?:on|with|using|from) my account"),
             ],
             "return_problem": [
                 (r"return(?:ed)?(?: [\w']+){0,6} (?:got lost|was lost|never arrived|not received|never received|"
@@ -233,6 +240,8 @@ class HandoffSettings(BaseSettings):
                 (r"(?:shop|store|merchant|seller|retailer)(?: [\w']+){0,3} (?:says|claims|denies|refuses|refused|"
                 r"rejected|won'?t accept)(?: [\w']+){0,6} (?:return|returned|sent back|parcel back)"),
                 r"return label (?:doesn'?t|does not|won'?t|isn'?t|is not|will not) (?:work|scan|valid|print)",
+                r"return(?:ed)?(?: \S+){0,4} (?:stuck|still pending|in limbo)",
+                r"refund(?:ed)? (?:me )?(?:only )?half",
             ],
             "complaint": [
                 r"(?:make|file|lodge|raise|submit|register) (?:a |an )?(?:formal |official )?complaint",

@@ -59,14 +59,14 @@ TARGETS: dict[str, Target] = {
 # drop it once the target holds with the margin; never lower one. A figure without a floor is held
 # at its target.
 FLOORS: dict[str, Target] = {
-    "intent_macro_f1": Target(0.77),
+    "intent_macro_f1": Target(0.83),
     "response_selector_accuracy": Target(0.89),
-    "answered_share": Target(0.76),
-    "answered_accuracy": Target(0.87),
+    "answered_share": Target(0.81),
+    "answered_accuracy": Target(0.92),
     "person_handoff_share": Target(0.93),
     "judgement_share": Target(0.88),
     "out_of_scope_share": Target(0.85),
-    "near_miss_handoff_share": Target(0.18, at_most=True),
+    "near_miss_handoff_share": Target(0.15, at_most=True),
 }
 
 def gate(name: str) -> Target:

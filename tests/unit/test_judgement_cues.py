@@ -17,6 +17,13 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("the shop claims they never got my return, I have the receipt", "return_problem"),
     ("the return label won't scan at the post office", "return_problem"),
     ("I'd like to make a formal complaint", "complaint"),
+    ("there's a debit for a purchase i never made, can i change my card?", "dispute_charge"),
+    ("a LATE FEE?? i paid it on the due date!!", "dispute_charge"),
+    ("i paid on time and still got a late fee", "dispute_charge"),
+    ("the shop cancelled the order but you still took the first instalment", "dispute_charge"),
+    ("somebody has been placing orders on my account overnight", "account_locked"),
+    ("my return has been stuck for five weeks", "return_problem"),
+    ("they refunded only half of what i sent back", "return_problem"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert judgement_from_cues(text, SETTINGS) == intent
@@ -25,6 +32,8 @@ def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
 @pytest.mark.parametrize("text", [
     "how do late fees work", "can I return an item I bought last week", "how do I change my card",
     "what happens if a payment fails", "", None,
+    "what is the late fee if i don't pay on time", "how do i make a return", "can i pay half now and half later",
+    "i made a purchase yesterday, when is the first payment",
 ])
 def test_routine_questions_have_no_cue(text: str | None) -> None:
     assert judgement_from_cues(text, SETTINGS) is None
