@@ -53,6 +53,17 @@ def fill_utterances(path: Path) -> str:
     return url
 
 
+async def lead_with_queue(api: Api, start_service: StartService, database: Path,
+                          lead: KnownAgent) -> tuple[Api, dict]:
+    """The lead's client of a service whose insights database holds the topics' messages, and the review
+    queue the lead sees there."""
+    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
+    client = Api(api.session, service.url).as_agent(lead)
+    status, queue = await client.get("/api/review?since=7d")
+    assert status == 200, queue
+    return client, queue
+
+
 async def test_only_leads_see_and_decide(api: Api, start_service: StartService, tmp_path: Path,
                                          take_agents: TakeAgents, lead: KnownAgent) -> None:
     service = start_service(insights_database_url=fill_utterances(tmp_path / "insights.sqlite3"),
@@ -69,11 +80,7 @@ async def test_only_leads_see_and_decide(api: Api, start_service: StartService, 
 async def test_a_lead_accepts_relabels_and_dismisses_once(api: Api, start_service: StartService, tmp_path: Path,
                                                            lead: KnownAgent) -> None:
     database = tmp_path / "insights.sqlite3"
-    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
-    client = Api(api.session, service.url).as_agent(lead)
-
-    status, queue = await client.get("/api/review?since=7d")
-    assert status == 200, queue
+    client, queue = await lead_with_queue(api, start_service, database, lead)
     assert "faq/late_fees" in queue["labels"] and "faq" not in queue["labels"]  # topics, not the retrieval intent
     proposals = queue["proposals"]
     assert len(proposals) >= 3 and all(proposal["count"] >= 1 for proposal in proposals)
@@ -126,10 +133,7 @@ async def test_a_lead_accepts_relabels_and_dismisses_once(api: Api, start_servic
 async def test_a_cluster_decided_twice_at_once_is_recorded_once(api: Api, start_service: StartService,
                                                                 tmp_path: Path, lead: KnownAgent) -> None:
     database = tmp_path / "insights.sqlite3"
-    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
-    client = Api(api.session, service.url).as_agent(lead)
-    status, queue = await client.get("/api/review?since=7d")
-    assert status == 200, queue
+    client, queue = await lead_with_queue(api, start_service, database, lead)
     key = queue["proposals"][0]["key"]
     answers = await asyncio.gather(client.post(f"/api/review/{key}", {"action": "dismiss", "since": "7d"}),
                                    client.post(f"/api/review/{key}", {"action": "dismiss", "since": "7d"}))
@@ -178,10 +182,7 @@ async def test_alarms_and_clusters_are_listed_counted_and_cleared(api: Api, star
 async def test_a_lead_makes_a_new_topic_cluster_a_new_faq_topic(api: Api, start_service: StartService,
                                                                  tmp_path: Path, lead: KnownAgent) -> None:
     database = tmp_path / "insights.sqlite3"
-    service = start_service(insights_database_url=fill_utterances(database), review_project_root=str(PROJECT_ROOT))
-    client = Api(api.session, service.url).as_agent(lead)
-    status, queue = await client.get("/api/review?since=7d")
-    assert status == 200, queue
+    client, queue = await lead_with_queue(api, start_service, database, lead)
     [crypto] = [proposal for proposal in queue["proposals"] if proposal["label"] is None]
     others = [proposal for proposal in queue["proposals"] if proposal["label"] is not None]
     path = f"/api/review/{crypto['key']}"
