@@ -37,7 +37,9 @@ def test_a_label_the_bot_ranked_otherwise_is_not_proposed(known: dict[str, list[
 
 
 def test_a_dense_group_near_nothing_known_is_a_new_topic(known: dict[str, list[str]]) -> None:
-    messages = [message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(NEW_TOPIC)]
+    # Fallbacks: the bot ranked no intent of its own first (a member near a label it did rank first would
+    # stay out of the new topic: test_a_member_near_a_label_the_bot_ranked_first_stays_out_of_a_new_topic).
+    messages = [message(text, "nlu_fallback", "fallback", f"c{i}") for i, text in enumerate(NEW_TOPIC)]
     proposals = propose([*messages, message("asdfgh", "greet", "fallback")], known)
     [topic] = [p for p in proposals if p.label is None]
     assert {u.text for u in topic.examples} == set(NEW_TOPIC)
