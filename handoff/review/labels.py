@@ -18,10 +18,11 @@ import numpy as np
 from scipy.sparse import spmatrix
 
 NEIGHBOURS = 3  # training examples of a label a message is compared with (the nearest ones)
-LABEL_SIMILARITY = 0.30  # at least this close to the label's examples ...
+LABEL_SIMILARITY = 0.40  # at least this close to the label's examples ...
 LABEL_MARGIN = 0.06  # ... and this much closer than to the runner-up label
 NEW_TOPIC_SIMILARITY = 0.35  # nearer than this to no label: nothing known is near (a new topic?)
-KNOWN_MEMBER_SIMILARITY = 0.50  # a new-topic cluster's member this near a label the bot also ranked first is not new
+KNOWN_MEMBER_SIMILARITY = 0.50  # a new-topic cluster's member this near a label the bot ranked first, or clearly
+# nearest (is_clear), is not new
 IGNORED_RANKING = frozenset({"nlu_fallback"})  # not an intent a message can be "more examples" of
 
 
@@ -83,10 +84,12 @@ def is_unknown(nearest: Nearest) -> bool:
 
 
 def belongs_to_known(nearest: Nearest, bot_ranked_first: str | None) -> bool:
-    """Whether a message is near a known label that the bot ranked first too, though not clearly
-    enough to be labelled: it may sit in a cluster whose centroid is near nothing known (DBSCAN
-    chains neighbours), but it is no example of a new topic."""
-    return nearest.similarity >= KNOWN_MEMBER_SIMILARITY and agrees(nearest.label, bot_ranked_first)
+    """Whether a message is near a known label that the bot ranked first too, or that is clearly its
+    nearest whatever the bot ranked (a judgement handoff of an FAQ question): it may sit in a cluster
+    whose centroid is near nothing known (DBSCAN chains neighbours), but it is no example of a new
+    topic."""
+    return nearest.similarity >= KNOWN_MEMBER_SIMILARITY and (
+        agrees(nearest.label, bot_ranked_first) or is_clear(nearest))
 
 
 def is_clear(nearest: Nearest) -> bool:

@@ -87,3 +87,28 @@ def test_a_member_near_a_label_the_bot_ranked_first_stays_out_of_a_new_topic(mon
     assert new_topic() == set(topic)
     messages[-1] = message(member, "request_human", "handoff", "x")  # the bot disagrees with the nearest label
     assert new_topic() == {*topic, member}
+
+
+def test_a_member_clearly_near_a_label_stays_out_of_a_new_topic_whatever_the_bot_ranked(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A late-fee question the bot handed off as a disputed charge (a judgement case) is chained into a
+    group of bitcoin wallet questions near nothing known; its own nearest label, faq/late_fees, is near
+    and clear (far ahead of the runner-up), so it is no example of the new topic though the bot
+    disagrees."""
+    known = {"greet": ["hello there", "hi", "good morning"],
+             "faq/late_fees": ["how much is the late fee", "what is the late fee", "late fee amount"],
+             "complaint": ["your service is awful", "this is a disgrace", "i am very unhappy"]}
+    topic = ["can i use my bitcoin wallet", "bitcoin wallet top up", "link a bitcoin wallet", "bitcoin wallet possible",
+             "is a bitcoin wallet accepted", "which bitcoin wallet works", "my bitcoin wallet is late"]
+    member = "what is the late fee for bitcoin"
+    messages = [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
+                message(member, "dispute_charge", "handoff", "x")]
+
+    def new_topic() -> set[str]:
+        [proposal] = [p for p in propose(messages, known) if p.label is None]
+        return {u.text for u in proposal.examples}
+
+    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)  # the rule off: the member is chained in
+    assert new_topic() == {*topic, member}
+    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 0.50)
+    assert new_topic() == set(topic)
