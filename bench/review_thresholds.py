@@ -15,7 +15,8 @@ itself, the only labelled data they may be tuned on (the held-out sets under tes
    left-out label in its best cluster (of all its examples) and of that cluster's purity.
 3. New-topic members: for each cut-off of `KNOWN_MEMBER_SIMILARITY`, the share of a left-out label's
    examples at least that near some other label (a new topic's messages a cluster would lose, if the
-   bot ranked that label first too), against the share of the known examples left unlabelled (not
+   bot ranked that label first too), of those the share lost whatever the bot ranked (that label is
+   clearly their nearest: `LABEL_SIMILARITY` and `LABEL_MARGIN`), against the share of the known examples left unlabelled (not
    near or clear enough) that are that near their nearest label, and how often that label is right.
 
     PYTHONPATH=. .venv/bin/python bench/review_thresholds.py
@@ -73,21 +74,25 @@ def main() -> None:
             agreed = taken & intent_right
             print(f"{similarity:10.2f}  {least:6.2f}  {taken.mean():8.3f}  {right[taken].mean():9.3f}  "
                   f"{agreed.mean():15.3f}  {right[agreed].mean():16.3f}")
-    unknown_best = np.empty(len(texts))
+    unknown_best, unknown_margin = np.empty(len(texts)), np.empty(len(texts))
     for name in names:
         inside = labels == name
-        unknown_best[inside] = scores[np.ix_(inside, [i for i, other in enumerate(names) if other != name])].max(axis=1)
+        remaining = np.sort(scores[np.ix_(inside, [i for i, other in enumerate(names) if other != name])], axis=1)
+        unknown_best[inside] = remaining[:, -1]
+        unknown_margin[inside] = remaining[:, -1] - remaining[:, -2]
     print("\nnew topics, leave one label out:")
     print("threshold  new-topic recall  false new-topic rate")
     for threshold in NEW_TOPIC:
         print(f"{threshold:9.2f}  {(unknown_best < threshold).mean():16.3f}  {(best < threshold).mean():19.3f}")
 
     print("\nnew-topic members, leave one label out: a member at least this near its nearest label is kept out")
-    print("cut-off  new topic kept out  unclear known kept out  of those, nearest label right")
+    print("cut-off  new topic kept out  of it clear  unclear known kept out  of those, nearest label right")
     unclear = (best < LABEL_SIMILARITY) | (margin < LABEL_MARGIN)
+    clear_elsewhere = (unknown_best >= LABEL_SIMILARITY) & (unknown_margin >= LABEL_MARGIN)
     for cut in KNOWN_MEMBER_CUTOFFS:
         kept_out = unclear & (best >= cut)
-        print(f"{cut:7.2f}  {(unknown_best >= cut).mean():18.3f}  {kept_out.sum() / unclear.sum():22.3f}  "
+        print(f"{cut:7.2f}  {(unknown_best >= cut).mean():18.3f}  {((unknown_best >= cut) & clear_elsewhere).mean():11.3f}  "
+              f"{kept_out.sum() / unclear.sum():22.3f}  "
               f"{right[kept_out].mean() if kept_out.any() else float('nan'):29.3f}")
 
     print(f"\nnew-topic clusters (messages nearer than {NEW_TOPIC_SIMILARITY} to every label they may see):")

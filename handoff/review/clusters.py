@@ -7,8 +7,9 @@ messages of one label make one proposal. The other messages are clustered with D
 distance, among themselves only (with the known material in, DBSCAN chains neighbouring intents
 into one blob). A dense cluster whose centroid is near nothing known is a new topic, made of the
 members that are not themselves near a label the bot ranked first too, or clearly near one whatever
-the bot ranked (those stay unproposed), if enough remain; one whose centroid is clearly near a label that most of its members' bot rankings agree with gives
-those members as more examples of that label. Anything unsure stays unproposed.
+the bot ranked (those stay unproposed), if enough remain; one whose centroid is clearly near a label
+that most of its members' bot rankings agree with gives those members as more examples of that
+label. Anything unsure stays unproposed.
 """
 
 from __future__ import annotations
