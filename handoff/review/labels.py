@@ -18,7 +18,7 @@ import numpy as np
 from scipy.sparse import spmatrix
 
 NEIGHBOURS = 3  # training examples of a label a message is compared with (the nearest ones)
-LABEL_SIMILARITY = 0.40  # at least this close to the label's examples ...
+LABEL_SIMILARITY = 0.35  # at least this close to the label's examples ...
 LABEL_MARGIN = 0.06  # ... and this much closer than to the runner-up label
 NEW_TOPIC_SIMILARITY = 0.35  # nearer than this to no label: nothing known is near (a new topic?)
 KNOWN_MEMBER_SIMILARITY = 0.50  # a new-topic cluster's member this near a label the bot ranked first, or clearly
