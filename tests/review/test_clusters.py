@@ -7,6 +7,7 @@ import pytest
 
 from handoff.review import labels
 from handoff.review.clusters import load_known_examples, proposal_key, propose
+from handoff.review.utterances import Utterance
 from rasa_bot.settings import PROJECT_ROOT
 from tests.review.conftest import message
 
@@ -15,6 +16,12 @@ PERSON = ["i want to speak to a real person", "get me a human now!!", "can i tal
 NEW_TOPIC = ["can i pay with bitcoin", "do you accept bitcoin payments", "bitcoin payment possible?",
              "can i use crypto like bitcoin", "pay with ethereum or bitcoin?", "is bitcoin accepted",
              "i want to pay in bitcoin"]
+
+
+def new_topic_texts(messages: list[Utterance], known: dict[str, list[str]]) -> set[str]:
+    """The texts of the one new-topic proposal made of `messages`."""
+    [proposal] = [p for p in propose(messages, known) if p.label is None]
+    return {u.text for u in proposal.examples}
 
 
 def test_requests_for_a_person_are_more_examples_of_request_human_once_each(known: dict[str, list[str]]) -> None:
@@ -77,16 +84,12 @@ def test_a_member_near_a_label_the_bot_ranked_first_stays_out_of_a_new_topic(mon
     messages = [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
                 message(member, "complaint", "handoff", "x")]
 
-    def new_topic() -> set[str]:
-        [proposal] = [p for p in propose(messages, known) if p.label is None]
-        return {u.text for u in proposal.examples}
-
     monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)  # the rule off: the member is chained in
-    assert new_topic() == {*topic, member}
+    assert new_topic_texts(messages, known) == {*topic, member}
     monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 0.3)
-    assert new_topic() == set(topic)
+    assert new_topic_texts(messages, known) == set(topic)
     messages[-1] = message(member, "request_human", "handoff", "x")  # the bot disagrees with the nearest label
-    assert new_topic() == {*topic, member}
+    assert new_topic_texts(messages, known) == {*topic, member}
 
 
 def test_a_member_clearly_near_a_label_stays_out_of_a_new_topic_whatever_the_bot_ranked(
@@ -104,11 +107,7 @@ def test_a_member_clearly_near_a_label_stays_out_of_a_new_topic_whatever_the_bot
     messages = [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
                 message(member, "dispute_charge", "handoff", "x")]
 
-    def new_topic() -> set[str]:
-        [proposal] = [p for p in propose(messages, known) if p.label is None]
-        return {u.text for u in proposal.examples}
-
     monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)  # the rule off: the member is chained in
-    assert new_topic() == {*topic, member}
+    assert new_topic_texts(messages, known) == {*topic, member}
     monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 0.50)
-    assert new_topic() == set(topic)
+    assert new_topic_texts(messages, known) == set(topic)
