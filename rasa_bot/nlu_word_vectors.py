@@ -49,13 +49,13 @@ class WordVectorFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(
         self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource,
-        vectors: WordVectors | None,
+        vectors: WordVectors,
     ) -> None:
         super().__init__(name, config)
         self._model_storage = model_storage
         self._resource = resource
         self._vectors = vectors
-        self._rows = vectors.index() if vectors else {}
+        self._rows = vectors.index()
 
     @classmethod
     def create(
@@ -81,8 +81,6 @@ class WordVectorFeaturizer(DenseFeaturizer, GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Stores the table in the model, so the model carries everything it needs."""
-        if self._vectors is None:
-            raise InvalidConfigException("WordVectorFeaturizer has no table to store")
         with self._model_storage.write_to(self._resource) as directory:
             self._vectors.save(directory / TABLE_FILE)
         return self._resource
@@ -102,7 +100,6 @@ class WordVectorFeaturizer(DenseFeaturizer, GraphComponent):
         return messages
 
     def _token_vectors(self, tokens: list[Token]) -> np.ndarray:
-        assert self._vectors is not None
         features = np.zeros((len(tokens), self._vectors.dimensions), dtype=np.float32)
         for position, token in enumerate(tokens):
             row = self._row(token.text)
