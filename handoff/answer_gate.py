@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from handoff.judgement_cues import judgement_from_cues
+from handoff.judgement_cues import judgement_from_cues, names_no_case_of_ours
 from handoff.person_request import asks_for_person, mentions_person
 from handoff.settings import HandoffSettings
 
@@ -96,9 +96,11 @@ def decide_answer(
                 intent=judged, confidence=1.0, source=SOURCE_JUDGEMENT_CUE, sure=True, classified_intent=classified,
             )
     # A classifier that hears a request for a person in a message naming nobody of ours ("who is the
-    # manager of ...", "no human needed") is guessing, as is one below the intent threshold.
+    # manager of ...", "no human needed") is guessing, as is one that reads a judgement case into someone
+    # else's ("my netflix account is locked") and one below the intent threshold.
     guessed_person = classified == person_intent and not mentions_person(text, settings.max_message_bytes)
-    if guessed_person or intent_confidence < settings.intent_threshold:
+    guessed_judgement = classified in settings.judgement_intents and names_no_case_of_ours(text, settings)
+    if guessed_person or guessed_judgement or intent_confidence < settings.intent_threshold:
         return AnswerDecision(
             intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
             threshold=settings.intent_threshold, classified_intent=classified,

@@ -16,14 +16,31 @@ from handoff.settings import HandoffSettings
 
 
 def judgement_from_cues(text: str | None, settings: HandoffSettings) -> str | None:
-    """The judgement intent whose cue the message contains (the first listed wins), or None."""
-    if not text:
+    """The judgement intent whose cue the message contains (the first listed wins), or None; none for a
+    message that is no case of ours."""
+    if not text or names_no_case_of_ours(text, settings):
         return None
-    folded = " ".join(normalise_text(text, settings.max_message_bytes).lower().split())
+    folded = _folded(text, settings)
     for intent, pattern in _compiled(tuple((name, tuple(cues)) for name, cues in settings.judgement_cues.items())):
         if intent in settings.judgement_intents and pattern.search(folded):
             return intent
     return None
+
+
+def names_no_case_of_ours(text: str | None, settings: HandoffSettings) -> bool:
+    """Whether the message is someone else's case, a complaint declined or a case already sorted
+    (`not_our_case_phrases`): a judgement intent read into it is a guess."""
+    return bool(text) and bool(_not_ours(tuple(settings.not_our_case_phrases)).search(_folded(text, settings)))
+
+
+def _folded(text: str, settings: HandoffSettings) -> str:
+    return " ".join(normalise_text(text, settings.max_message_bytes).lower().split())
+
+
+@lru_cache(maxsize=8)
+def _not_ours(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One whole-word pattern for all the phrases; with none, a pattern that never matches."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(phrases) + r")(?!\w)" if phrases else r"(?!)")
 
 
 @lru_cache(maxsize=8)

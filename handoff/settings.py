@@ -128,6 +128,12 @@ class DriftSettings(BaseModel):
     )
 
 
+# Online services whose accounts are not ours (`not_our_case_phrases`): "my instagram got hacked".
+OTHER_SERVICES = ("netflix|instagram|insta|facebook|twitter|tiktok|snapchat|whatsapp|gmail|google|icloud|apple id|"
+                  "microsoft|outlook|hotmail|yahoo|steam|xbox|playstation|psn|nintendo|spotify|ebay|uber|discord|"
+                  "reddit|linkedin|roblox|twitch")
+
+
 class HandoffSettings(BaseSettings):
     """Settings of the handoff plugin; each field's description says what it controls."""
 
@@ -250,6 +256,24 @@ class HandoffSettings(BaseSettings):
         },
         description="Phrases (regular expressions, matched in lower case) that mark a judgement case "
         "whatever else the message says, per judgement intent; they win over a classifier that saw none.",
+    )
+    not_our_case_phrases: list[str] = Field(
+        [
+            # Someone else's account, service or dispute: our people cannot unlock a streaming account.
+            rf"(?:my|their|his|her) (?:{OTHER_SERVICES})(?: account)?", rf"(?:{OTHER_SERVICES}) account",
+            (r"(?:my|the|their|our) (?:phone|mobile|energy|gas|electricity|electric|water|internet|broadband|"
+             r"insurance|credit card|cable|utility) (?:company|supplier|firm)"),
+            r"(?:my|our|the) (?:landlord|council|employer|boss|school|university|gym)",
+            # A complaint declined, or a case our team already sorted.
+            (r"(?:don'?t|do not|didn'?t|did not|not) (?:want|need|wish|mean|trying|going) to (?:make|file|lodge|raise|"
+             r"submit) (?:a |an )?(?:formal |official )?complaint"),
+            (r"(?:you|your team|your support|support|someone|they|an agent) (?:already )?(?:sorted|fixed|resolved|"
+             r"solved|unlocked|unblocked) (?:it|that|this|everything|my account)"),
+        ],
+        description="Phrases (regular expressions, matched in lower case) that make a message no judgement "
+        "case of ours whatever else it says: someone else's account, company or dispute, a complaint declined, "
+        "a case already sorted. No judgement cue decides such a message, and a classifier that reads a "
+        "judgement intent in it is taken to be guessing (the bot asks to rephrase).",
     )
     human_request_intents: list[str] = Field(
         ["request_human"], description="Intents by which the customer asks for a person."

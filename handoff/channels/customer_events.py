@@ -22,6 +22,7 @@ so a customer only ever sees and rates their own conversation.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -43,7 +44,9 @@ STATUS_EVENT = "handoff_status"
 SATISFACTION_SAVED_EVENT = "satisfaction_saved"
 BOT_FEEDBACK_OFFER_EVENT = "bot_feedback_offer"
 BOT_FEEDBACK_SAVED_EVENT = "bot_feedback_saved"
-TYPING_REFUSED = "typing_refused"  # in the socket's session: the error was sent, drop the rest quietly
+# In the socket's session: the monotonic time until which an over-limit indicator is dropped quietly, the
+# error having been sent once.
+TYPING_QUIET_UNTIL = "typing_quiet_until"
 Refuse = Callable[[str, MessageRejected, bool], Awaitable[object]]
 UNAVAILABLE_STATUS = {"mode": "unknown", "position": None, "wait_seconds": None, "agent_name": "",
                       "rating_due": False}
@@ -111,18 +114,20 @@ class CustomerEvents:
             logger.warning("typing indicator of %s dropped: %s", conversation_id, error)
 
     async def _typing_allowed(self, sid: str, session: dict[str, Any], conversation_id: str) -> bool:
-        """Counts the indicator against the limits; only the first one over them gets an error."""
+        """Counts the indicator against the limits; only the first one over them in a window gets an error.
+
+        A deadline, not a flag cleared by the next allowed indicator: indicators are handled concurrently, and an
+        allowed one finishing after a refused one would clear the flag and let a third send the error again."""
         try:
             await self.context.limits.client(TYPING, session.get("address", ""), conversation_id)
         except RateLimited as limited:
-            if not session.get(TYPING_REFUSED):
+            now = time.monotonic()
+            if now >= session.get(TYPING_QUIET_UNTIL, 0.0):
                 # Marked before any await: indicators handled at the same time see the mark at once.
-                session[TYPING_REFUSED] = True
+                session[TYPING_QUIET_UNTIL] = now + (limited.retry_after or 0)
                 await self.sio.save_session(sid, session)
                 await self.refuse(sid, limited, False)
             return False
-        if session.pop(TYPING_REFUSED, False):
-            await self.sio.save_session(sid, session)
         return True
 
     async def satisfaction(self, sid: str, data: Any = None) -> None:

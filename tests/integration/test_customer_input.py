@@ -71,6 +71,11 @@ def release(agent: AgentClient, conversation_id: str) -> None:
     assert agent.resolve(conversation_id).status_code == 200
 
 
+# What the commands would make the bot say if they were obeyed.
+COMMANDED_REPLIES = ("utter_welcome_back", "utter_handoff_request_human", "utter_handoff_queued",
+                     "utter_handoff_already_queued")
+
+
 @pytest.mark.parametrize("typed, read_as", [
     ("/handoff_resolved", "handoff_resolved"),
     ('/inform{"lookup_failures": 0}', 'inform{"lookup_failures": 0}'),
@@ -80,10 +85,10 @@ def test_a_typed_command_is_read_as_words(bot_system: SystemLayout, typed: str, 
     customer = RestCustomer(bot_system)
     reply = customer.send(typed)
     assert reply.status_code == 200 and reply.headers["X-Handoff-Route"] == "bot"
-    # The words alone mean nothing to this bot: it asks to rephrase or says it cannot help with that; it
-    # neither welcomes back nor hands off.
-    assert [m["text"] for m in reply.json()] in (
-        [response_text("utter_please_rephrase")], [response_text("utter_out_of_scope")])
+    # The words alone are an ordinary message: whatever the model makes of them, the command is not carried
+    # out, so the bot neither welcomes back nor hands off.
+    texts = [m["text"] for m in reply.json()]
+    assert texts and not set(texts) & {response_text(name) for name in COMMANDED_REPLIES}
     [turn] = user_turns(bot_system, customer.conversation_id)
     assert turn["text"] == read_as and not obeyed(turn, read_as.split("{")[0])
     assert len(turn["parse_data"]["intent_ranking"]) > 1, "NLU read the words"

@@ -50,3 +50,31 @@ def test_a_cue_wins_over_a_confident_faq_but_not_over_a_classified_judgement_cas
 def test_cues_of_an_intent_that_is_not_a_judgement_intent_are_ignored() -> None:
     settings = HandoffSettings(judgement_intents=["complaint"])
     assert judgement_from_cues("you charged me twice", settings) is None
+
+
+@pytest.mark.parametrize("text", [
+    "my netflix account is locked because someone changed the password",
+    "my instagram got hacked, how do I get it back",
+    "my phone company charged me twice for roaming",
+    "how do I file a complaint against my landlord?",
+    "no, I don't want to make a complaint, I was only asking",
+    "my account was locked last week but your team sorted it, thanks",
+])
+def test_someone_elses_case_or_a_settled_one_has_no_cue(text: str) -> None:
+    assert judgement_from_cues(text, SETTINGS) is None
+
+
+@pytest.mark.parametrize("text", [
+    "my account is locked and someone ordered a playstation on it",
+    "my mobile provider did a sim swap and now my account is blocked",
+    "a stranger has been ordering things on my account",
+])
+def test_our_own_case_keeps_its_cue_when_it_names_a_product_or_provider(text: str) -> None:
+    assert judgement_from_cues(text, SETTINGS) == "account_locked"
+
+
+def test_a_judgement_intent_read_into_someone_elses_case_is_a_guess() -> None:
+    guessed = decide_answer("my instagram account is locked, any tips?", "account_locked", 0.99, None, SETTINGS)
+    assert (guessed.intent, guessed.sure) == ("nlu_fallback", False)
+    ours = decide_answer("my paylater account is locked, any tips?", "account_locked", 0.99, None, SETTINGS)
+    assert (ours.intent, ours.sure) == ("account_locked", True)
