@@ -30,7 +30,9 @@ def judgement_from_cues(text: str | None, settings: HandoffSettings) -> str | No
 def names_no_case_of_ours(text: str | None, settings: HandoffSettings) -> bool:
     """Whether the message is someone else's case, a complaint declined or a case already sorted
     (`not_our_case_phrases`): a judgement intent read into it is a guess."""
-    return bool(text) and bool(_not_ours(tuple(settings.not_our_case_phrases)).search(_folded(text, settings)))
+    if not text:
+        return False
+    return _not_ours(tuple(settings.not_our_case_phrases)).search(_folded(text, settings)) is not None
 
 
 def _folded(text: str, settings: HandoffSettings) -> str:
