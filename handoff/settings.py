@@ -192,12 +192,12 @@ class HandoffSettings(BaseSettings):
 
     # --- answering only what the bot is sure of (handoff/answer_gate.py; chosen by `make tune`) ---
     intent_threshold: float = Field(
-        0.65, ge=0, le=1,
+        0.70, ge=0, le=1,
         description="Intent confidence below which a message becomes an NLU fallback (the bot asks to "
         "rephrase), whatever the intent.",
     )
     answer_threshold: float = Field(
-        0.45, ge=0, le=1,
+        0.30, ge=0, le=1,
         description="Confidence of the chosen FAQ answer (the response selector's) below which the "
         "message becomes an NLU fallback instead of being answered.",
     )
@@ -228,6 +228,8 @@ class HandoffSettings(BaseSettings):
                 r"late fees?\S*(?: \S+){0,8} paid(?: \S+){0,2} on (?:time|the due date)",
                 r"paid(?: \S+){0,3} on (?:time|the due date)(?: \S+){0,8} late fee",
                 r"(?:cancell?ed|canceled)(?: \S+){0,8} (?:still|anyway)(?: \S+){0,4} (?:charged|took|taken|debited)",
+                r"(?:debit|charge|payment|transaction)s?(?: [\w']+){0,6},? (?:isn'?t|is not|are not|aren'?t|not) mine",
+                r"(?:debit|charge|payment|transaction)s?(?: [\w']+){0,4} (?:i )?(?:can'?t|cannot|couldn'?t) place",
             ],
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
@@ -239,6 +241,8 @@ class HandoffSettings(BaseSettings):
                 r"(?:account|card|password|login)"),
                 (r"(?:someone|somebody|a stranger|a thief|some thief)(?:'s| has| is)?(?: been)? (?:placed|placing|made|"
                  r"making|bought|buying|ordered|ordering)(?: \S+){0,4} (?:on|with|using|from) my account"),
+                (r"(?:orders?|purchases?) (?:on|in|from) my (?:account|app)(?: [\w']+){0,4} (?:that )?i (?:never|didn'?t|"
+                 r"did not) (?:place|placed|make|made)"),
             ],
             "return_problem": [
                 (r"return(?:ed)?(?: [\w']+){0,6} (?:got lost|was lost|never arrived|not received|never received|"

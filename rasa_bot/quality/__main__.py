@@ -16,10 +16,14 @@ RESULTS = PROJECT_ROOT / "results"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=("report", "tune"))
-    parser.add_argument("--model", type=Path, default=MODEL_PATH)
+    parser.add_argument("--model", type=Path, action="append",
+                        help="the model (default: the shipped one); tune takes several, trained with different seeds")
     parser.add_argument("--data", type=Path, help="labelled messages (default: tests/nlu, or tests/nlu_tuning to tune)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
+    models = args.model or [MODEL_PATH]
+    if args.command == "report" and len(models) > 1:
+        parser.error("report measures one model")
     if args.command == "tune":
         # Both gates open: the sweep replays every threshold from the raw confidences.
         os.environ["HANDOFF_INTENT_THRESHOLD"] = "0"
@@ -32,21 +36,22 @@ def main() -> int:
     get_handoff_settings.cache_clear()
     settings = get_handoff_settings()
     data = args.data or PROJECT_ROOT / "tests" / ("nlu_tuning" if args.command == "tune" else "nlu")
-    outcomes = evaluate(args.model, load_examples(data))
+    examples = load_examples(data)
     if args.command == "report":
         from rasa_bot.quality.report import write_report
 
-        print("\n".join(write_report(outcomes, settings, args.out, args.model)))
+        outcomes = evaluate(models[0], examples)
+        print("\n".join(write_report(outcomes, settings, args.out, models[0])))
         print(f"\nwritten: {args.out / 'quality.md'}, {args.out / 'quality.json'}")
         return 0
     from rasa_bot.quality.report import figure_table
-    from rasa_bot.quality.tune import choose, curve_lines, plot, sweep
+    from rasa_bot.quality.tune import choose, curve_lines, plot, sweep, worst_of
 
-    points = sweep(outcomes, settings)
+    points = worst_of([sweep(evaluate(model, examples), settings) for model in models])
     chosen = choose(points)
     print("\n".join(curve_lines(points, chosen)))
     print(f"\nchosen: intent_threshold {chosen.intent_threshold:.2f}, answer_threshold {chosen.answer_threshold:.2f} "
-          f"(tuning set, {len(outcomes)} messages)")
+          f"(tuning set, {len(examples)} messages, worst of {len(models)} model(s))")
     print("\n".join(figure_table(chosen.figures)))
     plot(points, chosen, args.out / "threshold_curve.png")
     print(f"\nplot: {args.out / 'threshold_curve.png'}")

@@ -5,6 +5,10 @@ replayed from the recorded confidences (a message under a threshold becomes a fa
 rephrase on a first message). The chosen pair meets every target with the margin and answers the
 most questions or, while no pair meets them all, comes closest to all of them; the coverage/accuracy
 curve is printed and plotted.
+
+Given several models (trainings with different seeds), each pair is judged by its worst figure over
+them: thresholds fitted to one training's confidences would be fitted to its luck, and the shipped
+thresholds must serve whatever model a machine trains.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
-from handoff.answer_gate import FALLBACK_INTENT, RULE_SOURCES
+from handoff.answer_gate import FALLBACK_INTENT, SOURCE_JUDGEMENT_CUE, SelectedAnswer, decide_answer
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import REPHRASE_ACTION, Outcome
 from rasa_bot.quality.metrics import MARGIN, RETRIEVAL_INTENT, Figure, QualityMeasure
@@ -48,24 +52,41 @@ class Point:
         return self.figures["answered_accuracy"].value
 
 
-def replay(outcomes: Iterable[Outcome], intent_threshold: float, answer_threshold: float) -> list[Outcome]:
-    """The outcomes as they would be at these thresholds, from a run with both thresholds at zero."""
-    replayed = []
-    for outcome in outcomes:
-        gated = outcome.decision.source not in RULE_SOURCES and (
-            outcome.intent_confidence < intent_threshold
-            or (outcome.classified.split("/")[0] == RETRIEVAL_INTENT and outcome.answer_confidence is not None
-                and outcome.answer_confidence < answer_threshold)
-        )
-        replayed.append(dataclasses.replace(outcome, action=REPHRASE_ACTION, intent=FALLBACK_INTENT)
-                        if gated else outcome)
-    return replayed
+def replay(outcomes: Iterable[Outcome], intent_threshold: float, answer_threshold: float,
+           settings: HandoffSettings) -> list[Outcome]:
+    """The outcomes as they would be at these thresholds, from a run with both thresholds at zero: the
+    answer gate decides each message again from its recorded classifier output, so that a judgement case
+    the classifier was unsure of still reaches its cue, as it would in the running bot."""
+    gated = settings.copy(update={"intent_threshold": intent_threshold, "answer_threshold": answer_threshold})
+    return [_decided_again(outcome, gated) for outcome in outcomes]
+
+
+def _decided_again(outcome: Outcome, settings: HandoffSettings) -> Outcome:
+    classified = outcome.decision.classified_intent or outcome.intent
+    selected = (SelectedAnswer(outcome.answer, outcome.answer_confidence)
+                if classified == RETRIEVAL_INTENT and outcome.answer and outcome.answer_confidence is not None else None)
+    decision = decide_answer(outcome.example.text, classified, outcome.intent_confidence, selected, settings)
+    if decision.intent == FALLBACK_INTENT:
+        return dataclasses.replace(outcome, action=REPHRASE_ACTION, intent=FALLBACK_INTENT, decision=decision)
+    if decision.source == SOURCE_JUDGEMENT_CUE and outcome.decision.source != SOURCE_JUDGEMENT_CUE:
+        # A cue the open gates never reached: the handoff policy hands a judgement intent off.
+        return dataclasses.replace(outcome, action=settings.handoff_action, intent=decision.intent, decision=decision)
+    return outcome
 
 
 def sweep(outcomes: list[Outcome], settings: HandoffSettings) -> list[Point]:
     """The figures at every pair of thresholds on the grid."""
     measure = QualityMeasure(settings)
-    return [Point(i, a, measure.figures(replay(outcomes, i, a))) for i in GRID for a in GRID]
+    return [Point(i, a, measure.figures(replay(outcomes, i, a, settings))) for i in GRID for a in GRID]
+
+
+def worst_of(sweeps: list[list[Point]]) -> list[Point]:
+    """Per pair of thresholds, each figure at its worst over the models' sweeps (all on the same grid)."""
+    return [
+        Point(point.intent_threshold, point.answer_threshold,
+              {name: _worst([sweep[index].figures[name] for sweep in sweeps]) for name in point.figures})
+        for index, point in enumerate(sweeps[0])
+    ]
 
 
 def choose(points: list[Point]) -> Point:
@@ -112,6 +133,12 @@ def plot(points: list[Point], chosen: Point, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
+
+
+def _worst(figures: list[Figure]) -> Figure:
+    """The worst of one figure's values; a figure without a target (calibration error) is worse higher."""
+    lower_is_better = figures[0].target is None or figures[0].target.at_most
+    return (max if lower_is_better else min)(figures, key=lambda figure: figure.value)
 
 
 def _gap(figure: Figure) -> float:

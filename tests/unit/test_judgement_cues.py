@@ -24,6 +24,9 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("somebody has been placing orders on my account overnight", "account_locked"),
     ("my return has been stuck for five weeks", "return_problem"),
     ("they refunded only half of what i sent back", "return_problem"),
+    ("there's a debit from you on friday that is not mine", "dispute_charge"),
+    ("some charge on my card i can't place at all", "dispute_charge"),
+    ("there are orders on my account that i never placed", "account_locked"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert judgement_from_cues(text, SETTINGS) == intent

@@ -1,0 +1,67 @@
+"""The answer gate's thresholds are replayed from recorded confidences and chosen for the worst training."""
+
+from handoff.answer_gate import SOURCE_INTENT, SOURCE_JUDGEMENT_CUE, SOURCE_PERSON_REQUEST, AnswerDecision
+from handoff.settings import HandoffSettings
+from rasa_bot.quality.evaluate import REPHRASE_ACTION, Outcome
+from rasa_bot.quality.examples import LabelledExample
+from rasa_bot.quality.metrics import TARGETS, Figure
+from rasa_bot.quality.tune import Point, choose, replay, worst_of
+
+SETTINGS = HandoffSettings()
+
+
+def outcome(text: str, label: str, intent: str, intent_confidence: float, answer_confidence: float | None = None,
+            source: str = SOURCE_INTENT) -> Outcome:
+    """What a run with both thresholds at zero recorded for one message."""
+    decision = AnswerDecision(intent=label if source != SOURCE_INTENT else intent, confidence=intent_confidence,
+                              source=source, sure=True, classified_intent=intent)
+    return Outcome(LabelledExample(text, label), "utter_something", intent, decision, intent_confidence,
+                   label if answer_confidence is not None else None, answer_confidence)
+
+
+def point(intent_threshold: float, answer_threshold: float, **values: float) -> Point:
+    figures = {name: Figure(name, values.get(name, 0.0 if target.at_most else 1.0), 100, 0, target)
+               for name, target in TARGETS.items()}
+    return Point(intent_threshold, answer_threshold, figures)
+
+
+def test_a_message_under_either_threshold_becomes_a_fallback_unless_a_rule_decides_it() -> None:
+    outcomes = [
+        outcome("hello there", "greet", "greet", 0.6),
+        outcome("what are late fees", "faq/late_fees", "faq", 0.9, answer_confidence=0.3),
+        outcome("how much is a late fee", "faq/late_fees", "faq", 0.9, answer_confidence=0.8),
+        outcome("can I talk to a person", "request_human", "request_human", 0.2, source=SOURCE_PERSON_REQUEST),
+    ]
+    replayed = replay(outcomes, 0.7, 0.5, SETTINGS)
+    assert [o.action for o in replayed] == [REPHRASE_ACTION, REPHRASE_ACTION, "utter_something", "utter_something"]
+    assert [o.action for o in replay(outcomes, 0.5, 0.2, SETTINGS)] == ["utter_something"] * 4
+
+
+def test_a_judgement_case_the_classifier_was_unsure_of_reaches_its_cue_as_in_the_bot() -> None:
+    # With the gates open the classifier's own reading stood; under the threshold the cue decides.
+    unsure = outcome("you charged me twice for one order", "dispute_charge", "complaint", 0.55)
+    [replayed] = replay([unsure], 0.7, 0.5, SETTINGS)
+    assert (replayed.action, replayed.intent, replayed.decision.source) == (
+        SETTINGS.handoff_action, "dispute_charge", SOURCE_JUDGEMENT_CUE)
+    [no_cue] = replay([outcome("that shop was awful", "complaint", "complaint", 0.55)], 0.7, 0.5, SETTINGS)
+    assert no_cue.action == REPHRASE_ACTION
+
+
+def test_each_figure_is_taken_at_its_worst_over_the_trainings() -> None:
+    lucky = [point(0.5, 0.3, answered_share=0.90, near_miss_handoff_share=0.05)]
+    unlucky = [point(0.5, 0.3, answered_share=0.80, near_miss_handoff_share=0.02)]
+    [worst] = worst_of([lucky, unlucky])
+    assert (worst.intent_threshold, worst.answer_threshold) == (0.5, 0.3)
+    assert worst.figures["answered_share"].value == 0.80
+    assert worst.figures["near_miss_handoff_share"].value == 0.05
+
+
+def test_the_pair_chosen_for_the_worst_training_is_not_the_one_the_luckiest_alone_would_choose() -> None:
+    # Lower thresholds answer more; on the second training they also hand off too many near-misses.
+    first = [point(0.4, 0.2, answered_share=0.95), point(0.6, 0.4, answered_share=0.90)]
+    second = [point(0.4, 0.2, answered_share=0.94, near_miss_handoff_share=0.10),
+              point(0.6, 0.4, answered_share=0.88)]
+    assert (choose(first).intent_threshold, choose(first).answer_threshold) == (0.4, 0.2)
+    chosen = choose(worst_of([first, second]))
+    assert (chosen.intent_threshold, chosen.answer_threshold) == (0.6, 0.4)
+    assert chosen.figures["answered_share"].value == 0.88
