@@ -2,8 +2,9 @@
 
 The confidence that matters is the one of the answer that would be sent: for a retrieval intent
 (`faq`) the response selector's confidence in the chosen answer, otherwise the intent's. Checks run
-in order of certainty: a request for a person wins first, then a judgement case recognised by its
-phrases (`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's.
+in order of certainty: a request for a person wins first, then a message made only of details (an
+order number, an email: `details_intent`), then a judgement case recognised by its phrases
+(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's.
 A message that fails a check becomes an NLU fallback, so the bot asks to rephrase (and the second
 fallback in a row hands off). Pure logic, no Rasa import, so the NLU component, the quality report
 and the console read the same decision.
@@ -25,8 +26,9 @@ FALLBACK_INTENT = "nlu_fallback"
 # selector.
 SOURCE_PERSON_REQUEST = "person_request"
 SOURCE_JUDGEMENT_CUE = "judgement_cue"
+SOURCE_DETAILS = "details"
 # Sources that read the message's own words and win over the classifier.
-RULE_SOURCES = (SOURCE_PERSON_REQUEST, SOURCE_JUDGEMENT_CUE)
+RULE_SOURCES = (SOURCE_PERSON_REQUEST, SOURCE_JUDGEMENT_CUE, SOURCE_DETAILS)
 SOURCE_INTENT = "intent"
 SOURCE_RESPONSE = "response"
 
@@ -80,13 +82,21 @@ def decide_answer(
     intent_confidence: float,
     selected: SelectedAnswer | None,
     settings: HandoffSettings,
+    details_only: bool = False,
 ) -> AnswerDecision:
-    """The decision for one message, from the classifier's top intent and the selected answer."""
+    """The decision for one message, from the classifier's top intent and the selected answer;
+    `details_only` says the message is nothing but extracted entities (`only_details`)."""
     classified = intent or FALLBACK_INTENT
     person_intent = settings.human_request_intents[0] if settings.human_request_intents else None
     if person_intent and asks_for_person(text, settings.max_message_bytes):
         return AnswerDecision(
             intent=person_intent, confidence=1.0, source=SOURCE_PERSON_REQUEST, sure=True,
+            classified_intent=classified,
+        )
+    if details_only and settings.details_intent:
+        # "anna.berg@example.com" alone is the customer giving a detail, however the classifier reads it.
+        return AnswerDecision(
+            intent=settings.details_intent, confidence=1.0, source=SOURCE_DETAILS, sure=True,
             classified_intent=classified,
         )
     if classified not in settings.judgement_intents or intent_confidence < settings.intent_threshold:
@@ -116,6 +126,20 @@ def decide_answer(
         intent=classified, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=True,
         threshold=settings.intent_threshold, classified_intent=classified,
     )
+
+
+def only_details(text: str | None, entities: Any) -> bool:
+    """Whether the message is nothing but entities (Rasa's `entities` list, with character spans) and
+    the spaces and punctuation between them."""
+    if not text or not isinstance(entities, list) or not entities:
+        return False
+    rest = list(text)
+    for entity in entities:
+        start, end = (entity.get("start"), entity.get("end")) if isinstance(entity, Mapping) else (None, None)
+        if not isinstance(start, int) or not isinstance(end, int):
+            return False
+        rest[start:end] = " " * (end - start)
+    return not any(character.isalnum() for character in rest)
 
 
 def selected_answer(response_selector: Any, intent: str | None) -> SelectedAnswer | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -20,7 +21,7 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from handoff.answer_gate import AnswerDecision, decide_answer, selected_answer
+from handoff.answer_gate import AnswerDecision, decide_answer, only_details, selected_answer
 from handoff.nlu_component import SettingsComponent
 
 DECISION_KEY = "decision"
@@ -41,6 +42,7 @@ class AnswerGate(SettingsComponent):
                 float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
                 selected_answer(message.get(RESPONSE_SELECTOR_PROPERTY_NAME), name),
                 self._settings,
+                details_only=only_details(message.get(TEXT), message.get(ENTITIES)),
             )
             if decision.intent != name:
                 _replace_intent(message, decision)

@@ -279,6 +279,11 @@ class HandoffSettings(BaseSettings):
         "a case already sorted. No judgement cue decides such a message, and a classifier that reads a "
         "judgement intent in it is taken to be guessing (the bot asks to rephrase).",
     )
+    details_intent: str | None = Field(
+        "inform",
+        description="Intent of a message made only of details the bot asks for (entities the regex extractor "
+        "found: an order number, an email), whatever the classifier makes of it; unset: the classifier decides.",
+    )
     human_request_intents: list[str] = Field(
         ["request_human"], description="Intents by which the customer asks for a person."
     )

@@ -52,22 +52,22 @@ TARGETS: dict[str, Target] = {
 }
 
 # What `make test` holds while a target is out of reach (or met by less than the margin): each figure
-# no worse than this floor, set 0.03 below the worst of the trainings measured when the floor was set
-# (2026-11-30: seeds 7, 11 and 23, see docs/quality.md; the response-selector, judgement and near-miss
-# floors, kept from before, stand closer to their worst seed: seed 23 exceeds the near-miss ceiling), so a model retrained elsewhere passes and a real
-# regression does not. These are not the targets: issue 11 stays open until every figure meets its
-# target with the margin. Raise a floor as the model improves, up to its target, and
-# drop it once the target holds with the margin; never lower one. A figure without a floor is held
-# at its target.
+# no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set
+# (2026-11-30, stop 22: seeds 7, 11 and 23 of the DIET without transformer layers, see docs/quality.md),
+# so a model retrained elsewhere passes and a real regression does not. Floors that would have come out
+# lower were kept (never lowered): the judgement floor stands above seed 23 (0.879, one message short).
+# Out of scope has no floor: it meets its target with the margin (0.923) and every seed clears it.
+# These are not the targets: issue 11 stays open until every figure meets its target with the margin.
+# Raise a floor as the model improves, up to its target, and drop it once the target holds with the
+# margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
     "intent_macro_f1": Target(0.82),
     "response_selector_accuracy": Target(0.89),
-    "answered_share": Target(0.77),
+    "answered_share": Target(0.80),
     "answered_accuracy": Target(0.90),
     "person_handoff_share": Target(0.93),
     "judgement_share": Target(0.88),
-    "out_of_scope_share": Target(0.85),
-    "near_miss_handoff_share": Target(0.18, at_most=True),
+    "near_miss_handoff_share": Target(0.13, at_most=True),
 }
 
 def gate(name: str) -> Target:

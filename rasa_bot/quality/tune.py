@@ -17,7 +17,13 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
-from handoff.answer_gate import FALLBACK_INTENT, SOURCE_JUDGEMENT_CUE, SelectedAnswer, decide_answer
+from handoff.answer_gate import (
+    FALLBACK_INTENT,
+    SOURCE_DETAILS,
+    SOURCE_JUDGEMENT_CUE,
+    SelectedAnswer,
+    decide_answer,
+)
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import REPHRASE_ACTION, Outcome
 from rasa_bot.quality.metrics import MARGIN, RETRIEVAL_INTENT, Figure, QualityMeasure
@@ -65,7 +71,8 @@ def _decided_again(outcome: Outcome, settings: HandoffSettings) -> Outcome:
     classified = outcome.decision.classified_intent or outcome.intent
     selected = (SelectedAnswer(outcome.answer, outcome.answer_confidence)
                 if classified == RETRIEVAL_INTENT and outcome.answer and outcome.answer_confidence is not None else None)
-    decision = decide_answer(outcome.example.text, classified, outcome.intent_confidence, selected, settings)
+    decision = decide_answer(outcome.example.text, classified, outcome.intent_confidence, selected, settings,
+                             details_only=outcome.decision.source == SOURCE_DETAILS)
     if decision.intent == FALLBACK_INTENT:
         return dataclasses.replace(outcome, action=REPHRASE_ACTION, intent=FALLBACK_INTENT, decision=decision)
     if decision.source == SOURCE_JUDGEMENT_CUE and outcome.decision.source != SOURCE_JUDGEMENT_CUE:

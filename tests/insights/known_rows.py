@@ -38,7 +38,7 @@ def known_rows(now: datetime = NOW) -> tuple[list[dict[str, Any]], list[dict[str
         _turn("conv-b", at(5, 11), "nlu_fallback", 0.3, "intent", "utter_default", fallback=True),  # fallback
         _turn("conv-c", at(4, 9), "request_human", 1.0, "person_request", "utter_handoff",
               trigger="explicit_request"),  # handed off
-        _turn("conv-d", at(4, 10), "faq/limits", 0.5, "response", "utter_faq/limits"),  # thumb down; low
+        _turn("conv-d", at(4, 10), "faq/limits", 0.35, "response", "utter_faq/limits"),  # thumb down; low
         _turn("conv-e", at(3, 8), "faq/refund", 0.9, "response", "utter_faq/refund"),  # asked again: left
         _turn("conv-e", at(3, 8, 2), "faq/refund", 0.9, "response", "utter_faq/refund"),
         _turn("conv-g", at(3, 9), "greet", 0.7, "intent", "utter_greet"),  # contained; low confidence

@@ -2,12 +2,14 @@
 
 from handoff.answer_gate import (
     FALLBACK_INTENT,
+    SOURCE_DETAILS,
     SOURCE_INTENT,
     SOURCE_PERSON_REQUEST,
     SOURCE_RESPONSE,
     AnswerDecision,
     SelectedAnswer,
     decide_answer,
+    only_details,
     selected_answer,
 )
 from handoff.settings import HandoffSettings
@@ -70,3 +72,22 @@ def test_a_classified_request_for_a_person_that_names_nobody_is_a_guess() -> Non
     assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False)
     kept = decide_answer("the human touch, that's what i miss with you lot", "request_human", 0.9, None, SETTINGS)
     assert (kept.intent, kept.source, kept.sure) == ("request_human", SOURCE_INTENT, True)
+
+
+def test_a_message_of_details_only_is_the_details_intent_whatever_the_classifier_says() -> None:
+    text = "anna.berg@example.com , KL-100001"
+    entities = [{"entity": "email", "start": 0, "end": 21}, {"entity": "order_number", "start": 24, "end": 33}]
+    assert only_details(text, entities)
+    decision = decide_answer(text, "check_order_status", 0.59, None, SETTINGS, details_only=True)
+    assert (decision.intent, decision.source, decision.sure, decision.classified_intent) == (
+        "inform", SOURCE_DETAILS, True, "check_order_status")
+    unset = HandoffSettings(intent_threshold=0.5, answer_threshold=0.6, details_intent=None)
+    assert decide_answer(text, "check_order_status", 0.59, None, unset, details_only=True).intent == "check_order_status"
+
+
+def test_words_beside_the_details_leave_the_decision_to_the_classifier() -> None:
+    text = "my email is anna.berg@example.com"
+    assert not only_details(text, [{"entity": "email", "start": 12, "end": 33}])
+    assert not only_details("anna.berg@example.com", [])
+    assert not only_details("anna.berg@example.com", [{"entity": "email"}])  # no span: cannot tell
+    assert not only_details(None, None)
