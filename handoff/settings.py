@@ -230,15 +230,20 @@ class HandoffSettings(BaseSettings):
                 r"(?:cancell?ed|canceled)(?: \S+){0,8} (?:still|anyway)(?: \S+){0,4} (?:charged|took|taken|debited)",
                 r"(?:debit|charge|payment|transaction)s?(?: [\w']+){0,6},? (?:isn'?t|is not|are not|aren'?t|not) mine",
                 r"(?:debit|charge|payment|transaction)s?(?: [\w']+){0,4} (?:i )?(?:can'?t|cannot|couldn'?t) place",
+                (r"(?:charged|billed|debited)(?: me)? for (?:something|an order|a purchase|things|stuff|items?) (?:that )?"
+                 r"i (?:never|didn'?t|did not) (?:order|ordered|buy|bought|make|made)"),
+                (r"(?:debit|charge|payment|transaction)(?: [\w']+){0,4} (?:from|for|at|to) a (?:shop|store|merchant|company) "
+                 r"i'?(?:ve| have)? never (?:heard of|visited|used|been to|shopped at|bought from)"),
             ],
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
                 r"compromised)"),
-                r"locked out of (?:my|the) (?:account|app)", r"(?:been|got|was|i'?m|am) hacked",
+                r"(?:locked|shut|blocked) out of (?:my|the) (?:account|app)", r"(?:been|got|was|i'?m|am) hacked",
+                r"(?:suspended|blocked|frozen|locked) (?:me |my account )?without (?:a word of |any )?(?:warning|notice)",
                 r"(?:card|wallet|phone) (?:was |has been |got |is )?(?:stolen|nicked|pinched)",
                 r"stole my (?:card|phone|wallet|identity|details)", r"identity theft",
-                (r"someone (?:else )?(?:has )?(?:used|is using|accessed|logged into|got into|changed) my "
-                r"(?:account|card|password|login)"),
+                (r"someone (?:else )?(?:has )?(?:used|is using|accessed|logged into|got into|changed|ordered with|"
+                 r"signed up with) my (?:account|card|password|login|email|email address|identity)"),
                 (r"(?:someone|somebody|a stranger|a thief|some thief)(?:'s| has| is)?(?: been)? (?:placed|placing|made|"
                  r"making|bought|buying|ordered|ordering)(?: \S+){0,4} (?:on|with|using|from) my account"),
                 (r"(?:orders?|purchases?) (?:on|in|from) my (?:account|app)(?: [\w']+){0,4} (?:that )?i (?:never|didn'?t|"

@@ -27,6 +27,11 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("there's a debit from you on friday that is not mine", "dispute_charge"),
     ("some charge on my card i can't place at all", "dispute_charge"),
     ("there are orders on my account that i never placed", "account_locked"),
+    ("charged for something i never ordered, how long do refunds take?", "dispute_charge"),
+    ("a payment to a shop i've never heard of is on my statement", "dispute_charge"),
+    ("now i'm shut out of my account completely", "account_locked"),
+    ("suspended without a word of warning, and i never missed a payment", "account_locked"),
+    ("someone ordered with my email address and i never signed up", "account_locked"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert judgement_from_cues(text, SETTINGS) == intent
