@@ -18,9 +18,11 @@ from handoff.settings import HandoffSettings
 def judgement_from_cues(text: str | None, settings: HandoffSettings) -> str | None:
     """The judgement intent whose cue the message contains (the first listed wins), or None; none for a
     message that is no case of ours."""
-    if not text or names_no_case_of_ours(text, settings):
+    if not text:
         return None
     folded = _folded(text, settings)
+    if _no_case_of_ours(folded, settings):
+        return None
     for intent, pattern in _compiled(tuple((name, tuple(cues)) for name, cues in settings.judgement_cues.items())):
         if intent in settings.judgement_intents and pattern.search(folded):
             return intent
@@ -30,22 +32,25 @@ def judgement_from_cues(text: str | None, settings: HandoffSettings) -> str | No
 def names_no_case_of_ours(text: str | None, settings: HandoffSettings) -> bool:
     """Whether the message is someone else's case, a complaint declined or a case already sorted
     (`not_our_case_phrases`): a judgement intent read into it is a guess."""
-    if not text:
-        return False
-    return _not_ours(tuple(settings.not_our_case_phrases)).search(_folded(text, settings)) is not None
+    return text is not None and _no_case_of_ours(_folded(text, settings), settings)
 
 
 def _folded(text: str, settings: HandoffSettings) -> str:
     return " ".join(normalise_text(text, settings.max_message_bytes).lower().split())
 
 
-@lru_cache(maxsize=8)
-def _not_ours(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """One whole-word pattern for all the phrases; with none, a pattern that never matches."""
-    return re.compile(r"(?<!\w)(?:" + "|".join(phrases) + r")(?!\w)" if phrases else r"(?!)")
+def _no_case_of_ours(folded: str, settings: HandoffSettings) -> bool:
+    phrases = tuple(settings.not_our_case_phrases)
+    return bool(phrases) and _whole_words(phrases).search(folded) is not None
 
 
 @lru_cache(maxsize=8)
 def _compiled(cues: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, re.Pattern[str]]]:
     """One case-insensitive whole-word pattern per intent."""
-    return [(intent, re.compile(r"(?<!\w)(?:" + "|".join(patterns) + r")(?!\w)")) for intent, patterns in cues if patterns]
+    return [(intent, _whole_words(patterns)) for intent, patterns in cues if patterns]
+
+
+@lru_cache(maxsize=32)
+def _whole_words(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern matching any of `patterns` as whole words."""
+    return re.compile(r"(?<!\w)(?:" + "|".join(patterns) + r")(?!\w)")
