@@ -24,6 +24,22 @@ def new_topic_texts(messages: list[Utterance], known: dict[str, list[str]]) -> s
     return {u.text for u in proposal.examples}
 
 
+def topic_with_member(topic: list[str], member: str, member_intent: str) -> list[Utterance]:
+    """Fallbacks on one topic near nothing known, and one handed-off message DBSCAN chains to them."""
+    return [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
+            message(member, member_intent, "handoff", "x")]
+
+
+def assert_member_stays_out_at(cut_off: float, messages: list[Utterance], known: dict[str, list[str]],
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the member rule off the last message is chained into the new topic; at `cut_off` it stays out."""
+    topic, member = {m.text for m in messages[:-1]}, messages[-1].text
+    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)
+    assert new_topic_texts(messages, known) == {*topic, member}
+    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", cut_off)
+    assert new_topic_texts(messages, known) == topic
+
+
 def test_requests_for_a_person_are_more_examples_of_request_human_once_each(known: dict[str, list[str]]) -> None:
     proposals = propose([message(text, "request_human") for text in PERSON], known)
     [proposal] = proposals
@@ -81,13 +97,9 @@ def test_a_member_near_a_label_the_bot_ranked_first_stays_out_of_a_new_topic(mon
     topic = ["can i transfer bitcoin", "bitcoin transfer fees", "transfer crypto like bitcoin", "bitcoin wallet transfer",
              "send a bitcoin transfer", "is a bitcoin transfer possible", "transfer me bitcoin"]
     member = "transfer me to service"
-    messages = [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
-                message(member, "complaint", "handoff", "x")]
+    messages = topic_with_member(topic, member, "complaint")
 
-    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)  # the rule off: the member is chained in
-    assert new_topic_texts(messages, known) == {*topic, member}
-    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 0.3)
-    assert new_topic_texts(messages, known) == set(topic)
+    assert_member_stays_out_at(0.3, messages, known, monkeypatch)
     messages[-1] = message(member, "request_human", "handoff", "x")  # the bot disagrees with the nearest label
     assert new_topic_texts(messages, known) == {*topic, member}
 
@@ -104,10 +116,4 @@ def test_a_member_clearly_near_a_label_stays_out_of_a_new_topic_whatever_the_bot
     topic = ["can i use my bitcoin wallet", "bitcoin wallet top up", "link a bitcoin wallet", "bitcoin wallet possible",
              "is a bitcoin wallet accepted", "which bitcoin wallet works", "my bitcoin wallet is late"]
     member = "what is the late fee for bitcoin"
-    messages = [*(message(text, "out_of_scope", "fallback", f"c{i}") for i, text in enumerate(topic)),
-                message(member, "dispute_charge", "handoff", "x")]
-
-    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 1.01)  # the rule off: the member is chained in
-    assert new_topic_texts(messages, known) == {*topic, member}
-    monkeypatch.setattr(labels, "KNOWN_MEMBER_SIMILARITY", 0.50)
-    assert new_topic_texts(messages, known) == set(topic)
+    assert_member_stays_out_at(0.50, topic_with_member(topic, member, "dispute_charge"), known, monkeypatch)
