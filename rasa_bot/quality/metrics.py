@@ -55,16 +55,18 @@ TARGETS: dict[str, Target] = {
 # no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set
 # (2026-11-30, stop 22: seeds 7, 11 and 23 of the DIET without transformer layers, see docs/quality.md),
 # so a model retrained elsewhere passes and a real regression does not. Floors that would have come out
-# lower were kept (never lowered): the judgement floor stands above seed 23 (0.879, one message short).
+# lower were kept (never lowered): the judgement floor stands above seed 23 (0.879, one message short);
+# F1, answered and answered-right are back at the floors stop 21 had lowered (0.83, 0.81, 0.92; the
+# last stands 0.005 under seed 23).
 # Out of scope has no floor: it meets its target with the margin (0.923) and every seed clears it.
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
 # margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
-    "intent_macro_f1": Target(0.82),
+    "intent_macro_f1": Target(0.83),
     "response_selector_accuracy": Target(0.89),
-    "answered_share": Target(0.80),
-    "answered_accuracy": Target(0.90),
+    "answered_share": Target(0.81),
+    "answered_accuracy": Target(0.92),
     "person_handoff_share": Target(0.93),
     "judgement_share": Target(0.88),
     "near_miss_handoff_share": Target(0.13, at_most=True),
