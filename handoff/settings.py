@@ -234,11 +234,18 @@ class HandoffSettings(BaseSettings):
                  r"i (?:never|didn'?t|did not) (?:order|ordered|buy|bought|make|made)"),
                 (r"(?:debit|charge|payment|transaction)(?: [\w']+){0,4} (?:from|for|at|to) a (?:shop|store|merchant|company) "
                  r"i'?(?:ve| have)? never (?:heard of|visited|used|been to|shopped at|bought from)"),
+                (r"(?:paid|paid it|paid everything|paid the lot|paid the order) off(?: [\w']+){0,6} (?:still|again|yet)"
+                 r"(?: [\w']+){0,3} (?:debited|charged|took|taken|billed)"),
+                (r"(?:took|taken|debited|charged)(?: [\w']+){0,5} after(?: [\w']+){0,5} (?:was |were |had been |been )?"
+                 r"(?:fully )?(?:refunded|cancell?ed|paid off|paid in full)"),
+                r"(?:amount|sum|instal?ments?)(?: [\w']+){0,5} (?:doesn'?t|does not|don'?t|do not) match",
+                r"(?:money|payments?|anything) (?:you'?re|you are) not owed", r"stop taking money",
             ],
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
                 r"compromised)"),
-                r"(?:locked|shut|blocked) out of (?:my|the) (?:account|app)", r"(?:been|got|was|i'?m|am) hacked",
+                r"(?:locked|shut|blocked) out of (?:my|the) (?:account|app)", r"(?<!not )(?:locked|shut) out",
+                r"(?:been|got|was|i'?m|am) hacked",
                 r"(?:suspended|blocked|frozen|locked) (?:me |my account )?without (?:a word of |any )?(?:warning|notice)",
                 r"(?:card|wallet|phone) (?:was |has been |got |is )?(?:stolen|nicked|pinched)",
                 r"stole my (?:card|phone|wallet|identity|details)", r"identity theft",

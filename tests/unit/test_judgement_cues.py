@@ -32,6 +32,12 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("now i'm shut out of my account completely", "account_locked"),
     ("suspended without a word of warning, and i never missed a payment", "account_locked"),
     ("someone ordered with my email address and i never signed up", "account_locked"),
+    ("locked out again since the reset email expired, what now", "account_locked"),
+    ("i paid everything off early but you've still charged me this month", "dispute_charge"),
+    ("i paid it off in march and yet you debited me again", "dispute_charge"),
+    ("you took the instalment after the order was fully refunded", "dispute_charge"),
+    ("the amount on my statement doesn't match the plan in the app", "dispute_charge"),
+    ("give back the money you're not owed", "dispute_charge"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert judgement_from_cues(text, SETTINGS) == intent
@@ -42,6 +48,7 @@ def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     "what happens if a payment fails", "", None,
     "what is the late fee if i don't pay on time", "how do i make a return", "can i pay half now and half later",
     "i made a purchase yesterday, when is the first payment",
+    "i'm not locked out, i just forgot my password", "when is the next instalment taken after i pay off the first one",
 ])
 def test_routine_questions_have_no_cue(text: str | None) -> None:
     assert judgement_from_cues(text, SETTINGS) is None
