@@ -13,7 +13,7 @@ they raise an alarm when nothing drifted. docs/drift_bench.md describes scenario
 
     PYTHONPATH=. .venv/bin/python bench/drift.py record [--scenario shop] [--concurrency 4]
     PYTHONPATH=. .venv/bin/python bench/drift.py replay [--scenario shop] [--seeds 5] [--tuning]
-    PYTHONPATH=. .venv/bin/python bench/drift.py retrain [--scenario shop]
+    PYTHONPATH=. .venv/bin/python bench/drift.py retrain [--scenario shop] [--training-seeds 11 23]
 """
 
 from __future__ import annotations
@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="record: messages in flight (4)")
     parser.add_argument("--seeds", type=int, default=5, help="replay: evaluation seeds to run (5)")
     parser.add_argument("--tuning", action="store_true", help="replay: the tuning seeds instead")
+    parser.add_argument("--training-seeds", type=int, nargs="+", default=None,
+                        help="retrain: one model per seed in place of config.yml's random_seed")
     parser.add_argument("--no-drift-turns", type=int, default=None,
                         help="replay: turns per no-drift run (default: the scenario's)")
     add_system_arguments(parser)

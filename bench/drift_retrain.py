@@ -5,8 +5,9 @@ a new FAQ topic (the console's "New FAQ topic": the topic named after the scenar
 checked as the API checks it, with the scenario's answer), any other new-topic proposal relabelled to
 it. `python -m handoff.review export` then writes the examples and the new topic's answer into a
 temporary copy of the project. A model is trained from that copy, the new topic's messages are
-recorded with it, and the held-out quality report runs on it. The project's own data and model stay
-untouched. Trains a model: 15+ minutes. Not a script; bench/drift.py runs it.
+recorded with it, and the held-out quality report runs on it; `--training-seeds` trains one model per
+seed instead, to tell the exported examples' effect from one training's draw. The project's own data and
+model stay untouched. Trains a model: 15+ minutes each. Not a script; bench/drift.py runs it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bench.drift_record import record
 from bench.drift_replay import ProposedCluster
 from bench.drift_scenario import NEW_TOPIC, Scenario
 from bench.drift_stream import RecordedOutput
+from bench.seed_sweep import config_with_seed
 from bench.system import ONE_ADDRESS_LOAD_LIMITS, bench_system
 from handoff.insights.database import open_database
 from handoff.review.closeness import HELD_OUT_FOLDERS
@@ -90,13 +92,16 @@ def decide_and_export(scenario: Scenario, proposals: Sequence[ProposedCluster], 
                    cwd=PROJECT_ROOT, check=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
 
 
-def train(work: Path) -> Path:
-    """A model trained from the copy in `work` (the plugin's code from the project)."""
+def train(work: Path, seed: int | None) -> Path:
+    """A model trained from the copy in `work` (the plugin's code from the project), with config.yml's
+    `random_seed` or `seed` in its place."""
     out = work / "models"
+    name = "drift-retrained" if seed is None else f"drift-retrained-seed-{seed}"
+    config = "config.yml" if seed is None else str(config_with_seed(seed, work / f"config-{seed}.yml"))
     subprocess.run([sys.executable, "-m", "rasa", "train", "--domain", "domain", "--data", "data",
-                    "--config", "config.yml", "--out", str(out), "--fixed-model-name", "drift-retrained"],
+                    "--config", config, "--out", str(out), "--fixed-model-name", name],
                    cwd=work, check=True, env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
-    return out / "drift-retrained.tar.gz"
+    return out / f"{name}.tar.gz"
 
 
 def outcome(output: RecordedOutput, label: str) -> str:
@@ -110,13 +115,17 @@ def retrain_and_check(args: argparse.Namespace, scenario: Scenario, proposals: S
     with tempfile.TemporaryDirectory(prefix="drift-retrain-") as temporary:
         work = project_copy(Path(temporary))
         decide_and_export(scenario, proposals, work)
-        model = train(work)
-        args.model = model
-        with bench_system(args, env=dict(ONE_ADDRESS_LOAD_LIMITS), needs_agent=False) as system:
-            outputs = record(system, scenario.messages[NEW_TOPIC], args.concurrency)["outputs"]
-        outcomes = Counter(outcome(RecordedOutput.from_json(raw), scenario.new_topic_label)
-                           for raw in outputs.values())
-        print(f"new topic ({scenario.new_topic_label}), {len(outputs)} messages with the retrained model: "
-              + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()))
-        subprocess.run([sys.executable, "-m", "rasa_bot.quality", "report", "--model", str(model),
-                        "--out", str(work / "quality")], cwd=PROJECT_ROOT, check=True)
+        for seed in args.training_seeds or [None]:
+            check_retrained(args, scenario, train(work, seed), work / f"quality-{seed or 'config'}")
+
+
+def check_retrained(args: argparse.Namespace, scenario: Scenario, model: Path, report: Path) -> None:
+    """How the retrained `model` treats the new topic's messages, and its held-out quality report."""
+    args.model = model
+    with bench_system(args, env=dict(ONE_ADDRESS_LOAD_LIMITS), needs_agent=False) as system:
+        outputs = record(system, scenario.messages[NEW_TOPIC], args.concurrency)["outputs"]
+    outcomes = Counter(outcome(RecordedOutput.from_json(raw), scenario.new_topic_label) for raw in outputs.values())
+    print(f"new topic ({scenario.new_topic_label}), {len(outputs)} messages with {model.name}: "
+          + ", ".join(f"{name} {count}" for name, count in outcomes.most_common()), flush=True)
+    subprocess.run([sys.executable, "-m", "rasa_bot.quality", "report", "--model", str(model), "--out", str(report)],
+                   cwd=PROJECT_ROOT, check=True)

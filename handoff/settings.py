@@ -244,7 +244,7 @@ class HandoffSettings(BaseSettings):
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
                 r"compromised)"),
-                r"(?:locked|shut|blocked) out of (?:my|the) (?:account|app)", r"(?<!not )(?:locked|shut) out",
+                r"(?<!not )(?<!n't )(?:locked|shut) out", r"(?<!not )(?<!n't )blocked out of (?:my|the) (?:account|app)",
                 r"(?:been|got|was|i'?m|am) hacked",
                 r"(?:suspended|blocked|frozen|locked) (?:me |my account )?without (?:a word of |any )?(?:warning|notice)",
                 r"(?:card|wallet|phone) (?:was |has been |got |is )?(?:stolen|nicked|pinched)",

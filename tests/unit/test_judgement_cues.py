@@ -38,6 +38,7 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("you took the instalment after the order was fully refunded", "dispute_charge"),
     ("the amount on my statement doesn't match the plan in the app", "dispute_charge"),
     ("give back the money you're not owed", "dispute_charge"),
+    ("blocked out of the app since this morning", "account_locked"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert judgement_from_cues(text, SETTINGS) == intent
@@ -48,7 +49,8 @@ def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     "what happens if a payment fails", "", None,
     "what is the late fee if i don't pay on time", "how do i make a return", "can i pay half now and half later",
     "i made a purchase yesterday, when is the first payment",
-    "i'm not locked out, i just forgot my password", "when is the next instalment taken after i pay off the first one",
+    "i'm not locked out, i just forgot my password", "i'm not locked out of my account, where do i see my plan",
+    "i wasn't shut out, the app just crashed", "when is the next instalment taken after i pay off the first one",
 ])
 def test_routine_questions_have_no_cue(text: str | None) -> None:
     assert judgement_from_cues(text, SETTINGS) is None
