@@ -86,6 +86,9 @@ _ASK_SOMEONE = re.compile(
     r"get back|get in touch|reach out)(?!\w)"
     r"|(?<!\w)(?:someone|somebody) (?:can|could) (?:help|call|ring|phone|contact)(?: \w+)? (?:by phone|on the phone|"
     r"call|ring)(?!\w)"
+    # After asking whether anyone is there: "get one to talk to me", "get them on the chat".
+    r"|(?<!\w)get (?:one|them|someone|somebody) (?:on (?:the |this )?(?:chat|phone|line)|to (?:talk|speak|chat|write) "
+    r"(?:to|with) (?:me|us))(?!\w)"
 )
 # A person the customer says they do not need: "no human needed", "quicker than waiting for an agent".
 _NEGATED_PERSON = re.compile(
@@ -108,7 +111,7 @@ _PRE_CUE = (
 _REQUEST_BEFORE = re.compile(rf"(?<!\w){_PRE_CUE}(?: [\w']+){{0,5}}? {_PERSON}(?!\w)")
 _REQUEST_AFTER = re.compile(
     rf"(?<!\w){_PERSON}{_OF_YOURS} (?:(?:please|now|right now|asap|urgently|immediately|needed|required|"
-    r"(?:be )?available|needs? to (?:explain|look|check|call|help|sort|handle|contact)|"
+    r"(?:be )?available|(?:free|around) to (?:chat|talk|speak|help)|needs? to (?:explain|look|check|call|help|sort|handle|contact)|"
     r"online|here|instead|on (?:the|this) chat|would be (?:nice|great|good|better|helpful)|"
     r"is (?:\w+ )?what i(?: am|'m)? (?:need|want|after|asking for)|"
     r"(?:to|can|could|would|will) (?:please )?(?:pick|take|look|check|help|call|ring|phone|handle|review|"
@@ -151,8 +154,9 @@ _TALK = re.compile(r"(?<!\w)(?:(?:i|we|me|us) (?:[\w']+ ){0,2}?(?:talk|speak|cha
 # "is a declined order looked at by a person, or is it all automatic?".
 _HOURS = re.compile(
     r"^(?:[\w']+ ){0,2}?(?:when|what time|until when|until what time|till when|how long|what hours|at what time|"
-    r"during what hours|do i (?:have|need) to|does it (?:have|need) to|is it necessary|must i)(?!\w)"
+    r"during what hours|(?<!who )do i (?:have|need) to|does it (?:have|need) to|is it necessary|must i)(?!\w)"
     r"|(?<!\w)or (?:is it|is that|does it happen) (?:all |fully |completely )?automatic|or can i do it"
+    r"|(?<!\w)or (?:does it|do i|does that) (?:have|need) to go through"
 )
 # People who are not ours, and requests the customer turns down ("I'd rather not speak to anyone").
 _NOT_OURS = re.compile(
@@ -164,6 +168,11 @@ _NOT_OURS = re.compile(
     r"|(?<!\w)(?:pass on|give|send|say) (?:my |our )?(?:thanks|compliments|regards|thank you)[^.?!;]*"
     r"|(?<!\w)(?:my|his|her|their|our) (?:manager|boss|supervisor|colleague|employee)s?"
     r"|(?<!\w)(?:human|person|agent|someone|somebody) (?:at|from|in) the (?:shop|store|bank|post office|courier)"
+    r"|(?<!\w)(?:(?:the|human) )*(?:staff|employees|people|workers) (?:in|at|of|for) my"
+    # Praise for someone who already helped: "the man from your team was very kind to me".
+    r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
+    r"(?: [\w']+){0,5} (?:was|were|has been|have been) (?:very |so |really |super |extremely |incredibly )?"
+    r"(?:kind|helpful|patient|nice|lovely|friendly|polite|brilliant|amazing|great|wonderful)(?!\w)"
 )
 _DECLINED = re.compile(
     r"(?<!\w)(?<!if i )(?<!if we )(?<!unless i )(?:don'?t|do not|dont|didn'?t|did not|no need to|never|"

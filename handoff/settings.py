@@ -131,7 +131,7 @@ class DriftSettings(BaseModel):
 # Online services whose accounts are not ours (`not_our_case_phrases`): "my instagram got hacked".
 OTHER_SERVICES = ("netflix|instagram|insta|facebook|twitter|tiktok|snapchat|whatsapp|gmail|google|icloud|apple id|"
                   "microsoft|outlook|hotmail|yahoo|steam|xbox|playstation|psn|nintendo|spotify|ebay|uber|discord|"
-                  "reddit|linkedin|roblox|twitch")
+                  "reddit|linkedin|roblox|twitch|paypal")
 
 
 class HandoffSettings(BaseSettings):
@@ -285,6 +285,17 @@ class HandoffSettings(BaseSettings):
              r"submit) (?:a |an )?(?:formal |official )?complaint"),
             (r"(?:you|your team|your support|support|someone|they|an agent) (?:already )?(?:sorted|fixed|resolved|"
              r"solved|unlocked|unblocked) (?:it|that|this|everything|my account)"),
+            r"(?:sorted|fine|ok|okay|resolved|worked out) in the end", r"finally (?:took|accepted|approved) (?:the|my) return",
+            r"(?<!not )(?<!n't )(?:my (?:mistake|bad)|false alarm)",
+            r"(?:was|were|is) actually my (?:[\w']+ ){0,2}(?:order|purchase|charge|payment)",
+            # No complaint meant: praise, venting about someone else, a question about people in general.
+            r"no complaints?(?: here| at all)?", r"not (?:a complaint|complaining)", r"just venting", r"in general i mean",
+            r"(?:pass on|passing on|send|give) (?:my|our) (?:thanks|compliments)",
+            # Someone else's complaint, bank or provider.
+            (r"my (?:sister|brother|partner|husband|wife|mum|mom|mother|dad|father|friend|flatmate|roommate|son|"
+             r"daughter|neighbou?r|gran|grandma) complains"),
+            r"(?:with|against) my (?:[\w']+ ){0,3}provider",
+            r"my bank (?:has |to )?(?:blocked|froze|frozen|locked|freeze|block|limited)(?: [\w']+){0,2} (?:card|account)",
         ],
         description="Phrases (regular expressions, matched in lower case) that make a message no judgement "
         "case of ours whatever else it says: someone else's account, company or dispute, a complaint declined, "

@@ -1,5 +1,7 @@
 """The answer gate answers only what the bot is sure of, and a request for a person always wins."""
 
+import pytest
+
 from handoff.answer_gate import (
     FALLBACK_INTENT,
     SOURCE_DETAILS,
@@ -72,6 +74,26 @@ def test_a_classified_request_for_a_person_that_names_nobody_is_a_guess() -> Non
     assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False)
     kept = decide_answer("the human touch, that's what i miss with you lot", "request_human", 0.9, None, SETTINGS)
     assert (kept.intent, kept.source, kept.sure) == ("request_human", SOURCE_INTENT, True)
+
+
+@pytest.mark.parametrize(("text", "classified"), [
+    ("not a complaint at all, just wondering how returns work", "complaint"),
+    ("thanks, the return went fine in the end and the money's back", "return_problem"),
+    ("my bank blocked my card over fraud somewhere else, how do i add the new one", "account_locked"),
+    ("my paypal account has been limited, what does that mean", "account_locked"),
+    ("my brother complains about every shop he buys from", "complaint"),
+    ("the charge i asked about was actually my husband's order, my mistake", "dispute_charge"),
+])
+def test_a_judgement_intent_read_into_no_case_of_ours_is_a_guess(text: str, classified: str) -> None:
+    """Praise, a settled case, a complaint declined or someone else's bank or provider: the bot asks to
+    rephrase rather than hand off on the classifier's word alone."""
+    decision = decide_answer(text, classified, 0.99, None, SETTINGS)
+    assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False)
+
+
+def test_a_mistake_denied_is_no_settled_case() -> None:
+    kept = decide_answer("it was not my mistake, you charged me twice", "dispute_charge", 0.99, None, SETTINGS)
+    assert (kept.intent, kept.sure) == ("dispute_charge", True)
 
 
 def test_a_message_of_details_only_is_the_details_intent_whatever_the_classifier_says() -> None:

@@ -31,6 +31,10 @@ REQUESTS = [
     "i swear if i dont get a real person in the next 5 mins im closing my account",
     "NOT INTERESTED IN YOUR AUTOMATIC REPLIES!! HUMAN SUPPORT NOW",
     "custmer servce agent please",
+    "who do i have to yell at to get a person here",
+    "is there anybody human at this company?? get one to talk to me",
+    "is anyone real working there? get them on the chat",
+    "is someone from your support team free to chat with me?",
 ]
 NOT_REQUESTS = [
     "are you a bot?",
@@ -54,6 +58,9 @@ NOT_REQUESTS = [
     "is a declined order ever looked at by an actual person, or is it all automatic?",
     "please pass on my thanks to the agent who helped me last week",
     "how much does a real estate agent earn",
+    "i just wanted to say the lady from your support team was so patient with me, thanks",
+    "can i change my payment date in the app, or does it have to go through your staff?",
+    "could a chatbot replace the human staff in my cafe",
     "i'd like to make a complaint about your app constantly crashing",
     "",
 ]
