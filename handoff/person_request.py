@@ -68,7 +68,7 @@ _WEAK = (
     r"(?:(?:someone|somebody|anyone|anybody|one) (?:real|human|(?:from|at|on|in|of|who works (?:for|at|in)) "
     r"(?:your|the|paylater|support|customer service)(?: support| customer service| paylater)?"
     r"(?: team| staff| company| side| end)?)|"
-    r"(?:one of your|your) (?:people|team|humans|staff)|(?:your|ur) (?:boss|bosses|superior)|"
+    r"(?:one of your|your) (?:people|team|humans|staff|workers?)|(?:your|ur) (?:boss|bosses|superior)|"
     r"(?:an? )?(?:real|actual) (?:people|someone|somebody)|(?:someone|somebody) real|"
     r"(?:someone|somebody) who (?:actually )?works (?:there|here|for you|at paylater|for paylater)|"
     r"(?:real |actual )?(?:lady|gentleman|man|woman|guy) from (?:the|your) (?:company|team|support)|"
@@ -87,8 +87,15 @@ _ASK_SOMEONE = re.compile(
     r"|(?<!\w)(?:someone|somebody) (?:can|could) (?:help|call|ring|phone|contact)(?: \w+)? (?:by phone|on the phone|"
     r"call|ring)(?!\w)"
     # After asking whether anyone is there: "get one to talk to me", "get them on the chat".
-    r"|(?<!\w)get (?:one|them|someone|somebody) (?:on (?:the |this )?(?:chat|phone|line)|to (?:talk|speak|chat|write) "
-    r"(?:to|with) (?:me|us))(?!\w)"
+    r"|(?<!\w)(?:get|put) (?:one|them|someone|somebody) (?:on(?: (?:the |this )?(?:chat|phone|line))?|to (?:talk|speak|"
+    r"chat|write) (?:to|with) (?:me|us))(?!\w)"
+    r"|(?<!\w)(?:need|want|would like|'d like) (?:someone|somebody) to (?:go through|go over|explain|help|call|ring|phone|"
+    r"look|check|talk|speak|walk me)(?!\w)"
+    r"|(?<!\w)(?:looked at|handled|checked|reviewed|dealt with|sorted) by (?:someone|somebody)(?!\w)"
+    r"|(?<!\w)(?:someone|somebody|anyone|anybody)(?: [\w']+){0,3}? (?:who|that) i (?:can|could) (?:talk|speak|chat) "
+    r"(?:to|with)(?!\w)"
+    r"|(?<!\w)(?:someone|somebody|anyone|anybody)(?: there| here)? who (?:isn'?t|is not|'s not|ain'?t) an? "
+    r"(?:bot|machine|robot|computer|ai)(?!\w)"
 )
 # A person the customer says they do not need: "no human needed", "quicker than waiting for an agent".
 _NEGATED_PERSON = re.compile(
@@ -106,12 +113,12 @@ _PRE_CUE = (
     r"transfer(?:red)?|put|patch|hook|loop|switch|get|give|bring|reach|contact|escalate|pass|hand|have|see|"
     r"ask(?:ed|ing)?|demand(?:ing)?|want(?:ed)?|need(?:ed)?|like|prefer|preference|rather|appreciate|"
     r"require|request(?:ing)?|is there|are there|any chance|looking for|in touch|deal with|sort|go over|"
-    r"take over|send|fetch|find|call ?back|ring back|(?:looked at|handled|reviewed|checked|dealt with) by)"
+    r"take over|send|fetch|find|call ?back|ring back|arrange|book|schedule|expect|(?:looked at|handled|reviewed|checked|dealt with) by)"
 )
 _REQUEST_BEFORE = re.compile(rf"(?<!\w){_PRE_CUE}(?: [\w']+){{0,5}}? {_PERSON}(?!\w)")
 _REQUEST_AFTER = re.compile(
     rf"(?<!\w){_PERSON}{_OF_YOURS} (?:(?:please|now|right now|asap|urgently|immediately|needed|required|"
-    r"(?:be )?available|(?:free|around) to (?:chat|talk|speak|help)|needs? to (?:explain|look|check|call|help|sort|handle|contact)|"
+    r"(?:be )?available|(?:free|around) (?:to|for) (?:a )?(?:chat|talk|speak|help)|needs? to (?:explain|look|check|call|help|sort|handle|contact)|"
     r"online|here|instead|on (?:the|this) chat|would be (?:nice|great|good|better|helpful)|"
     r"is (?:\w+ )?what i(?: am|'m)? (?:need|want|after|asking for)|"
     r"(?:to|can|could|would|will) (?:please )?(?:pick|take|look|check|help|call|ring|phone|handle|review|"
@@ -119,10 +126,11 @@ _REQUEST_AFTER = re.compile(
     r"message|text|join|confirm|step in))(?!\w))"
 )
 _PERSON_ACTS = re.compile(
-    rf"(?<!\w)(?:can|could|please|let|have)(?: please)? (?:(?:a|an|one|some|your|the) )?{_PERSON}{_OF_YOURS} "
+    rf"(?<!\w)(?:can|could|please|let|have)(?: please)? (?:(?:a|an|one of (?:your|the)|one|some|your|the) )?"
+    rf"{_PERSON}{_OF_YOURS} "
     r"(?:please )?(?:look|check|help|call|ring|phone|handle|review|sort|contact|get back|take|deal|fix|explain|"
     r"give|pick|answer|"
-    r"assist|read|go over|investigate|email|reply|respond|message|text|join|confirm|step in)(?!\w)"
+    r"assist|read|go over|investigate|email|reply|respond|message|text|join|confirm|step in|follow up|get in touch)(?!\w)"
 )
 _FILLER = (
     r"(?:please|now|asap|right now|immediately|thanks|thx|hello|hi|hey|ok|okay|just|a|an|only|i said|"
@@ -141,11 +149,12 @@ _REFUSE_BOT = re.compile(
 )
 # Questions about who answers: a request only if they also ask to talk ("is there a human I can talk to?").
 _IDENTITY = re.compile(
-    r"^(?:[\w']+ ){0,3}?(?:am i|are we|are you|r you|ru|is this|is that|is it|is there|is anyone|is somebody|"
+    r"^(?:[\w']+ ){0,3}?(?:am i|are we|are you|r you|ru|is this|is that|is it(?! possible)|is there|is anyone|is somebody|"
     r"is someone|who am i|who is|who's|are there)(?: [\w']+){0,4}? (?:real|actual|human|person|people|bot|"
     r"robot|machine|ai|agent|someone|somebody|anyone|anybody|computer|automated|program|staff)(?!\w)"
 )
 _TALK = re.compile(r"(?<!\w)(?:(?:i|we|me|us) (?:[\w']+ ){0,2}?(?:talk|speak|chat|write) (?:to|with)|"
+                   r"who (?:isn'?t|is not|'s not|ain'?t) an? (?:bot|machine|robot|computer|ai)|put them on|"
                    r"(?:free|available|around|able) to (?:talk|chat|speak|help|assist)|"
                    r"(?:i|we|who|that) (?:can|could)|get them|get me|put me|connect me|transfer me|"
                    r"i (?:want|need)|give me)(?!\w)")
@@ -154,7 +163,7 @@ _TALK = re.compile(r"(?<!\w)(?:(?:i|we|me|us) (?:[\w']+ ){0,2}?(?:talk|speak|cha
 # "is a declined order looked at by a person, or is it all automatic?".
 _HOURS = re.compile(
     r"^(?:[\w']+ ){0,2}?(?:when|what time|until when|until what time|till when|how long|what hours|at what time|"
-    r"during what hours|(?<!who )do i (?:have|need) to|does it (?:have|need) to|is it necessary|must i)(?!\w)"
+    r"during what hours|(?<!who )do i (?:have|need) to(?! do to)|does it (?:have|need) to|is it necessary|must i)(?!\w)"
     r"|(?<!\w)or (?:is it|is that|does it happen) (?:all |fully |completely )?automatic|or can i do it"
     r"|(?<!\w)or (?:does it|do i|does that) (?:have|need) to go through"
 )

@@ -286,10 +286,13 @@ class HandoffSettings(BaseSettings):
             (r"(?:you|your team|your support|support|someone|they|an agent) (?:already )?(?:sorted|fixed|resolved|"
              r"solved|unlocked|unblocked) (?:it|that|this|everything|my account)"),
             r"(?:sorted|fine|ok|okay|resolved|worked out) in the end", r"finally (?:took|accepted|approved) (?:the|my) return",
-            r"(?<!not )(?<!n't )(?:my (?:mistake|bad)|false alarm)",
+            r"(?<!not )(?<!n't )(?:my (?:mistake|bad)|false alarm|panic over)",
+            r"(?:wasn'?t|was not|isn'?t|is not) (?:actually )?(?:locked|blocked|frozen|hacked)(?: after all)?,? i",
+            r"(?:was|is) (?:only|just) (?:a )?pending", r"(?:annoyed|angry|furious|upset|cross|livid) at first",
             r"(?:was|were|is) actually my (?:[\w']+ ){0,2}(?:order|purchase|charge|payment)",
             # No complaint meant: praise, venting about someone else, a question about people in general.
-            r"no complaints?(?: here| at all)?", r"not (?:a complaint|complaining)", r"just venting", r"in general i mean",
+            r"no complaints?(?: here| at all)?", r"not (?:a complaint|complaining)", r"just venting", r"in general i mean", r"generally speaking",
+            r"(?:just )?(?:wanted|popping in|popped in) to say(?: a)? (?:thanks|thank you|how|that|your)",
             r"(?:pass on|passing on|send|give) (?:my|our) (?:thanks|compliments)",
             # Someone else's complaint, bank or provider.
             (r"my (?:sister|brother|partner|husband|wife|mum|mom|mother|dad|father|friend|flatmate|roommate|son|"
