@@ -59,6 +59,8 @@ TARGETS: dict[str, Target] = {
 # 0.886 with stop 23's cues, the fewest messages that clear it);
 # F1, answered and answered-right are back at the floors stop 21 had lowered (0.83, 0.81, 0.92; the
 # last stands 0.005 under seed 23).
+# The near-miss ceiling came down from 0.13 to 0.10 at stop 24, when the no-case-of-ours phrases brought
+# the three seeds to 0.048 / 0.065 / 0.000 (3, 4 and 0 of 62).
 # Out of scope has no floor: it meets its target with the margin (0.923) and every seed clears it.
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
@@ -70,7 +72,7 @@ FLOORS: dict[str, Target] = {
     "answered_accuracy": Target(0.92),
     "person_handoff_share": Target(0.93),
     "judgement_share": Target(0.88),
-    "near_miss_handoff_share": Target(0.13, at_most=True),
+    "near_miss_handoff_share": Target(0.10, at_most=True),
 }
 
 def gate(name: str) -> Target:
