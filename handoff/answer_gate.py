@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from handoff.judgement_cues import judgement_from_cues, names_no_case_of_ours
+from handoff.judgement_cues import cued_judgement_intents, names_no_case_of_ours
 from handoff.person_request import asks_for_person, mentions_person
 from handoff.settings import HandoffSettings
 
@@ -99,12 +99,12 @@ def decide_answer(
             intent=settings.details_intent, confidence=1.0, source=SOURCE_DETAILS, sure=True,
             classified_intent=classified,
         )
-    if classified not in settings.judgement_intents or intent_confidence < settings.intent_threshold:
-        judged = judgement_from_cues(text, settings)
-        if judged:
-            return AnswerDecision(
-                intent=judged, confidence=1.0, source=SOURCE_JUDGEMENT_CUE, sure=True, classified_intent=classified,
-            )
+    cued = cued_judgement_intents(text, settings)
+    classifier_judged = classified in settings.judgement_intents and intent_confidence >= settings.intent_threshold
+    if cued and not (classifier_judged and classified in cued):
+        return AnswerDecision(
+            intent=cued[0], confidence=1.0, source=SOURCE_JUDGEMENT_CUE, sure=True, classified_intent=classified,
+        )
     # A classifier that hears a request for a person in a message naming nobody of ours ("who is the
     # manager of ...", "no human needed") is guessing, as is one that reads a judgement case into someone
     # else's ("my netflix account is locked") and one below the intent threshold.

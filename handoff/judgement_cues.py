@@ -3,7 +3,9 @@
 "YOU CHARGED ME TWICE!!! and when is my next payment due?" is a disputed charge, however the intent
 classifier weighs the rest of the message; such phrases are settings (`judgement_cues`: a list of
 regular expressions per judgement intent), read here once per settings object. A cue wins over a
-classifier that saw no judgement case; when the classifier sees one itself, its reading stands.
+classifier that saw no judgement case, and over one that read another judgement case into a message
+with no cue of that case ("your so-called security team let someone take over my account" reads as a
+complaint, yet is an account case); when the classifier's case has a cue too, its reading stands.
 """
 
 from __future__ import annotations
@@ -15,18 +17,16 @@ from handoff.detect import normalise_text
 from handoff.settings import HandoffSettings
 
 
-def judgement_from_cues(text: str | None, settings: HandoffSettings) -> str | None:
-    """The judgement intent whose cue the message contains (the first listed wins), or None; none for a
-    message that is no case of ours."""
+def cued_judgement_intents(text: str | None, settings: HandoffSettings) -> list[str]:
+    """Every judgement intent whose cue the message contains, in the order listed; none for a message
+    that is no case of ours."""
     if not text:
-        return None
+        return []
     folded = _folded(text, settings)
     if _no_case_of_ours(folded, settings):
-        return None
-    for intent, pattern in _compiled(tuple((name, tuple(cues)) for name, cues in settings.judgement_cues.items())):
-        if intent in settings.judgement_intents and pattern.search(folded):
-            return intent
-    return None
+        return []
+    return [intent for intent, pattern in _compiled(tuple((name, tuple(cues)) for name, cues in settings.judgement_cues.items()))
+            if intent in settings.judgement_intents and pattern.search(folded)]
 
 
 def names_no_case_of_ours(text: str | None, settings: HandoffSettings) -> bool:

@@ -225,17 +225,25 @@ class HandoffSettings(BaseSettings):
                 r"overcharged", r"wrong amount", r"(?:dispute|contest) (?:a |the |this |that )?(?:charge|payment)",
                 (r"(?:purchase|order|payment|charge|debit|transaction)s? (?:that )?i (?:never|didn'?t|did not) "
                  r"(?:make|made|place|placed|authori[sz]e|authori[sz]ed|buy|bought)"),
-                r"late fees?\S*(?: \S+){0,8} paid(?: \S+){0,2} on (?:time|the due date)",
+                (r"late fees?\S*(?: \S+){0,10} (?:paid|went out|went|was taken|left my account|was collected|came out)"
+                 r"(?: \S+){0,3} on (?:time|the due date)"),
                 r"paid(?: \S+){0,3} on (?:time|the due date)(?: \S+){0,8} late fee",
-                r"(?:cancell?ed|canceled)(?: \S+){0,8} (?:still|anyway)(?: \S+){0,4} (?:charged|took|taken|debited)",
+                (r"(?:cancell?ed|canceled)(?: \S+){0,14} (?:still|anyway|yet)(?: \S+){0,4} (?:charged|took|taken|debited|"
+                 r"come out|came out|gone out|went out)"),
+                (r"(?:bill|billed|billing|charg(?:e|ed|ing)|debit(?:ed|ing)?|took|taken|taking)(?: [\w']+){0,6} "
+                 r"(?:already|was|been|had been) (?:fully )?(?:refunded|cancell?ed)"),
+                r"(?:went|came|gone|come) out twice|(?:left|taken from|out of) my (?:account|bank) twice",
+                r"the same (?:\S+ ){0,3}(?:left|went out|came out|was taken|debited|charged)(?: \S+){0,6} again",
+                r"twice for the same (?:thing|order|purchase|item|plan)",
+                r"(?:higher|more) than (?:what )?the (?:shop|store|merchant|till) (?:charged|said|quoted)",
                 r"(?:debit|charge|payment|transaction)s?(?: [\w']+){0,6},? (?:isn'?t|is not|are not|aren'?t|not) mine",
                 r"(?:debit|charge|payment|transaction)s?(?: [\w']+){0,4} (?:i )?(?:can'?t|cannot|couldn'?t) place",
                 (r"(?:charged|billed|debited)(?: me)? for (?:something|an order|a purchase|things|stuff|items?) (?:that )?"
                  r"i (?:never|didn'?t|did not) (?:order|ordered|buy|bought|make|made)"),
                 (r"(?:debit|charge|payment|transaction)(?: [\w']+){0,4} (?:from|for|at|to) a (?:shop|store|merchant|company) "
                  r"i'?(?:ve| have)? never (?:heard of|visited|used|been to|shopped at|bought from)"),
-                (r"(?:paid|paid it|paid everything|paid the lot|paid the order) off(?: [\w']+){0,6} (?:still|again|yet)"
-                 r"(?: [\w']+){0,3} (?:debited|charged|took|taken|billed)"),
+                (r"(?:paid|paid it|paid everything|paid the lot|paid the order) off(?: [\w']+){0,8} (?:still|again|yet)"
+                 r"(?: [\w']+){0,3} (?:debited|charged|took|taken|billed|left|came out|went out|come out|gone out)"),
                 (r"(?:took|taken|debited|charged)(?: [\w']+){0,5} after(?: [\w']+){0,5} (?:was |were |had been |been )?"
                  r"(?:fully )?(?:refunded|cancell?ed|paid off|paid in full)"),
                 r"(?:amount|sum|instal?ments?)(?: [\w']+){0,5} (?:doesn'?t|does not|don'?t|do not) match",
@@ -244,7 +252,12 @@ class HandoffSettings(BaseSettings):
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
                 r"compromised)"),
-                r"(?<!not )(?<!n't )(?:locked|shut) out", r"(?<!not )(?<!n't )blocked out of (?:my|the) (?:account|app)",
+                r"(?<!not )(?<!n't )(?:locked|shut) out",
+                (r"(?:access|account)(?:'s| has been| is| was| got| has)? (?:been )?(?:temporar(?:y|ily) )?"
+                 r"(?:paused|restricted|disabled)"),
+                r"(?:frozen|froze|suspended|suspending) (?:me|my account)", r"(?:blocked|blocking|locking) my account",
+                r"(?:account|profile)(?:'s| has| was| got)?(?: been)? taken over",
+                r"orders?(?: [\w']+){0,6} (?:that )?(?:aren'?t|are not|isn'?t|is not|weren'?t|wasn'?t) mine", r"(?<!not )(?<!n't )blocked out of (?:my|the) (?:account|app)",
                 r"(?:been|got|was|i'?m|am) hacked",
                 r"(?:suspended|blocked|frozen|locked) (?:me |my account )?without (?:a word of |any )?(?:warning|notice)",
                 r"(?:card|wallet|phone) (?:was |has been |got |is )?(?:stolen|nicked|pinched)",
@@ -263,11 +276,14 @@ class HandoffSettings(BaseSettings):
                 r"rejected|won'?t accept)(?: [\w']+){0,6} (?:return|returned|sent back|parcel back)"),
                 r"return label (?:doesn'?t|does not|won'?t|isn'?t|is not|will not) (?:work|scan|valid|print)",
                 r"return(?:ed)?(?: \S+){0,4} (?:stuck|still pending|in limbo)",
-                r"refund(?:ed)? (?:me )?(?:only )?half",
+                r"refund(?:ed)? (?:me )?(?:for )?(?:only )?half",
+                r"refund (?:was |has been )?(?:processed|issued|confirmed)(?: [\w']+){0,3} but (?:nothing|no)",
             ],
             "complaint": [
                 r"(?:make|file|lodge|raise|submit|register) (?:a |an )?(?:formal |official )?complaint",
                 r"(?:i want|i'd like|i would like|i wish) to (?:formally )?complain", r"formal complaint",
+                r"(?:it'?s|this is|that'?s|its) not good enough",
+                r"i(?:'d| would) like (?:it|this) (?:noted|on record|investigated|formally noted)",
             ],
         },
         description="Phrases (regular expressions, matched in lower case) that mark a judgement case "

@@ -2,8 +2,8 @@
 
 import pytest
 
-from handoff.answer_gate import SOURCE_JUDGEMENT_CUE, SelectedAnswer, decide_answer
-from handoff.judgement_cues import judgement_from_cues
+from handoff.answer_gate import SOURCE_INTENT, SOURCE_JUDGEMENT_CUE, SelectedAnswer, decide_answer
+from handoff.judgement_cues import cued_judgement_intents
 from handoff.settings import HandoffSettings
 
 SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
@@ -39,9 +39,19 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("the amount on my statement doesn't match the plan in the app", "dispute_charge"),
     ("give back the money you're not owed", "dispute_charge"),
     ("blocked out of the app since this morning", "account_locked"),
+    ("oh great, a late fee on a payment that went out on the due date", "dispute_charge"),
+    ("the shop cancelled it and confirmed by email, yet 27.50 has still come out this week", "dispute_charge"),
+    ("why bill me for a purchase that was already refunded", "dispute_charge"),
+    ("the same 20 euros went out on monday and was debited again on friday", "dispute_charge"),
+    ("the app says my access has been restricted", "account_locked"),
+    ("you froze my account without telling me", "account_locked"),
+    ("there are two orders on there that aren't mine", "account_locked"),
+    ("they sent a refund for half of what i returned", "return_problem"),
+    ("the shop says the refund was processed but nothing changed on my plan", "return_problem"),
+    ("three weeks without an answer, it's not good enough", "complaint"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
-    assert judgement_from_cues(text, SETTINGS) == intent
+    assert cued_judgement_intents(text, SETTINGS)[:1] == [intent]
 
 
 @pytest.mark.parametrize("text", [
@@ -53,10 +63,10 @@ def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     "i wasn't shut out, the app just crashed", "when is the next instalment taken after i pay off the first one",
 ])
 def test_routine_questions_have_no_cue(text: str | None) -> None:
-    assert judgement_from_cues(text, SETTINGS) is None
+    assert cued_judgement_intents(text, SETTINGS) == []
 
 
-def test_a_cue_wins_over_a_confident_faq_but_not_over_a_classified_judgement_case() -> None:
+def test_a_cue_wins_over_a_confident_faq_but_not_over_a_classified_case_with_its_own_cue() -> None:
     cued = decide_answer("you charged me twice!!! how do refunds work?", "faq", 0.99,
                          SelectedAnswer("faq/refund_timeline", 0.9), SETTINGS)
     assert (cued.intent, cued.source, cued.classified_intent) == ("dispute_charge", SOURCE_JUDGEMENT_CUE, "faq")
@@ -64,9 +74,19 @@ def test_a_cue_wins_over_a_confident_faq_but_not_over_a_classified_judgement_cas
     assert classified.intent == "complaint"
 
 
+def test_a_cue_of_another_case_wins_over_a_classified_case_without_a_cue() -> None:
+    """"your so-called security team let it happen" makes the classifier read a complaint; the account
+    taken over is the case. A classified case with a cue of its own keeps the classifier's reading."""
+    taken = decide_answer("my account's been taken over and your security team hasn't lifted a finger", "complaint",
+                          0.99, None, SETTINGS)
+    assert (taken.intent, taken.source, taken.classified_intent) == ("account_locked", SOURCE_JUDGEMENT_CUE, "complaint")
+    both = decide_answer("my account is frozen and i want to make a formal complaint", "complaint", 0.99, None, SETTINGS)
+    assert (both.intent, both.source) == ("complaint", SOURCE_INTENT)
+
+
 def test_cues_of_an_intent_that_is_not_a_judgement_intent_are_ignored() -> None:
     settings = HandoffSettings(judgement_intents=["complaint"])
-    assert judgement_from_cues("you charged me twice", settings) is None
+    assert cued_judgement_intents("you charged me twice", settings) == []
 
 
 @pytest.mark.parametrize("text", [
@@ -78,7 +98,7 @@ def test_cues_of_an_intent_that_is_not_a_judgement_intent_are_ignored() -> None:
     "my account was locked last week but your team sorted it, thanks",
 ])
 def test_someone_elses_case_or_a_settled_one_has_no_cue(text: str) -> None:
-    assert judgement_from_cues(text, SETTINGS) is None
+    assert cued_judgement_intents(text, SETTINGS) == []
 
 
 @pytest.mark.parametrize("text", [
@@ -87,7 +107,7 @@ def test_someone_elses_case_or_a_settled_one_has_no_cue(text: str) -> None:
     "a stranger has been ordering things on my account",
 ])
 def test_our_own_case_keeps_its_cue_when_it_names_a_product_or_provider(text: str) -> None:
-    assert judgement_from_cues(text, SETTINGS) == "account_locked"
+    assert cued_judgement_intents(text, SETTINGS)[:1] == ["account_locked"]
 
 
 def test_a_judgement_intent_read_into_someone_elses_case_is_a_guess() -> None:
