@@ -18,6 +18,7 @@ from typing import Any
 
 from handoff.drift.confidence_shift import ConfidenceShift
 from handoff.drift.follow_up import FollowUps
+from handoff.drift.pooled_fallbacks import PooledFallbacks
 from handoff.drift.rate_rise import RateChange, RateRise
 from handoff.drift.stale_answers import StaleCounter
 from handoff.settings import DriftSettings  # defined with every other setting; imported from here too
@@ -28,6 +29,7 @@ KINDS = (FALLBACK_RATE, HANDOFF_RATE, CONFIDENCE_SHIFT, STALE_ANSWER)
 STALE_VERDICTS = frozenset({"outdated", "wrong_answer"})
 ANSWER_RATE = "answer_handoff_rate"  # the prior's key for answer versions' handoff rate
 RATE_NAMES = {FALLBACK_RATE: "fallback rate", HANDOFF_RATE: "handoff rate"}
+ALL_INTENTS = "all intents"  # the pooled fallback rate's subject (pooled_fallbacks.py)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class DriftMonitor:
         self.intent_rates: dict[tuple[str, str], RateRise] = {}
         self.answer_rates: dict[str, RateRise] = {}
         self.confidences: dict[str, ConfidenceShift] = {}
+        self.pooled = PooledFallbacks()
         self.stale: dict[str, StaleCounter] = {}
         self.follow_ups = FollowUps(settings.follow_up_conversations, timedelta(seconds=settings.follow_up_seconds))
 
@@ -104,6 +107,7 @@ class DriftMonitor:
             for kind, hit in ((FALLBACK_RATE, turn.fallback), (HANDOFF_RATE, turn.handed_off)):
                 detector = self.intent_rates.setdefault((kind, turn.intent), RateRise())
                 alarms += self._rate(kind, kind, turn.intent, detector, hit, turn.at, turn.conversation_id)
+            alarms += self._pooled_fallbacks(turn.intent, turn.fallback, turn.at, turn.conversation_id)
             if turn.confidence is not None:
                 alarms += self._confidence(turn)
         versions = list(dict.fromkeys(v for v in (turn.answer_version or "").split(",") if v))
@@ -146,6 +150,31 @@ class DriftMonitor:
         return [self._alarm(kind, subject, change.since, at, _rate_detail(kind, subject, prior, change),
                             change.recent_rate - change.reference_rate, change.examples)]
 
+    def _pooled_fallbacks(self, intent: str, fallback: bool, at: datetime, conversation_id: str) -> list[Alarm]:
+        """The fallback rate over all turns; its alarm names the intents the rise falls on, and also
+        counts as their own fallback-rate alarm for the cool-down."""
+        settings = self.settings
+        prior_rate = (self.hits[FALLBACK_RATE] + 1) / (self.counts[FALLBACK_RATE] + 2)
+        self.pooled.observe(intent, fallback, at, self.turns, conversation_id, prior_rate=prior_rate,
+                            prior_weight=settings.rate_prior_weight, rise=settings.rate_rise)
+        change = self.pooled.change(settings.rate_threshold, settings.min_samples, prior_rate,
+                                    settings.rate_prior_weight)
+        if change is None or not self._may_alarm(FALLBACK_RATE, ALL_INTENTS):
+            return []
+        named = self.pooled.risen_intents(change)
+        self.pooled.restart_from_change()
+        self.last_alarm[f"{FALLBACK_RATE}|{ALL_INTENTS}"] = self.turns
+        if not named or not self._may_alarm(FALLBACK_RATE, named[0][0]):
+            return []  # no intent to name, or its own test has just reported the rise
+        for name, _ in named:
+            self.last_alarm[f"{FALLBACK_RATE}|{name}"] = self.turns
+        falls_on = ", ".join(f"{name} ({share:.0%})" for name, share in named)
+        detail = (f"fallback rate of {ALL_INTENTS} rose from {change.reference_rate:.0%} to {change.recent_rate:.0%} "
+                  f"over the last {change.observations_since} turns (Page-Hinkley statistic {change.statistic:.1f}); "
+                  f"the rise falls on {falls_on}")
+        return [self._alarm(FALLBACK_RATE, named[0][0], change.since, at, detail,
+                            change.recent_rate - change.reference_rate, change.examples)]
+
     def _confidence(self, turn: TurnObservation) -> list[Alarm]:
         settings = self.settings
         assert turn.intent is not None and turn.confidence is not None
@@ -185,6 +214,7 @@ class DriftMonitor:
             "intent_rates": [[kind, intent, rate.to_state()] for (kind, intent), rate in self.intent_rates.items()],
             "answer_rates": {version: rate.to_state() for version, rate in self.answer_rates.items()},
             "confidences": {intent: shift.to_state() for intent, shift in self.confidences.items()},
+            "pooled": self.pooled.to_state(),
             "stale": {version: counter.to_state() for version, counter in self.stale.items()},
             "follow_ups": self.follow_ups.to_state(),
         }
@@ -203,6 +233,8 @@ class DriftMonitor:
         monitor.confidences = {
             intent: ConfidenceShift.from_state(shift, settings.confidence_reference_size, settings.confidence_window)
             for intent, shift in state["confidences"].items()}
+        if "pooled" in state:  # a state saved before the pooled test starts it afresh
+            monitor.pooled = PooledFallbacks.from_state(state["pooled"])
         monitor.stale = {version: StaleCounter.from_state(counter, settings.stale_window)
                          for version, counter in state["stale"].items()}
         monitor.follow_ups = FollowUps.from_state(state["follow_ups"], settings.follow_up_conversations,

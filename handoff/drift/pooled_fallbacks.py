@@ -1,0 +1,81 @@
+"""The fallback rate over all intents, and which intents a rise of it falls on.
+
+A topic the bot never learned falls back under whatever intent the bot ranks first for each message
+(in the drift benchmark's shop: `faq` for most, then `out_of_scope`, `complaint`, ...), so each
+intent's own rate rises a little and slowly gives evidence, while the fallbacks of all turns together
+rise clearly and at once. One Page-Hinkley test (rate_rise.py) watches that pooled stream; when it
+alarms, the rise is put on the intents that collected more fallbacks per turn of traffic since the
+change than before it, so the alarm still names the intents a lead should look at.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from handoff.drift.rate_rise import RateChange, RateRise
+
+NAMED_SHARE = 0.8  # the intents named hold at least this share of the excess fallbacks...
+NAMED_MOST = 3  # ...or are this many
+
+
+class PooledFallbacks:
+    """Page-Hinkley on every turn's fallback, with per-intent fallback counts before and since the change."""
+
+    def __init__(self) -> None:
+        self.rate = RateRise()
+        self.reference: Counter[str] = Counter()  # fallbacks per intent before the change (and its turns: total)
+        self.reference_turns = 0
+        self.since: Counter[str] = Counter()  # fallbacks per intent since the cumulative sum's minimum
+
+    def observe(self, intent: str, fallback: bool, at: datetime, index: int, conversation_id: str, *,
+                prior_rate: float, prior_weight: float, rise: float) -> None:
+        """Adds one turn (`index`: the monitor's turn count)."""
+        self.rate.observe(fallback, at, index, conversation_id, prior_rate=prior_rate, prior_weight=prior_weight,
+                          rise=rise)
+        if self.rate.since_at is None:  # back at the minimum: what came since belongs to the reference
+            self.reference += self.since
+            self.reference_turns = self.rate.count
+            self.since.clear()
+            self.reference[intent] += fallback
+            return
+        self.since[intent] += fallback
+
+    def change(self, threshold: float, min_samples: int, prior_rate: float, prior_weight: float) -> RateChange | None:
+        return self.rate.change(threshold, min_samples, prior_rate, prior_weight)
+
+    def risen_intents(self, change: RateChange) -> list[tuple[str, float]]:
+        """The intents the rise falls on, with their share of the excess fallbacks, largest first: an intent's
+        excess is its fallbacks since the change less what its fallbacks per turn before would have given."""
+        turns_since = change.observations_since
+        excess = {intent: count - turns_since * self.reference[intent] / max(self.reference_turns, 1)
+                  for intent, count in self.since.items()}
+        positive = sorted(((intent, value) for intent, value in excess.items() if value > 0),
+                          key=lambda item: (-item[1], item[0]))
+        total = sum(value for _, value in positive)
+        named: list[tuple[str, float]] = []
+        for intent, value in positive[:NAMED_MOST]:
+            named.append((intent, value / total))
+            if sum(share for _, share in named) >= NAMED_SHARE:
+                break
+        return named
+
+    def restart_from_change(self) -> None:
+        """After an alarm: the turns since the change become the new reference."""
+        self.reference, self.reference_turns = self.since, self.rate.since_count
+        self.since = Counter()
+        self.rate.restart_from_change()
+
+    def to_state(self) -> dict[str, Any]:
+        return {"rate": self.rate.to_state(), "reference": dict(self.reference),
+                "reference_turns": self.reference_turns, "since": dict(self.since)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> PooledFallbacks:
+        pooled = cls()
+        pooled.rate = RateRise.from_state(state["rate"])
+        pooled.reference = Counter({str(k): int(v) for k, v in state["reference"].items()})
+        pooled.reference_turns = int(state["reference_turns"])
+        pooled.since = Counter({str(k): int(v) for k, v in state["since"].items()})
+        return pooled
