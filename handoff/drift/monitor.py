@@ -3,7 +3,8 @@
 Subjects: each intent (the top-ranked classified intent of a turn; a fallback counts for it) for its
 fallback rate, handoff rate and deciding confidence; each answer version for its handoff rate (read in the
 conversation's next turn, or not handed off after `follow_up_seconds` of silence: follow_up.py) and for
-verdicts calling it stale. Every detector learns its reference from the turns of one model: a turn of
+verdicts calling it stale; and all intents together for the fallback rate and the share of
+low-confidence turns (pooled_rise.py: a drift spread thin over many intents). Every detector learns its reference from the turns of one model: a turn of
 another model starts them all again, so our own retrain raises nothing. No alarm comes before `warmup_turns` turns of a model, nor a rate alarm before `min_samples` turns of
 the subject; after an alarm the subject's detector starts a new reference from the change, and the same
 kind of alarm for that subject waits `cooldown_turns`.
@@ -18,7 +19,7 @@ from typing import Any
 
 from handoff.drift.confidence_shift import ConfidenceShift
 from handoff.drift.follow_up import FollowUps
-from handoff.drift.pooled_fallbacks import PooledFallbacks
+from handoff.drift.pooled_rise import PooledRise
 from handoff.drift.rate_rise import RateChange, RateRise
 from handoff.drift.stale_answers import StaleCounter
 from handoff.settings import DriftSettings  # defined with every other setting; imported from here too
@@ -29,7 +30,8 @@ KINDS = (FALLBACK_RATE, HANDOFF_RATE, CONFIDENCE_SHIFT, STALE_ANSWER)
 STALE_VERDICTS = frozenset({"outdated", "wrong_answer"})
 ANSWER_RATE = "answer_handoff_rate"  # the prior's key for answer versions' handoff rate
 RATE_NAMES = {FALLBACK_RATE: "fallback rate", HANDOFF_RATE: "handoff rate"}
-ALL_INTENTS = "all intents"  # the pooled fallback rate's subject (pooled_fallbacks.py)
+ALL_INTENTS = "all intents"  # the pooled tests' subject (pooled_rise.py)
+LOW_CONFIDENCE_QUANTILE = 0.2  # a turn is "unsure" below this quantile of the model's first confidences
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,10 @@ class DriftMonitor:
         self.intent_rates: dict[tuple[str, str], RateRise] = {}
         self.answer_rates: dict[str, RateRise] = {}
         self.confidences: dict[str, ConfidenceShift] = {}
-        self.pooled = PooledFallbacks()
+        self.pooled_fallbacks = PooledRise()
+        self.first_confidences: list[float] = []  # until they fix `low_confidence`
+        self.low_confidence: float | None = None
+        self.pooled_unsure = PooledRise()
         self.stale: dict[str, StaleCounter] = {}
         self.follow_ups = FollowUps(settings.follow_up_conversations, timedelta(seconds=settings.follow_up_seconds))
 
@@ -107,9 +112,11 @@ class DriftMonitor:
             for kind, hit in ((FALLBACK_RATE, turn.fallback), (HANDOFF_RATE, turn.handed_off)):
                 detector = self.intent_rates.setdefault((kind, turn.intent), RateRise())
                 alarms += self._rate(kind, kind, turn.intent, detector, hit, turn.at, turn.conversation_id)
-            alarms += self._pooled_fallbacks(turn.intent, turn.fallback, turn.at, turn.conversation_id)
+            alarms += self._pooled(FALLBACK_RATE, self.pooled_fallbacks, turn, turn.fallback,
+                                   (self.hits[FALLBACK_RATE] + 1) / (self.counts[FALLBACK_RATE] + 2))
             if turn.confidence is not None:
                 alarms += self._confidence(turn)
+                alarms += self._pooled_confidence(turn, turn.confidence)
         versions = list(dict.fromkeys(v for v in (turn.answer_version or "").split(",") if v))
         for outcome in self.follow_ups.turn(turn.conversation_id, versions, turn.at, turn.handed_off):
             detector = self.answer_rates.setdefault(outcome.version, RateRise())
@@ -150,29 +157,44 @@ class DriftMonitor:
         return [self._alarm(kind, subject, change.since, at, _rate_detail(kind, subject, prior, change),
                             change.recent_rate - change.reference_rate, change.examples)]
 
-    def _pooled_fallbacks(self, intent: str, fallback: bool, at: datetime, conversation_id: str) -> list[Alarm]:
-        """The fallback rate over all turns; its alarm names the intents the rise falls on, and also
-        counts as their own fallback-rate alarm for the cool-down."""
-        settings = self.settings
-        prior_rate = (self.hits[FALLBACK_RATE] + 1) / (self.counts[FALLBACK_RATE] + 2)
-        self.pooled.observe(intent, fallback, at, self.turns, conversation_id, prior_rate=prior_rate,
-                            prior_weight=settings.rate_prior_weight, rise=settings.rate_rise)
-        change = self.pooled.change(settings.rate_threshold, settings.min_samples, prior_rate,
-                                    settings.rate_prior_weight)
-        if change is None or not self._may_alarm(FALLBACK_RATE, ALL_INTENTS):
+    def _pooled_confidence(self, turn: TurnObservation, confidence: float) -> list[Alarm]:
+        """The share of all turns decided with a confidence below the lowest fifth of the model's first ones
+        (its first `warmup_turns` confidences, at least `confidence_reference_size`)."""
+        if self.low_confidence is None:
+            self.first_confidences.append(confidence)
+            if len(self.first_confidences) >= max(self.settings.warmup_turns, self.settings.confidence_reference_size):
+                ranked = sorted(self.first_confidences)
+                self.low_confidence = ranked[int(LOW_CONFIDENCE_QUANTILE * len(ranked))]
+                self.first_confidences = []
             return []
-        named = self.pooled.risen_intents(change)
-        self.pooled.restart_from_change()
-        self.last_alarm[f"{FALLBACK_RATE}|{ALL_INTENTS}"] = self.turns
-        if not named or not self._may_alarm(FALLBACK_RATE, named[0][0]):
-            return []  # no intent to name, or its own test has just reported the rise
+        return self._pooled(CONFIDENCE_SHIFT, self.pooled_unsure, turn, confidence < self.low_confidence,
+                            LOW_CONFIDENCE_QUANTILE)
+
+    def _pooled(self, kind: str, pooled: PooledRise, turn: TurnObservation, hit: bool, prior_rate: float) -> list[Alarm]:
+        """One pooled test (pooled_rise.py); its alarm names the intents the rise falls on, and also counts
+        as their own alarm of that kind for the cool-down."""
+        assert turn.intent is not None
+        settings = self.settings
+        pooled.observe(turn.intent, hit, turn.at, self.turns, turn.conversation_id, prior_rate=prior_rate,
+                       prior_weight=settings.rate_prior_weight, rise=settings.rate_rise)
+        change = pooled.change(settings.rate_threshold, settings.min_samples, prior_rate, settings.rate_prior_weight)
+        if change is None or not self._may_alarm(kind, ALL_INTENTS):
+            return []
+        named = pooled.risen_intents(change)
+        pooled.restart_from_change()
+        self.last_alarm[f"{kind}|{ALL_INTENTS}"] = self.turns
+        if not named or not self._may_alarm(kind, named[0][0]):
+            return []  # no intent to name, or its own test has just reported the change
         for name, _ in named:
-            self.last_alarm[f"{FALLBACK_RATE}|{name}"] = self.turns
+            self.last_alarm[f"{kind}|{name}"] = self.turns
         falls_on = ", ".join(f"{name} ({share:.0%})" for name, share in named)
-        detail = (f"fallback rate of {ALL_INTENTS} rose from {change.reference_rate:.0%} to {change.recent_rate:.0%} "
-                  f"over the last {change.observations_since} turns (Page-Hinkley statistic {change.statistic:.1f}); "
-                  f"the rise falls on {falls_on}")
-        return [self._alarm(FALLBACK_RATE, named[0][0], change.since, at, detail,
+        what = (f"fallback rate of {ALL_INTENTS}" if kind == FALLBACK_RATE else
+                f"share of {ALL_INTENTS}' turns decided with a confidence below {self.low_confidence:.2f} (the "
+                f"lowest {LOW_CONFIDENCE_QUANTILE:.0%} of this model's first turns)")
+        detail = (f"{what} rose from {change.reference_rate:.0%} to {change.recent_rate:.0%} over the last "
+                  f"{change.observations_since} turns (Page-Hinkley statistic {change.statistic:.1f}); the rise "
+                  f"falls on {falls_on}")
+        return [self._alarm(kind, named[0][0], change.since, turn.at, detail,
                             change.recent_rate - change.reference_rate, change.examples)]
 
     def _confidence(self, turn: TurnObservation) -> list[Alarm]:
@@ -214,7 +236,8 @@ class DriftMonitor:
             "intent_rates": [[kind, intent, rate.to_state()] for (kind, intent), rate in self.intent_rates.items()],
             "answer_rates": {version: rate.to_state() for version, rate in self.answer_rates.items()},
             "confidences": {intent: shift.to_state() for intent, shift in self.confidences.items()},
-            "pooled": self.pooled.to_state(),
+            "pooled_fallbacks": self.pooled_fallbacks.to_state(), "pooled_unsure": self.pooled_unsure.to_state(),
+            "first_confidences": self.first_confidences, "low_confidence": self.low_confidence,
             "stale": {version: counter.to_state() for version, counter in self.stale.items()},
             "follow_ups": self.follow_ups.to_state(),
         }
@@ -233,8 +256,12 @@ class DriftMonitor:
         monitor.confidences = {
             intent: ConfidenceShift.from_state(shift, settings.confidence_reference_size, settings.confidence_window)
             for intent, shift in state["confidences"].items()}
-        if "pooled" in state:  # a state saved before the pooled test starts it afresh
-            monitor.pooled = PooledFallbacks.from_state(state["pooled"])
+        if "pooled_fallbacks" in state:  # a state saved before the pooled tests starts them afresh
+            monitor.pooled_fallbacks = PooledRise.from_state(state["pooled_fallbacks"])
+            monitor.pooled_unsure = PooledRise.from_state(state["pooled_unsure"])
+            monitor.first_confidences = [float(c) for c in state["first_confidences"]]
+            low = state["low_confidence"]
+            monitor.low_confidence = None if low is None else float(low)
         monitor.stale = {version: StaleCounter.from_state(counter, settings.stale_window)
                          for version, counter in state["stale"].items()}
         monitor.follow_ups = FollowUps.from_state(state["follow_ups"], settings.follow_up_conversations,

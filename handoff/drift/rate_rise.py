@@ -57,7 +57,12 @@ class RateRise:
         """Adds one observation (`index`: the monitor's turn count)."""
         reference = min(max(self.reference_rate(prior_rate, prior_weight), 1e-4), LARGEST_RATE - 1e-3)
         risen = min(reference + rise, LARGEST_RATE)
-        score = math.log(risen / reference) if hit else math.log((1 - risen) / (1 - reference))
+        if risen - reference < rise / 2:
+            # A rate this close to 1 cannot rise by `rise`; scored anyway, every hit would add a sliver
+            # (log 0.99/0.989) and a subject that always hands off would alarm after some 9,000 turns.
+            score = 0.0
+        else:
+            score = math.log(risen / reference) if hit else math.log((1 - risen) / (1 - reference))
         self.count += 1
         self.hits += hit
         self.cusum += score

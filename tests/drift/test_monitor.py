@@ -144,3 +144,33 @@ def test_a_rise_spread_over_many_intents_is_found_on_all_of_them_and_names_where
     assert first.detail.startswith("fallback rate of all intents rose from ")
     named = first.detail.split("the rise falls on ")[1]
     assert all(name not in named for name in set(names) - rising), first.detail
+
+
+def test_a_confidence_drop_spread_over_many_intents_is_a_confidence_shift_naming_them() -> None:
+    # New phrasings under half of twelve intents: their confidences fall from about 0.9 to about 0.6, each
+    # intent's own reference (150 of its turns) takes some 1,800 turns to fill.
+    rng = random.Random(11)
+    names = [f"intent_{index:02d}" for index in range(12)]
+    unsure = set(names[:6])
+    monitor = DriftMonitor(DriftSettings())
+    alarms = []
+    for index in range(1500):
+        intent = rng.choice(names)
+        low = index >= 800 and intent in unsure and rng.random() < 0.5
+        confidence = rng.betavariate(3, 2) if low else rng.betavariate(12, 1.5)
+        alarms += monitor.observe_turn(TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", intent,
+                                                       confidence, None, False, False))
+    first = alarms[0]
+    assert first.kind == "confidence_shift" and first.subject in unsure and 800 < first.turn_index < 1100
+    assert first.detail.startswith("share of all intents' turns decided with a confidence below ")
+    named = first.detail.split("the rise falls on ")[1]
+    assert all(name not in named for name in set(names) - unsure), first.detail
+
+
+def test_a_subject_that_always_hands_off_never_looks_like_a_rise() -> None:
+    # Its reference rate sits at the ceiling, where a rise of `rate_rise` is impossible: scored anyway, each
+    # turn added a sliver of evidence and the subject alarmed after some 9,000 turns.
+    monitor = DriftMonitor(DriftSettings())
+    alarms = [alarm for index in range(12_000) for alarm in monitor.observe_turn(
+        TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", "request_human", 1.0, None, False, True))]
+    assert alarms == []

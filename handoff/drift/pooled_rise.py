@@ -1,11 +1,13 @@
-"""The fallback rate over all intents, and which intents a rise of it falls on.
+"""A rate over all intents' turns, and which intents a rise of it falls on.
 
 A topic the bot never learned falls back under whatever intent the bot ranks first for each message
-(in the drift benchmark's shop: `faq` for most, then `out_of_scope`, `complaint`, ...), so each
-intent's own rate rises a little and slowly gives evidence, while the fallbacks of all turns together
-rise clearly and at once. One Page-Hinkley test (rate_rise.py) watches that pooled stream; when it
-alarms, the rise is put on the intents that collected more fallbacks per turn of traffic since the
-change than before it, so the alarm still names the intents a lead should look at.
+(in the drift benchmark's shop: `faq` for most, then `out_of_scope`, `complaint`, ...), and its
+confidences drop under as many intents, so each intent's own rate rises a little and slowly gives
+evidence, while the same rate over all turns rises clearly and at once. One Page-Hinkley test
+(rate_rise.py) watches such a pooled stream (the monitor keeps two: fallbacks, and confidences in the
+lowest fifth of the model's first turns); when it alarms, the rise is put on the intents that collected
+more hits per turn of traffic since the change than before it, so the alarm still names the intents a
+lead should look at.
 """
 
 from __future__ import annotations
@@ -16,38 +18,38 @@ from typing import Any
 
 from handoff.drift.rate_rise import RateChange, RateRise
 
-NAMED_SHARE = 0.8  # the intents named hold at least this share of the excess fallbacks...
+NAMED_SHARE = 0.8  # the intents named hold at least this share of the excess hits...
 NAMED_MOST = 3  # ...or are this many
 
 
-class PooledFallbacks:
-    """Page-Hinkley on every turn's fallback, with per-intent fallback counts before and since the change."""
+class PooledRise:
+    """Page-Hinkley on one yes/no of every turn, with per-intent counts of the yeses before and since the change."""
 
     def __init__(self) -> None:
         self.rate = RateRise()
-        self.reference: Counter[str] = Counter()  # fallbacks per intent before the change (and its turns: total)
+        self.reference: Counter[str] = Counter()  # hits per intent before the change (over reference_turns turns)
         self.reference_turns = 0
-        self.since: Counter[str] = Counter()  # fallbacks per intent since the cumulative sum's minimum
+        self.since: Counter[str] = Counter()  # hits per intent since the cumulative sum's minimum
 
-    def observe(self, intent: str, fallback: bool, at: datetime, index: int, conversation_id: str, *,
+    def observe(self, intent: str, hit: bool, at: datetime, index: int, conversation_id: str, *,
                 prior_rate: float, prior_weight: float, rise: float) -> None:
         """Adds one turn (`index`: the monitor's turn count)."""
-        self.rate.observe(fallback, at, index, conversation_id, prior_rate=prior_rate, prior_weight=prior_weight,
+        self.rate.observe(hit, at, index, conversation_id, prior_rate=prior_rate, prior_weight=prior_weight,
                           rise=rise)
         if self.rate.since_at is None:  # back at the minimum: what came since belongs to the reference
             self.reference += self.since
             self.reference_turns = self.rate.count
             self.since.clear()
-            self.reference[intent] += fallback
+            self.reference[intent] += hit
             return
-        self.since[intent] += fallback
+        self.since[intent] += hit
 
     def change(self, threshold: float, min_samples: int, prior_rate: float, prior_weight: float) -> RateChange | None:
         return self.rate.change(threshold, min_samples, prior_rate, prior_weight)
 
     def risen_intents(self, change: RateChange) -> list[tuple[str, float]]:
-        """The intents the rise falls on, with their share of the excess fallbacks, largest first: an intent's
-        excess is its fallbacks since the change less what its fallbacks per turn before would have given."""
+        """The intents the rise falls on, with their share of the excess hits, largest first: an intent's
+        excess is its hits since the change less what its hits per turn before would have given."""
         turns_since = change.observations_since
         excess = {intent: count - turns_since * self.reference[intent] / max(self.reference_turns, 1)
                   for intent, count in self.since.items()}
@@ -72,7 +74,7 @@ class PooledFallbacks:
                 "reference_turns": self.reference_turns, "since": dict(self.since)}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> PooledFallbacks:
+    def from_state(cls, state: dict[str, Any]) -> PooledRise:
         pooled = cls()
         pooled.rate = RateRise.from_state(state["rate"])
         pooled.reference = Counter({str(k): int(v) for k, v in state["reference"].items()})
