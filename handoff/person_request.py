@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterator
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+
 from handoff.detect import normalise_text
 
 # Nouns for a person of ours, and the spellings customers type for them.
@@ -44,7 +46,7 @@ _NOT_TYPOS = frozenset({
     "member", "members", "being", "people", "peoples", "urgent", "parent", "parents", "repay", "rep",
     "staffs", "stuff", "supports", "supported", "services", "servicing", "support", "service", "customer",
     "person", "agent", "human", "advice", "advise", "advised", "specialise", "specialist", "consult",
-    "consulting", "employ", "employed", "colleges", "college",
+    "consulting", "employ", "employed", "colleges", "college", "employer", "employers", "persona",
 })
 _FUZZY_NOUNS = ("human", "person", "agent", "representative", "consultant", "specialist", "operator",
                 "manager", "supervisor", "employee", "colleague", "customer", "service", "support")
@@ -87,8 +89,12 @@ _ASK_SOMEONE = re.compile(
     r"|(?<!\w)(?:someone|somebody) (?:can|could) (?:help|call|ring|phone|contact)(?: \w+)? (?:by phone|on the phone|"
     r"call|ring)(?!\w)"
     # After asking whether anyone is there: "get one to talk to me", "get them on the chat".
-    r"|(?<!\w)(?:get|put) (?:one|them|someone|somebody) (?:on(?: (?:the |this )?(?:chat|phone|line))?|to (?:talk|speak|"
-    r"chat|write) (?:to|with) (?:me|us))(?!\w)"
+    r"|(?<!\w)(?:get|put) (?:one|them|someone|somebody)(?: (?:senior|real|competent|qualified|else|human))? "
+    r"(?:on(?: (?:the |this )?(?:chat|phone|line|case))?|to (?:talk|speak|chat|write) (?:to|with) (?:me|us))(?!\w)"
+    # A call from us is a person: "can you arrange a call from you guys", "if i don't get a call from you today".
+    r"|(?<!will i )(?<!do i )(?<!would i )(?<!\w)(?:arrange|get|want|need|expect|book|schedule|request|organise|"
+    r"organize|set up) (?:a |an )?(?:phone |quick )?(?:call|callback|call back|ring)(?: back)? (?:from|with) "
+    r"(?:you|your|one of|someone|somebody|paylater)(?!\w)"
     r"|(?<!\w)(?:need|want|would like|'d like) (?:someone|somebody) to (?:go through|go over|explain|help|call|ring|phone|"
     r"look|check|talk|speak|walk me)(?!\w)"
     r"|(?<!\w)(?:looked at|handled|checked|reviewed|dealt with|sorted) by (?:someone|somebody)(?!\w)"
@@ -178,6 +184,12 @@ _NOT_OURS = re.compile(
     r"|(?<!\w)(?:my|his|her|their|our) (?:manager|boss|supervisor|colleague|employee)s?"
     r"|(?<!\w)(?:human|person|agent|someone|somebody) (?:at|from|in) the (?:shop|store|bank|post office|courier)"
     r"|(?<!\w)(?:(?:the|human) )*(?:staff|employees|people|workers) (?:in|at|of|for) my"
+    # Another company's people ("how do i reach a real human there") and made-up ones ("a joke about a robot
+    # asking to speak to the manager").
+    r"|(?<!\w)how (?:do|can|could|would|should) (?:i|we|you|one) (?:ever )?(?:reach|get|contact|talk to|speak to|"
+    r"speak with|get hold of|get through to) (?:a |an )?"
+    r"(?:real |actual |live )?(?:human|person|agent|someone|somebody|anyone) there(?!\w)"
+    r"|(?<!\w)(?:joke|story|poem|riddle|song) about[^.?!;]*"
     # Praise for someone who already helped: "the man from your team was very kind to me".
     r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
     r"(?: [\w']+){0,5} (?:was|were|has been|have been) (?:very |so |really |super |extremely |incredibly )?"
@@ -265,8 +277,10 @@ def _spelled(word: str) -> str:
     """The word as the patterns expect it: a known misspelling or a near miss of a person noun fixed."""
     if word in _SPELLINGS:
         return _SPELLINGS[word]
-    if len(word) < 5 or word in _NOT_TYPOS or word in _NOUNS:
+    if len(word) < 4 or word in _NOT_TYPOS or word in _NOUNS:
         return word
     candidates = [noun for noun in _FUZZY_NOUNS if abs(len(noun) - len(word)) <= 1 and noun[:2] == word[:2]]
-    match = difflib.get_close_matches(word, candidates, n=1, cutoff=0.85)
+    # One slip of the finger ("agen", "huamn": a letter lost, or two swapped), or a long word near enough.
+    slips = [noun for noun in candidates if OSA.distance(word, noun, score_cutoff=1) <= 1]
+    match = slips or (difflib.get_close_matches(word, candidates, n=1, cutoff=0.85) if len(word) >= 5 else [])
     return match[0] if match else word

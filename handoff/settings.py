@@ -296,6 +296,12 @@ class HandoffSettings(BaseSettings):
             (r"(?:my|the|their|our) (?:phone|mobile|energy|gas|electricity|electric|water|internet|broadband|"
              r"insurance|credit card|cable|utility) (?:company|supplier|firm)"),
             r"(?:my|our|the) (?:landlord|council|employer|boss|school|university|gym)",
+            rf"(?:{OTHER_SERVICES}) (?:billed|charged|took|blocked|locked|froze|suspended|banned|closed|overcharged)",
+            r"(?:my|the|our) (?:vet|dentist|doctor|garage|mechanic|plumber|nursery|hospital|clinic|hairdresser)",
+            r"(?:son|daughter|kid|kids|child|children)'?s? school", r"(?:work|office|company) (?:laptop|computer|pc)",
+            r"(?:crypto|bitcoin|trading|betting) (?:exchange|app|account|platform|site|wallet)",
+            (r"(?:not|wasn'?t|didn'?t|never) (?:paid|pay|bought|buy|ordered|use|used) (?:it |for )?(?:with|through|via|"
+             r"using) (?:paylater|you)"),
             # A complaint declined, or a case our team already sorted.
             (r"(?:don'?t|do not|didn'?t|did not|not) (?:want|need|wish|mean|trying|going) to (?:make|file|lodge|raise|"
              r"submit) (?:a |an )?(?:formal |official )?complaint"),
@@ -306,8 +312,20 @@ class HandoffSettings(BaseSettings):
             r"(?:wasn'?t|was not|isn'?t|is not) (?:actually )?(?:locked|blocked|frozen|hacked)(?: after all)?,? i",
             r"(?:was|is) (?:only|just) (?:a )?pending", r"(?:annoyed|angry|furious|upset|cross|livid) at first",
             r"(?:was|were|is) actually my (?:[\w']+ ){0,2}(?:order|purchase|charge|payment)",
+            r"(?:was|is) never (?:actually )?(?:locked|blocked|frozen|hacked)",
+            # An earlier message taken back, or nothing left for us to do.
+            (r"(?<!n't )(?<!not )(?:ignore|disregard|forget) (?:my|the|all) (?:earlier|last|previous|above|other) "
+             r"(?:message|messages|complaint|question|one)"),
+            r"(?:please )?(?:ignore|disregard) all (?:that|of that|this)", r"scratch (?:that|my)(?: complaint| question| message| last)?",
+            (r"never ?mind (?:about )?(?:the|my|that) (?:charge|complaint|refund|return|dispute|question|account|order|"
+             r"payment)"),
+            (r"(?:no need to|you can|you may|feel free to) (?:look into (?:it|this|that)|drop (?:it|this|that)|"
+             r"close (?:it|this|the case|my case)|escalate|investigate)(?: any ?more| any further| now)?"),
+            r"all (?:settled|sorted|resolved) (?:now|with|so)", r"nothing (?:else|more|further) (?:is )?(?:needed|required) from you",
+            r"(?:i'?m|im|i am) (?:all )?done here", r"(?:won'?t|will not|wont|not going to) (?:be )?escalat\w*",
             # No complaint meant: praise, venting about someone else, a question about people in general.
-            r"no complaints?(?: here| at all)?", r"not (?:a complaint|complaining)", r"just venting", r"in general i mean", r"generally speaking",
+            r"no complaints?(?: here| at all)?", r"not (?:a complaint|compla\w*)", r"just venting", r"in general i mean", r"generally speaking",
+            r"not (?:making|filing|raising|lodging|submitting) (?:a |an )?(?:formal )?complaint", r"no dispute",
             r"(?:just )?(?:wanted|popping in|popped in) to say(?: a)? (?:thanks|thank you|how|that|your)",
             r"(?:pass on|passing on|send|give) (?:my|our) (?:thanks|compliments)",
             # Someone else's complaint, bank or provider.

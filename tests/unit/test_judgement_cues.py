@@ -96,6 +96,12 @@ def test_cues_of_an_intent_that_is_not_a_judgement_intent_are_ignored() -> None:
     "how do I file a complaint against my landlord?",
     "no, I don't want to make a complaint, I was only asking",
     "my account was locked last week but your team sorted it, thanks",
+    "forget my last message, the second charge was my own order",
+    "scratch that, the parcel turned up at my neighbour",
+    "you can close the case, the shop refunded me today",
+    "the dentist charged me twice for one filling",
+    "my kids school billed us twice for the trip",
+    "the order wasnt paid with paylater, it was cash, but it never arrived",
 ])
 def test_someone_elses_case_or_a_settled_one_has_no_cue(text: str) -> None:
     assert cued_judgement_intents(text, SETTINGS) == []
@@ -115,3 +121,11 @@ def test_a_judgement_intent_read_into_someone_elses_case_is_a_guess() -> None:
     assert (guessed.intent, guessed.sure) == ("nlu_fallback", False)
     ours = decide_answer("my paylater account is locked, any tips?", "account_locked", 0.99, None, SETTINGS)
     assert (ours.intent, ours.sure) == ("account_locked", True)
+
+
+@pytest.mark.parametrize("text", [
+    "you charged me twice and you keep ignoring my last message",
+    "you charged me twice. never mind the app, fix the charge",
+])
+def test_a_case_that_only_mentions_earlier_messages_keeps_its_cue(text: str) -> None:
+    assert cued_judgement_intents(text, SETTINGS)[:1] == ["dispute_charge"]

@@ -35,6 +35,10 @@ REQUESTS = [
     "is there anybody human at this company?? get one to talk to me",
     "is anyone real working there? get them on the chat",
     "is someone from your support team free to chat with me?",
+    "pls get me an agen",
+    "can a huamn check this",
+    "could you set up a call back from one of your advisors",
+    "get someone senior on the case please",
 ]
 NOT_REQUESTS = [
     "are you a bot?",
@@ -62,6 +66,9 @@ NOT_REQUESTS = [
     "can i change my payment date in the app, or does it have to go through your staff?",
     "could a chatbot replace the human staff in my cafe",
     "i'd like to make a complaint about your app constantly crashing",
+    "how do i get hold of a person there, their site only has a chatbot",
+    "tell me a story about a robot that wants to talk to a human",
+    "will i get a call from you if a payment bounces?",
     "",
 ]
 
