@@ -194,6 +194,12 @@ _NOT_OURS = re.compile(
     r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
     r"(?: [\w']+){0,5} (?:was|were|has been|have been) (?:very |so |really |super |extremely |incredibly )?"
     r"(?:kind|helpful|patient|nice|lovely|friendly|polite|brilliant|amazing|great|wonderful)(?!\w)"
+    # ... or treated them badly: a complaint about our people, not a request for one.
+    r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
+    r"(?: [\w']+){0,5} (?:was|were|has been|have been|is|are) (?:very |so |really |super |extremely |incredibly )?"
+    r"(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)(?!\w)"
+    r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|colleague|employee)"
+    r"(?: [\w']+){0,3} (?:talked|spoke) down to"
 )
 _DECLINED = re.compile(
     r"(?<!\w)(?<!if i )(?<!if we )(?<!unless i )(?:don'?t|do not|dont|didn'?t|did not|no need to|never|"

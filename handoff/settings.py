@@ -248,6 +248,13 @@ class HandoffSettings(BaseSettings):
                  r"(?:fully )?(?:refunded|cancell?ed|paid off|paid in full)"),
                 r"(?:amount|sum|instal?ments?)(?: [\w']+){0,5} (?:doesn'?t|does not|don'?t|do not) match",
                 r"(?:money|payments?|anything) (?:you'?re|you are) not owed", r"stop taking money",
+                r"help(?:ing|ed)? yoursel(?:f|ves) to my money",
+                (r"(?:took|taken|charged|debited|collected)(?: it| the (?:money|payment|instal?ment))? (?:from|off) my "
+                 r"(?:card|account|bank) (?:as well|too|again)"),
+                (r"(?:only|should only|meant to|supposed to) (?:pay|be charged|owe)(?: [\w']+){0,3},? but you(?:'ve)? "
+                 r"(?:took|taken|charged|debited|collected)"),
+                (r"charged (?:me )?for the (?:whole|full|entire) (?:order|amount|thing|basket)(?: [\w']+){0,3},? "
+                 r"(?:even though|although|though|when|but)"),
             ],
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
@@ -268,6 +275,11 @@ class HandoffSettings(BaseSettings):
                  r"making|bought|buying|ordered|ordering)(?: \S+){0,4} (?:on|with|using|from) my account"),
                 (r"(?:orders?|purchases?) (?:on|in|from) my (?:account|app)(?: [\w']+){0,4} (?:that )?i (?:never|didn'?t|"
                  r"did not) (?:place|placed|make|made)"),
+                (r"(?:orders?|purchases?|payments?|charges?|items?|console|phone|laptop)(?: [\w']+){0,8} (?:that )?"
+                 r"i know nothing about"),
+                (r"(?:paylater|account|app|login|card)(?: account)? (?:was |has been |got |is being )?used by "
+                 r"(?:someone|somebody) else"),
+                r"address (?:isn'?t|is not|wasn'?t|was not|that isn'?t|that is not|which isn'?t|which is not) mine",
             ],
             "return_problem": [
                 (r"return(?:ed)?(?: [\w']+){0,6} (?:got lost|was lost|never arrived|not received|never received|"
@@ -284,6 +296,15 @@ class HandoffSettings(BaseSettings):
                 r"(?:i want|i'd like|i would like|i wish) to (?:formally )?complain", r"formal complaint",
                 r"(?:it'?s|this is|that'?s|its) not good enough",
                 r"i(?:'d| would) like (?:it|this) (?:noted|on record|investigated|formally noted)",
+                # How our people treated the customer.
+                (r"(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)(?: [\w']+){0,3} "
+                 r"(?:chat |support |collections? |phone )?(?:agent|person|staff|guy|rep|advisor|adviser|man|woman|lady)"),
+                (r"(?:your|the chat|the support|the phone|the collections?) (?:[\w']+ )?(?:agent|person|staff|guy|rep|"
+                 r"advisor|adviser|team)(?: [\w']+){0,4} (?:was|were|has been|have been|is|are) (?:so |really |very |"
+                 r"incredibly |extremely )?(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)"),
+                r"(?:talked|talking|spoke|speaking) down to (?:me|us|my)",
+                (r"(?:how|the way) (?:your|the) (?:[\w']+ )?(?:agent|person|staff|guy|rep|advisor|adviser)(?: [\w']+){0,2} "
+                 r"(?:spoke|talked|treated|dealt)"),
             ],
         },
         description="Phrases (regular expressions, matched in lower case) that mark a judgement case "

@@ -49,6 +49,15 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("they sent a refund for half of what i returned", "return_problem"),
     ("the shop says the refund was processed but nothing changed on my plan", "return_problem"),
     ("three weeks without an answer, it's not good enough", "complaint"),
+    ("you keep helping yourself to my money every month", "dispute_charge"),
+    ("paid the instalment by transfer and you took it from my card again", "dispute_charge"),
+    ("the invoice says i should only pay 30 but you charged 60", "dispute_charge"),
+    ("charged for the full amount even though two items went back", "dispute_charge"),
+    ("there is an order on my plan i know nothing about", "account_locked"),
+    ("i think my account was used by someone else last night", "account_locked"),
+    ("the order ships to an address that isn't mine", "account_locked"),
+    ("the phone agent was so condescending to me", "complaint"),
+    ("your collections guy talked down to my husband", "complaint"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert cued_judgement_intents(text, SETTINGS)[:1] == [intent]

@@ -69,6 +69,8 @@ NOT_REQUESTS = [
     "how do i get hold of a person there, their site only has a chatbot",
     "tell me a story about a robot that wants to talk to a human",
     "will i get a call from you if a payment bounces?",
+    "the agent on the phone yesterday was really rude to me",
+    "your chat person talked down to me and i want that noted",
     "",
 ]
 
