@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from handoff.drift.confidence_shift import population_stability_index
-from handoff.drift.monitor import DriftMonitor, TurnObservation, VerdictObservation
+from handoff.drift.monitor import Alarm, DriftMonitor, TurnObservation, VerdictObservation
 from handoff.settings import DriftSettings
 from tests.drift.simulation import DRIFTING, FALLBACK, Stream, replay, simulate
 
@@ -126,45 +127,48 @@ def test_an_answer_that_sends_customers_to_a_person_raises_a_handoff_rate_alarm_
     assert 1000 < alarms[0].turn_index < 1300
 
 
+TWELVE = [f"intent_{index:02d}" for index in range(12)]
+DRIFTING_HALF = set(TWELVE[:6])
+
+
+def first_alarm_of_a_spread_drift(seed: int, turns: int, drift_at: int,
+                                  turn_of: Callable[[random.Random, bool], tuple[float, bool]]) -> Alarm:
+    """Twelve intents with equal traffic; from `drift_at` on half of them drift: `turn_of(rng, drifting)`
+    gives a turn's (confidence, fallback)."""
+    rng = random.Random(seed)
+    monitor = DriftMonitor(DriftSettings())
+    alarms: list[Alarm] = []
+    for index in range(turns):
+        intent = rng.choice(TWELVE)
+        confidence, fallback = turn_of(rng, index >= drift_at and intent in DRIFTING_HALF)
+        alarms += monitor.observe_turn(TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", intent,
+                                                       confidence, None, fallback, False))
+    return alarms[0]
+
+
+def assert_names_only_drifting_intents(alarm: Alarm) -> None:
+    named = alarm.detail.split("the rise falls on ")[1]
+    assert all(name not in named for name in set(TWELVE) - DRIFTING_HALF), alarm.detail
+
+
 def test_a_rise_spread_over_many_intents_is_found_on_all_of_them_and_names_where_it_fell() -> None:
     # Half of twelve intents fall back 23 % of the time instead of 8 %: each one's own test needs about a
     # thousand turns (a twelfth of the traffic), the fallback rate over all turns (8 % -> 15.5 %) fewer.
-    rng = random.Random(5)
-    names = [f"intent_{index:02d}" for index in range(12)]
-    rising = set(names[:6])
-    monitor = DriftMonitor(DriftSettings())
-    alarms = []
-    for index in range(2500):
-        intent = rng.choice(names)
-        rate = 0.23 if index >= 1500 and intent in rising else 0.08
-        alarms += monitor.observe_turn(TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", intent,
-                                                       0.9, None, rng.random() < rate, False))
-    first = alarms[0]
-    assert first.kind == "fallback_rate" and first.subject in rising and 1500 < first.turn_index < 2100
+    first = first_alarm_of_a_spread_drift(5, 2500, 1500, lambda rng, drifting: (
+        0.9, rng.random() < (0.23 if drifting else 0.08)))
+    assert first.kind == "fallback_rate" and first.subject in DRIFTING_HALF and 1500 < first.turn_index < 2100
     assert first.detail.startswith("fallback rate of all intents rose from ")
-    named = first.detail.split("the rise falls on ")[1]
-    assert all(name not in named for name in set(names) - rising), first.detail
+    assert_names_only_drifting_intents(first)
 
 
 def test_a_confidence_drop_spread_over_many_intents_is_a_confidence_shift_naming_them() -> None:
     # New phrasings under half of twelve intents: their confidences fall from about 0.9 to about 0.6, each
     # intent's own reference (150 of its turns) takes some 1,800 turns to fill.
-    rng = random.Random(11)
-    names = [f"intent_{index:02d}" for index in range(12)]
-    unsure = set(names[:6])
-    monitor = DriftMonitor(DriftSettings())
-    alarms = []
-    for index in range(1500):
-        intent = rng.choice(names)
-        low = index >= 800 and intent in unsure and rng.random() < 0.5
-        confidence = rng.betavariate(3, 2) if low else rng.betavariate(12, 1.5)
-        alarms += monitor.observe_turn(TurnObservation(START + timedelta(seconds=index), f"c{index}", "m-1", intent,
-                                                       confidence, None, False, False))
-    first = alarms[0]
-    assert first.kind == "confidence_shift" and first.subject in unsure and 800 < first.turn_index < 1100
+    first = first_alarm_of_a_spread_drift(11, 1500, 800, lambda rng, drifting: (
+        rng.betavariate(3, 2) if drifting and rng.random() < 0.5 else rng.betavariate(12, 1.5), False))
+    assert first.kind == "confidence_shift" and first.subject in DRIFTING_HALF and 800 < first.turn_index < 1100
     assert first.detail.startswith("share of all intents' turns decided with a confidence below ")
-    named = first.detail.split("the rise falls on ")[1]
-    assert all(name not in named for name in set(names) - unsure), first.detail
+    assert_names_only_drifting_intents(first)
 
 
 def test_a_subject_that_always_hands_off_never_looks_like_a_rise() -> None:
