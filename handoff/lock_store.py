@@ -9,6 +9,11 @@ in its FailSafeTrackerStore, which falls back to memory the same way.)
 Configure it in endpoints.yml: `lock_store: {type: handoff.lock_store.FailSafeRedisLockStore, ...}`
 with the same options as Rasa's `redis` lock store.
 
+Rasa writes a lock record without an expiry and deletes it once its last ticket is served, so a process
+killed while serving a message left the record in Redis for good; here every save gives it
+`LOCK_RECORD_SECONDS`, ten ticket lifetimes (a ticket expires after Rasa's `LOCK_LIFETIME`, 60 s unless
+TICKET_LOCK_LIFETIME says otherwise), refreshed whenever a ticket is issued or served.
+
 Its synchronous client is used only from the event loop, one command at a time, so it holds at most
 `LOCK_STORE_CONNECTIONS` connection, counted within the process's Redis bound
 (`handoff/redis_connections.py`); Rasa's own would grow a pool without limit.
@@ -21,7 +26,7 @@ import logging
 import redis
 import redis.exceptions
 from rasa.core.lock import TicketLock
-from rasa.core.lock_store import InMemoryLockStore, RedisLockStore
+from rasa.core.lock_store import LOCK_LIFETIME, InMemoryLockStore, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
 from handoff.redis_connections import LOCK_STORE_CONNECTIONS, client_name, process_bound
@@ -29,6 +34,7 @@ from handoff.redis_connections import LOCK_STORE_CONNECTIONS, client_name, proce
 logger = logging.getLogger(__name__)
 
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+LOCK_RECORD_SECONDS = int(10 * LOCK_LIFETIME)
 
 
 class FailSafeRedisLockStore(RedisLockStore):
@@ -55,7 +61,7 @@ class FailSafeRedisLockStore(RedisLockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         try:
-            super().save_lock(lock)
+            self.red.set(self.key_prefix + lock.conversation_id, lock.dumps(), ex=LOCK_RECORD_SECONDS)
         except REDIS_DOWN as error:
             self._warn(error)
             self._fallback.save_lock(lock)

@@ -14,7 +14,7 @@ import pytest
 from rasa.utils.endpoints import EndpointConfig
 from redis.asyncio import Redis
 
-from handoff.lock_store import FailSafeRedisLockStore
+from handoff.lock_store import LOCK_RECORD_SECONDS, FailSafeRedisLockStore
 from handoff.redis_connections import LOCK_STORE_CONNECTIONS, ConnectionBound, open_connections
 from handoff.settings import HandoffSettings
 from handoff.store import HandoffStore, StoreConfig, StoreUnavailable
@@ -102,13 +102,15 @@ async def test_blocking_reads_have_their_share_and_the_pipelined_connections_cou
         await admin.close()
 
 
-def test_the_lock_store_holds_one_named_connection(redis_url: str) -> None:
+def test_the_lock_store_holds_one_named_connection_and_its_records_expire(redis_url: str) -> None:
     url = urlsplit(redis_url)
     locks = FailSafeRedisLockStore(EndpointConfig(url=url.hostname, port=url.port, db=0, password=url.password,
                                                   key_prefix="testbound"))
     lock = locks.create_lock("c1")
     locks.save_lock(lock)
     assert locks.get_lock("c1") is not None
+    # A process killed while serving a message does not leave its lock record behind for good.
+    assert 0 < locks.red.ttl(locks.key_prefix + "c1") <= LOCK_RECORD_SECONDS
     locks.delete_lock("c1")
     pool = locks.red.connection_pool
     assert pool.max_connections == LOCK_STORE_CONNECTIONS
