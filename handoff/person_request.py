@@ -173,6 +173,9 @@ _HOURS = re.compile(
     r"|(?<!\w)or (?:is it|is that|does it happen) (?:all |fully |completely )?automatic|or can i do it"
     r"|(?<!\w)or (?:does it|do i|does that) (?:have|need) to go through"
 )
+# One of our people as the customer describes them afterwards ("the lady from your team was very kind").
+_STAFF = r"(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
+_VERY = r"(?:very |so |really |super |extremely |incredibly )?"
 # People who are not ours, and requests the customer turns down ("I'd rather not speak to anyone").
 _NOT_OURS = re.compile(
     r"(?<!\w)(?:(?:my|his|her|their|the|a|an|our|your) )?(?:delivery|courier|shop|shop's|store|store's|bank|"
@@ -191,12 +194,10 @@ _NOT_OURS = re.compile(
     r"(?:real |actual |live )?(?:human|person|agent|someone|somebody|anyone) there(?!\w)"
     r"|(?<!\w)(?:joke|story|poem|riddle|song) about[^.?!;]*"
     # Praise for someone who already helped: "the man from your team was very kind to me".
-    r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
-    r"(?: [\w']+){0,5} (?:was|were|has been|have been) (?:very |so |really |super |extremely |incredibly )?"
+    rf"|(?<!\w){_STAFF}(?: [\w']+){{0,5}} (?:was|were|has been|have been) {_VERY}"
     r"(?:kind|helpful|patient|nice|lovely|friendly|polite|brilliant|amazing|great|wonderful)(?!\w)"
     # ... or treated them badly: a complaint about our people, not a request for one.
-    r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|team|colleague|employee)"
-    r"(?: [\w']+){0,5} (?:was|were|has been|have been|is|are) (?:very |so |really |super |extremely |incredibly )?"
+    rf"|(?<!\w){_STAFF}(?: [\w']+){{0,5}} (?:was|were|has been|have been|is|are) {_VERY}"
     r"(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)(?!\w)"
     r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|colleague|employee)"
     r"(?: [\w']+){0,3} (?:talked|spoke) down to"

@@ -113,7 +113,7 @@ class DriftMonitor:
                 detector = self.intent_rates.setdefault((kind, turn.intent), RateRise())
                 alarms += self._rate(kind, kind, turn.intent, detector, hit, turn.at, turn.conversation_id)
             alarms += self._pooled(FALLBACK_RATE, self.pooled_fallbacks, turn, turn.fallback,
-                                   (self.hits[FALLBACK_RATE] + 1) / (self.counts[FALLBACK_RATE] + 2))
+                                   self._prior_rate(FALLBACK_RATE))
             if turn.confidence is not None:
                 alarms += self._confidence(turn)
                 alarms += self._pooled_confidence(turn, turn.confidence)
@@ -144,7 +144,7 @@ class DriftMonitor:
     def _rate(self, prior: str, kind: str, subject: str, detector: RateRise, hit: bool, at: datetime,
               conversation_id: str) -> list[Alarm]:
         settings = self.settings
-        prior_rate = (self.hits[prior] + 1) / (self.counts[prior] + 2)
+        prior_rate = self._prior_rate(prior)
         detector.observe(hit, at, self.turns, conversation_id, prior_rate=prior_rate,
                          prior_weight=settings.rate_prior_weight, rise=settings.rate_rise)
         self.hits[prior] += hit
@@ -156,6 +156,10 @@ class DriftMonitor:
         detector.restart_from_change()
         return [self._alarm(kind, subject, change.since, at, _rate_detail(kind, subject, prior, change),
                             change.recent_rate - change.reference_rate, change.examples)]
+
+    def _prior_rate(self, prior: str) -> float:
+        """The rate over all subjects of one rate kind so far (Laplace-smoothed): a new subject's reference."""
+        return (self.hits[prior] + 1) / (self.counts[prior] + 2)
 
     def _pooled_confidence(self, turn: TurnObservation, confidence: float) -> list[Alarm]:
         """The share of all turns decided with a confidence below the lowest fifth of the model's first ones

@@ -27,8 +27,7 @@ class PooledRise:
 
     def __init__(self) -> None:
         self.rate = RateRise()
-        self.reference: Counter[str] = Counter()  # hits per intent before the change (over reference_turns turns)
-        self.reference_turns = 0
+        self.reference: Counter[str] = Counter()  # hits per intent before the change
         self.since: Counter[str] = Counter()  # hits per intent since the cumulative sum's minimum
 
     def observe(self, intent: str, hit: bool, at: datetime, index: int, conversation_id: str, *,
@@ -38,11 +37,15 @@ class PooledRise:
                           rise=rise)
         if self.rate.since_at is None:  # back at the minimum: what came since belongs to the reference
             self.reference += self.since
-            self.reference_turns = self.rate.count
             self.since.clear()
             self.reference[intent] += hit
             return
         self.since[intent] += hit
+
+    @property
+    def reference_turns(self) -> int:
+        """Turns before the change: the test's own count less the turns since its minimum."""
+        return self.rate.count - self.rate.since_count
 
     def change(self, threshold: float, min_samples: int, prior_rate: float, prior_weight: float) -> RateChange | None:
         return self.rate.change(threshold, min_samples, prior_rate, prior_weight)
@@ -65,19 +68,16 @@ class PooledRise:
 
     def restart_from_change(self) -> None:
         """After an alarm: the turns since the change become the new reference."""
-        self.reference, self.reference_turns = self.since, self.rate.since_count
-        self.since = Counter()
+        self.reference, self.since = self.since, Counter()
         self.rate.restart_from_change()
 
     def to_state(self) -> dict[str, Any]:
-        return {"rate": self.rate.to_state(), "reference": dict(self.reference),
-                "reference_turns": self.reference_turns, "since": dict(self.since)}
+        return {"rate": self.rate.to_state(), "reference": dict(self.reference), "since": dict(self.since)}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> PooledRise:
         pooled = cls()
         pooled.rate = RateRise.from_state(state["rate"])
         pooled.reference = Counter({str(k): int(v) for k, v in state["reference"].items()})
-        pooled.reference_turns = int(state["reference_turns"])
         pooled.since = Counter({str(k): int(v) for k, v in state["since"].items()})
         return pooled
