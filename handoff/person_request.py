@@ -22,6 +22,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 
 from handoff.detect import normalise_text
+from handoff.staff_words import RUDE
 
 # Nouns for a person of ours, and the spellings customers type for them.
 _NOUNS = (
@@ -198,7 +199,7 @@ _NOT_OURS = re.compile(
     r"(?:kind|helpful|patient|nice|lovely|friendly|polite|brilliant|amazing|great|wonderful)(?!\w)"
     # ... or treated them badly: a complaint about our people, not a request for one.
     rf"|(?<!\w){_STAFF}(?: [\w']+){{0,5}} (?:was|were|has been|have been|is|are) {_VERY}"
-    r"(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)(?!\w)"
+    rf"{RUDE}(?!\w)"
     r"|(?<!\w)(?:lady|gentleman|man|woman|guy|girl|person|agent|advisor|adviser|rep|staff|colleague|employee)"
     r"(?: [\w']+){0,3} (?:talked|spoke) down to"
 )

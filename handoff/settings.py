@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, BaseSettings, Field, root_validator, validator
 
 from handoff.settings_file import settings_file_source
+from handoff.staff_words import RUDE
 from handoff.web_origins import allowed_origins
 
 SETTINGS_FILE_ENV = "HANDOFF_SETTINGS"
@@ -297,11 +298,11 @@ class HandoffSettings(BaseSettings):
                 r"(?:it'?s|this is|that'?s|its) not good enough",
                 r"i(?:'d| would) like (?:it|this) (?:noted|on record|investigated|formally noted)",
                 # How our people treated the customer.
-                (r"(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)(?: [\w']+){0,3} "
+                (rf"{RUDE}(?: [\w']+){{0,3}} "
                  r"(?:chat |support |collections? |phone )?(?:agent|person|staff|guy|rep|advisor|adviser|man|woman|lady)"),
                 (r"(?:your|the chat|the support|the phone|the collections?) (?:[\w']+ )?(?:agent|person|staff|guy|rep|"
                  r"advisor|adviser|team)(?: [\w']+){0,4} (?:was|were|has been|have been|is|are) (?:so |really |very |"
-                 r"incredibly |extremely )?(?:rude|condescending|patroni[sz]ing|dismissive|disrespectful|unprofessional)"),
+                 rf"incredibly |extremely )?{RUDE}"),
                 r"(?:talked|talking|spoke|speaking) down to (?:me|us|my)",
                 (r"(?:how|the way) (?:your|the) (?:[\w']+ )?(?:agent|person|staff|guy|rep|advisor|adviser)(?: [\w']+){0,2} "
                  r"(?:spoke|talked|treated|dealt)"),
