@@ -4,15 +4,18 @@ The confidence that matters is the one of the answer that would be sent: for a r
 (`faq`) the response selector's confidence in the chosen answer, otherwise the intent's. Checks run
 in order of certainty: a request for a person wins first, then a message made only of details (an
 order number, an email: `details_intent`), then a judgement case recognised by its phrases
-(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's.
-A message that fails a check becomes an NLU fallback, so the bot asks to rephrase (and the second
+(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's. When a rule rules out the classifier's
+first reading (a judgement case in a message that names no case of ours, a request for a person in one
+that names nobody), its next reading may stand instead if it is small talk (`second_reading_intents`):
+"the man on your phone line was so patient, thanks" is a thank-you, not a complaint nor a message to
+rephrase. A message that fails a check becomes an NLU fallback, so the bot asks to rephrase (and the second
 fallback in a row hands off). Pure logic, no Rasa import, so the NLU component, the quality report
 and the console read the same decision.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,9 +86,11 @@ def decide_answer(
     selected: SelectedAnswer | None,
     settings: HandoffSettings,
     details_only: bool = False,
+    ranking: Sequence[tuple[str, float]] = (),
 ) -> AnswerDecision:
     """The decision for one message, from the classifier's top intent and the selected answer;
-    `details_only` says the message is nothing but extracted entities (`only_details`)."""
+    `details_only` says the message is nothing but extracted entities (`only_details`); `ranking` is the
+    classifier's (intent, confidence) ranking, for its next reading."""
     classified = intent or FALLBACK_INTENT
     person_intent = settings.human_request_intents[0] if settings.human_request_intents else None
     if person_intent and asks_for_person(text, settings.max_message_bytes):
@@ -110,6 +115,10 @@ def decide_answer(
     # else's ("my netflix account is locked") and one below the intent threshold.
     guessed_person = classified == person_intent and not mentions_person(text, settings.max_message_bytes)
     guessed_judgement = classified in settings.judgement_intents and names_no_case_of_ours(text, settings)
+    if (guessed_person or guessed_judgement) and intent_confidence >= settings.intent_threshold:
+        second = _second_reading(ranking, settings)
+        if second is not None:
+            return second
     if guessed_person or guessed_judgement or intent_confidence < settings.intent_threshold:
         return AnswerDecision(
             intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
@@ -125,6 +134,24 @@ def decide_answer(
     return AnswerDecision(
         intent=classified, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=True,
         threshold=settings.intent_threshold, classified_intent=classified,
+    )
+
+
+def _second_reading(ranking: Sequence[tuple[str, float]], settings: HandoffSettings) -> AnswerDecision | None:
+    """The classifier's best reading once judgement and person intents are ruled out, if it is one of
+    `second_reading_intents` and its confidence among the readings left clears `intent_threshold`."""
+    ruled_out = {*settings.judgement_intents, *settings.human_request_intents, FALLBACK_INTENT}
+    left = [(name, confidence) for name, confidence in ranking if name not in ruled_out]
+    remaining = 1.0 - sum(confidence for name, confidence in ranking if name in ruled_out)
+    if not left or remaining <= 0 or left[0][0] not in settings.second_reading_intents:
+        return None
+    name, confidence = left[0]
+    share = confidence / remaining
+    if share < settings.intent_threshold:
+        return None
+    return AnswerDecision(
+        intent=name, confidence=round(share, 4), source=SOURCE_INTENT, sure=True,
+        threshold=settings.intent_threshold, classified_intent=name,
     )
 
 

@@ -43,6 +43,8 @@ class AnswerGate(SettingsComponent):
                 selected_answer(message.get(RESPONSE_SELECTOR_PROPERTY_NAME), name),
                 self._settings,
                 details_only=only_details(message.get(TEXT), message.get(ENTITIES)),
+                ranking=[(entry.get(INTENT_NAME_KEY), float(entry.get(PREDICTED_CONFIDENCE_KEY) or 0.0))
+                         for entry in message.get(INTENT_RANKING_KEY) or []],
             )
             if decision.intent != name:
                 _replace_intent(message, decision)

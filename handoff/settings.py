@@ -202,6 +202,13 @@ class HandoffSettings(BaseSettings):
         description="Confidence of the chosen FAQ answer (the response selector's) below which the "
         "message becomes an NLU fallback instead of being answered.",
     )
+    second_reading_intents: list[str] = Field(
+        ["thanks", "goodbye", "affirm", "greet"],
+        description="Small talk the classifier's next reading may stand as when a rule rules out its first "
+        "(a judgement case in a message naming no case of ours, a person in one naming nobody): \"the man on "
+        "your phone line was so patient, thanks\" is a thank-you. Its confidence, over what the ruled-out "
+        "intents leave, must clear intent_threshold; otherwise the bot asks to rephrase.",
+    )
 
     # --- other reasons to hand off ---
     fallback_streak: int = Field(2, ge=1, description="NLU fallbacks in a row that hand off.")

@@ -91,6 +91,42 @@ def test_a_judgement_intent_read_into_no_case_of_ours_is_a_guess(text: str, clas
     assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False)
 
 
+def test_small_talk_stands_when_the_judgement_reading_is_ruled_out() -> None:
+    """A thank-you that mentions a settled case is answered as a thank-you: the classifier's next reading,
+    its confidence taken over what the ruled-out judgement and person readings leave."""
+    text = "thanks, the return went fine in the end and the money's back"
+    ranking = [("return_problem", 0.80), ("thanks", 0.15), ("request_human", 0.02), ("faq", 0.03)]
+    decision = decide_answer(text, "return_problem", 0.80, None, SETTINGS, ranking=ranking)
+    assert (decision.intent, decision.source, decision.sure) == ("thanks", SOURCE_INTENT, True)
+    assert decision.classified_intent == "thanks"
+    assert decision.confidence == pytest.approx(0.15 / 0.18, abs=1e-4)
+
+
+@pytest.mark.parametrize(("ranking", "why"), [
+    ([("return_problem", 0.80), ("faq", 0.12), ("thanks", 0.08)], "the next reading is no small talk"),
+    ([("return_problem", 0.80), ("thanks", 0.09), ("faq", 0.08), ("greet", 0.03)],
+     "the next reading is unsure: 0.09 of the 0.20 left"),
+    ([], "no ranking"),
+])
+def test_no_second_reading_without_sure_small_talk(ranking: list[tuple[str, float]], why: str) -> None:
+    decision = decide_answer("thanks, the return went fine in the end and the money's back", "return_problem",
+                             0.80, None, SETTINGS, ranking=ranking)
+    assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False), why
+
+
+def test_an_unsure_first_reading_gets_no_second_one() -> None:
+    """Below the intent threshold the classifier is guessing already: the bot asks to rephrase."""
+    decision = decide_answer("thanks, the return went fine in the end and the money's back", "return_problem",
+                             0.40, None, SETTINGS, ranking=[("return_problem", 0.40), ("thanks", 0.55)])
+    assert decision.intent == FALLBACK_INTENT
+
+
+def test_a_kept_judgement_reading_is_not_second_guessed() -> None:
+    kept = decide_answer("it was not my mistake, you charged me twice", "dispute_charge", 0.9, None, SETTINGS,
+                         ranking=[("dispute_charge", 0.9), ("thanks", 0.1)])
+    assert kept.intent == "dispute_charge"
+
+
 def test_a_mistake_denied_is_no_settled_case() -> None:
     kept = decide_answer("it was not my mistake, you charged me twice", "dispute_charge", 0.99, None, SETTINGS)
     assert (kept.intent, kept.sure) == ("dispute_charge", True)
