@@ -103,6 +103,12 @@ _ASK_SOMEONE = re.compile(
     r"(?:to|with)(?!\w)"
     r"|(?<!\w)(?:someone|somebody|anyone|anybody)(?: there| here)? who (?:isn'?t|is not|'s not|ain'?t) an? "
     r"(?:bot|machine|robot|computer|ai)(?!\w)"
+    # A call from one of us asked for ("call me back", "someone needs to phone me today"), not one promised.
+    r"|(?:^|(?<!\w)(?:please|can you|could you|will you|just|so) )(?:call|ring|phone) (?:me|us) back(?!\w)"
+    r"|(?<!\w)(?:someone|somebody) (?:needs? to|has to|must|should|better) (?:call|ring|phone|contact) (?:me|us)(?!\w)"
+    # A team of ours asked for by name: "connect me to the fraud team".
+    r"|(?<!\w)(?:connect|put|transfer|patch|pass|hand) (?:me|us) (?:through |over )?(?:to|with) (?:the |your |a )?"
+    r"(?:[\w-]+ ){0,2}(?:team|department|dept)(?!\w)"
 )
 # A person the customer says they do not need: "no human needed", "quicker than waiting for an agent".
 _NEGATED_PERSON = re.compile(
@@ -163,6 +169,7 @@ _IDENTITY = re.compile(
 _TALK = re.compile(r"(?<!\w)(?:(?:i|we|me|us) (?:[\w']+ ){0,2}?(?:talk|speak|chat|write) (?:to|with)|"
                    r"who (?:isn'?t|is not|'s not|ain'?t) an? (?:bot|machine|robot|computer|ai)|put them on|"
                    r"(?:free|available|around|able) to (?:talk|chat|speak|help|assist)|"
+                   r"(?:available|around|free)(?: now| right now| today| at the moment)?$|"
                    r"(?:i|we|who|that) (?:can|could)|get them|get me|put me|connect me|transfer me|"
                    r"i (?:want|need)|give me)(?!\w)")
 # Questions about opening hours or about how something is done mention a person without asking for
@@ -187,6 +194,12 @@ _NOT_OURS = re.compile(
     r"|(?<!\w)(?:pass on|give|send|say) (?:my |our )?(?:thanks|compliments|regards|thank you)[^.?!;]*"
     r"|(?<!\w)(?:my|his|her|their|our) (?:manager|boss|supervisor|colleague|employee)s?"
     r"|(?<!\w)(?:human|person|agent|someone|somebody) (?:at|from|in) the (?:shop|store|bank|post office|courier)"
+    # Someone at another organisation ("a person at my bank", "someone at hmrc", "amazon's customer service").
+    r"|(?<!\w)(?:human|person|agent|someone|somebody|anyone|anybody|rep|representative)s? at (?:(?:my|his|her|their|"
+    r"a|an|the) )?(?!paylater|you\b|your\b|ur\b|this\b|head office|headquarters|hq\b|the (?:company|office|other end)\b)"
+    r"[\w&'-]+"
+    r"|(?<!\w)(?!paylater's|company's|team's)[\w&-]+'s (?:customer (?:service|support|care)|support|help ?(?:line|desk)|"
+    r"call cent(?:re|er)|complaints?|staff|agents?|people)"
     r"|(?<!\w)(?:(?:the|human) )*(?:staff|employees|people|workers) (?:in|at|of|for) my"
     # Another company's people ("how do i reach a real human there") and made-up ones ("a joke about a robot
     # asking to speak to the manager").

@@ -263,6 +263,16 @@ class HandoffSettings(BaseSettings):
                  r"(?:took|taken|charged|debited|collected)"),
                 (r"charged (?:me )?for the (?:whole|full|entire) (?:order|amount|thing|basket)(?: [\w']+){0,3},? "
                  r"(?:even though|although|though|when|but)"),
+                # Tuning batch 8 (stop 26).
+                r"(?:got |was |been |being )?hit twice",
+                (r"charged (?:me )?(?:the )?(?:whole|full|entire) (?:amount|price|sum|thing|total)(?: [\w']+){0,3} "
+                 r"(?:at once|in one go|up ?front)"),
+                r"stop (?:billing|charging|debiting)(?: [\w']+){0,2} (?:me|my (?:card|account))",
+                r"(?:billed|charged|debited)(?: me)?(?: for)?(?: [\w']+){0,6} (?:that )?(?:i|we) (?:had )?(?:cancell?ed|canceled)",
+                r"(?:fee|charge)(?: [\w']+){0,6} (?:told|promised|said)(?: [\w']+){0,3} (?:would be|was|is|will be) free",
+                r"(?:fee|charge)s?\W*(?: [\w']+){0,2} (?:out of nowhere|from nowhere|out of the blue)",
+                r"late fee\S*(?: \S+){0,8} (?:failed|didn'?t|did not|forgot) to (?:collect|take|process)",
+                r"(?:can'?t|cannot|couldn'?t) match (?:it |this |that )?(?:to|with) anything",
             ],
             "account_locked": [
                 (r"account (?:is |was |has been |got |been )?(?:locked|frozen|blocked|suspended|deactivated|hacked|"
@@ -288,6 +298,10 @@ class HandoffSettings(BaseSettings):
                 (r"(?:paylater|account|app|login|card)(?: account)? (?:was |has been |got |is being )?used by "
                  r"(?:someone|somebody) else"),
                 r"address (?:isn'?t|is not|wasn'?t|was not|that isn'?t|that is not|which isn'?t|which is not) mine",
+                (r"reset(?: [\w']+){0,5},? (?:and )?(?:it )?(?:still|but still)(?: [\w']+){0,3} "
+                 r"(?:can'?t|cannot|won'?t|unable|says|not|doesn'?t)"),
+                r"access denied", r"account (?:is |was |has been |got |been )?(?:put )?on hold",
+                r"(?:can'?t|cannot|cant) get in,? (?:i )?(?:can'?t|cannot|cant) reset",
             ],
             "return_problem": [
                 (r"return(?:ed)?(?: [\w']+){0,6} (?:got lost|was lost|never arrived|not received|never received|"
@@ -298,12 +312,20 @@ class HandoffSettings(BaseSettings):
                 r"return(?:ed)?(?: \S+){0,4} (?:stuck|still pending|in limbo)",
                 r"refund(?:ed)? (?:me )?(?:for )?(?:only )?half",
                 r"refund (?:was |has been )?(?:processed|issued|confirmed)(?: [\w']+){0,3} but (?:nothing|no)",
+                (r"(?:returned|refund(?:ed)?)(?:\W+[\w']+){0,14}? (?:still|yet) (?:wants?|asking for|asks for|taking|"
+                 r"charging|expects?|collect\w*)(?: [\w']+){0,2} (?:the )?(?:next )?(?:payment|instal?ment)"),
             ],
             "complaint": [
                 r"(?:make|file|lodge|raise|submit|register) (?:a |an )?(?:formal |official )?complaint",
                 r"(?:i want|i'd like|i would like|i wish) to (?:formally )?complain", r"formal complaint",
                 r"(?:it'?s|this is|that'?s|its) not good enough",
                 r"i(?:'d| would) like (?:it|this) (?:noted|on record|investigated|formally noted)",
+                r"how many times (?:do|must|have) i (?:have to |need to )?(?:explain|tell|repeat|send|ask)",
+                (r"the same (?:documents?|thing|question|information|details|story)(?: [\w']+){0,3} "
+                 r"(?:three|four|five|several|multiple|\d+) (?:separate )?times"),
+                (r"wasted (?:my|hours of my|so much of my) (?:entire |whole )?(?:afternoon|day|morning|evening|time|week|"
+                 r"weekend|hours?)"),
+                r"thanks for nothing",
                 # How our people treated the customer.
                 (rf"{RUDE}(?: [\w']+){{0,3}} "
                  r"(?:chat |support |collections? |phone )?(?:agent|person|staff|guy|rep|advisor|adviser|man|woman|lady)"),
@@ -346,6 +368,9 @@ class HandoffSettings(BaseSettings):
             (r"(?<!n't )(?<!not )(?:ignore|disregard|forget) (?:my|the|all) (?:earlier|last|previous|above|other) "
              r"(?:message|messages|complaint|question|one)"),
             r"(?:please )?(?:ignore|disregard) all (?:that|of that|this)", r"scratch (?:that|my)(?: complaint| question| message| last)?",
+            r"(?<!n't )(?<!not )(?:forget|ignore|disregard) what i (?:just )?(?:said|wrote)",
+            (r"(?:number|contact details?|phone number|email) (?:for|of) (?:the|my|your) (?:[\w']+ )?(?:driver|courier|"
+             r"delivery (?:driver|man|guy|person))"),
             (r"never ?mind (?:about )?(?:the|my|that) (?:charge|complaint|refund|return|dispute|question|account|order|"
              r"payment)"),
             (r"(?:no need to|you can|you may|feel free to) (?:look into (?:it|this|that)|drop (?:it|this|that)|"

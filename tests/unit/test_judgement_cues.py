@@ -58,6 +58,15 @@ SETTINGS = HandoffSettings(intent_threshold=0.5, answer_threshold=0.5)
     ("the order ships to an address that isn't mine", "account_locked"),
     ("the phone agent was so condescending to me", "complaint"),
     ("your collections guy talked down to my husband", "complaint"),
+    ("my card got hit twice for one instalment", "dispute_charge"),
+    ("you charged the whole amount up front instead of splitting it", "dispute_charge"),
+    ("why am i being billed for the order that i cancelled last week", "dispute_charge"),
+    ("a late fee, when it was your system that failed to collect the money", "dispute_charge"),
+    ("i reset the password twice and it still says wrong details", "account_locked"),
+    ("the app says access denied every time", "account_locked"),
+    ("the refund went through at the shop but you still want the next instalment", "return_problem"),
+    ("how many times do i have to explain this to your staff", "complaint"),
+    ("thanks for nothing, paylater", "complaint"),
 ])
 def test_a_cue_names_its_judgement_intent(text: str, intent: str) -> None:
     assert cued_judgement_intents(text, SETTINGS)[:1] == [intent]
@@ -111,6 +120,8 @@ def test_cues_of_an_intent_that_is_not_a_judgement_intent_are_ignored() -> None:
     "the dentist charged me twice for one filling",
     "my kids school billed us twice for the trip",
     "the order wasnt paid with paylater, it was cash, but it never arrived",
+    "forget what i said about the charge, it was mine",
+    "do you have the phone number for the dpd driver, he took my parcel back",
 ])
 def test_someone_elses_case_or_a_settled_one_has_no_cue(text: str) -> None:
     assert cued_judgement_intents(text, SETTINGS) == []

@@ -39,6 +39,10 @@ REQUESTS = [
     "can a huamn check this",
     "could you set up a call back from one of your advisors",
     "get someone senior on the case please",
+    "is there a human available",
+    "please call me back today, I've waited long enough",
+    "someone needs to ring me about this before friday",
+    "could you transfer me to your billing department",
 ]
 NOT_REQUESTS = [
     "are you a bot?",
@@ -70,6 +74,10 @@ NOT_REQUESTS = [
     "tell me a story about a robot that wants to talk to a human",
     "will i get a call from you if a payment bounces?",
     "the agent on the phone yesterday was really rude to me",
+    "how can I get hold of a human at my energy supplier?",
+    "i have to speak to someone at the council about parking, any idea how?",
+    "what's the number for ikea's customer service",
+    "your team promised to call me back and nobody did",
     "your chat person talked down to me and i want that noted",
     "",
 ]
