@@ -4,12 +4,12 @@ The confidence that matters is the one of the answer that would be sent: for a r
 (`faq`) the response selector's confidence in the chosen answer, otherwise the intent's. Checks run
 in order of certainty: a request for a person wins first, then a message made only of details (an
 order number, an email: `details_intent`), then a judgement case recognised by its phrases
-(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's. When a rule rules out the classifier's
-first reading (a judgement case in a message that names no case of ours, a request for a person in one
-that names nobody), its next reading may stand instead if it is small talk (`second_reading_intents`):
-"the man on your phone line was so patient, thanks" is a thank-you, not a complaint nor a message to
-rephrase. A message that fails a check becomes an NLU fallback, so the bot asks to rephrase (and the second
-fallback in a row hands off). Pure logic, no Rasa import, so the NLU component, the quality report
+(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's.
+When a rule rules out the classifier's first reading (a judgement case in a message that names no case
+of ours, a request for a person in one that names nobody), its next reading may stand instead if it is
+small talk (`second_reading_intents`): "the man on your phone line was so patient, thanks" is a
+thank-you, not a complaint nor a message to rephrase. A message that fails a check becomes an NLU
+fallback, so the bot asks to rephrase (and the second fallback in a row hands off). Pure logic, no Rasa import, so the NLU component, the quality report
 and the console read the same decision.
 """
 
@@ -115,11 +115,12 @@ def decide_answer(
     # else's ("my netflix account is locked") and one below the intent threshold.
     guessed_person = classified == person_intent and not mentions_person(text, settings.max_message_bytes)
     guessed_judgement = classified in settings.judgement_intents and names_no_case_of_ours(text, settings)
-    if (guessed_person or guessed_judgement) and intent_confidence >= settings.intent_threshold:
+    guessed = guessed_person or guessed_judgement
+    if guessed and intent_confidence >= settings.intent_threshold:
         second = _second_reading(ranking, settings)
         if second is not None:
             return second
-    if guessed_person or guessed_judgement or intent_confidence < settings.intent_threshold:
+    if guessed or intent_confidence < settings.intent_threshold:
         return AnswerDecision(
             intent=FALLBACK_INTENT, confidence=round(intent_confidence, 4), source=SOURCE_INTENT, sure=False,
             threshold=settings.intent_threshold, classified_intent=classified,
