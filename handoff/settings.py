@@ -193,7 +193,7 @@ class HandoffSettings(BaseSettings):
 
     # --- answering only what the bot is sure of (handoff/answer_gate.py; chosen by `make tune`) ---
     intent_threshold: float = Field(
-        0.70, ge=0, le=1,
+        0.15, ge=0, le=1,
         description="Intent confidence below which a message becomes an NLU fallback (the bot asks to "
         "rephrase), whatever the intent.",
     )
@@ -207,7 +207,14 @@ class HandoffSettings(BaseSettings):
         description="Small talk the classifier's next reading may stand as when a rule rules out its first "
         "(a judgement case in a message naming no case of ours, a person in one naming nobody): \"the man on "
         "your phone line was so patient, thanks\" is a thank-you. Its confidence, over what the ruled-out "
-        "intents leave, must clear intent_threshold; otherwise the bot asks to rephrase.",
+        "intents leave, must clear second_reading_threshold; otherwise the bot asks to rephrase.",
+    )
+    second_reading_threshold: float = Field(
+        0.70, ge=0, le=1,
+        description="Share of the confidence the ruled-out intents leave that a second reading must hold. Its "
+        "own bar, not intent_threshold: a first reading ruled out is a sign of trouble, and the small talk "
+        "that may stand instead must be clear (the bare text \"request_human\", read as a request naming "
+        "nobody, leaves greet only 0.17).",
     )
 
     # --- other reasons to hand off ---

@@ -52,28 +52,25 @@ TARGETS: dict[str, Target] = {
 }
 
 # What `make test` holds while a target is out of reach (or met by less than the margin): each figure
-# no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set
-# (2026-11-30, stop 22: seeds 7, 11 and 23 of the DIET without transformer layers, see docs/quality.md),
-# so a model retrained elsewhere passes and a real regression does not. Floors that would have come out
-# lower were kept (never lowered): the judgement floor stood above seed 23 (0.879, one message short;
-# 0.886 with stop 23's cues, the fewest messages that clear it);
-# F1, answered and answered-right are back at the floors stop 21 had lowered (0.83, 0.81, 0.92; the
-# last stands 0.005 under seed 23).
-# The near-miss ceiling came down from 0.13 to 0.10 at stop 24, when the no-case-of-ours phrases brought
-# the three seeds to 0.048 / 0.065 / 0.000 (3, 4 and 0 of 62).
-# Out of scope has no floor: it meets its target with the margin (0.923) and every seed clears it.
+# no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set,
+# so a model retrained elsewhere passes and a real regression does not. Never lowered.
+# Stop 27 (2026-12-01) replaced DIET by the fine-tuned sentence encoder (docs/quality.md). Seeds 7 / 11 / 23
+# on the held-out set: intent F1 0.941 / 0.940 / 0.931, answered 0.925 / 0.912 / 0.922, judgement 0.962 /
+# 0.962 / 0.932 meet their targets with the margin (seed 7, the shipped one) and on every seed, so they are
+# held at their targets now, as out of scope was before. Person requests (0.979 / 0.979 / 0.973) meet the
+# target without the margin: floor raised from 0.93 to 0.94. Answered-right (0.945 / 0.952 / 0.931), the
+# response selector (0.927 / 0.927 / 0.896, unchanged) and near-misses (0.032 / 0.065 / 0.032) keep their
+# floors and ceiling (0.92, 0.89, 0.10).
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
 # margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
-    "intent_macro_f1": Target(0.83),
     "response_selector_accuracy": Target(0.89),
-    "answered_share": Target(0.81),
     "answered_accuracy": Target(0.92),
-    "person_handoff_share": Target(0.93),
-    "judgement_share": Target(0.88),
+    "person_handoff_share": Target(0.94),
     "near_miss_handoff_share": Target(0.10, at_most=True),
 }
+
 
 def gate(name: str) -> Target:
     """The bar `make test` holds a held-out figure to: its floor while the target is out of reach."""

@@ -114,6 +114,14 @@ def test_no_second_reading_without_sure_small_talk(ranking: list[tuple[str, floa
     assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False), why
 
 
+def test_a_second_reading_has_its_own_bar_however_low_the_intent_threshold() -> None:
+    """The bare text "request_human" reads as a request naming nobody; what is left is no clear greeting."""
+    lenient = HandoffSettings(intent_threshold=0.15, answer_threshold=0.3)
+    ranking = [("request_human", 0.772), ("greet", 0.039), ("inform", 0.038), ("thanks", 0.03)]
+    decision = decide_answer("request_human", "request_human", 0.772, None, lenient, ranking=ranking)
+    assert (decision.intent, decision.sure) == (FALLBACK_INTENT, False)
+
+
 def test_an_unsure_first_reading_gets_no_second_one() -> None:
     """Below the intent threshold the classifier is guessing already: the bot asks to rephrase."""
     decision = decide_answer("thanks, the return went fine in the end and the money's back", "return_problem",

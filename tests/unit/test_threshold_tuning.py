@@ -65,3 +65,10 @@ def test_the_pair_chosen_for_the_worst_training_is_not_the_one_the_luckiest_alon
     chosen = choose(worst_of([first, second]))
     assert (chosen.intent_threshold, chosen.answer_threshold) == (0.6, 0.4)
     assert chosen.figures["answered_share"].value == 0.88
+
+
+def test_among_pairs_with_the_same_figures_the_stricter_gate_is_chosen() -> None:
+    same = {"answered_share": 0.90, "judgement_share": 0.95}
+    points = [point(0.0, 0.3, **same), point(0.15, 0.3, **same), point(0.2, 0.3, answered_share=0.89)]
+    chosen = choose(points)
+    assert (chosen.intent_threshold, chosen.answer_threshold) == (0.15, 0.3)
