@@ -55,7 +55,7 @@ TARGETS: dict[str, Target] = {
 # no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set,
 # so a model retrained elsewhere passes and a real regression does not. Never lowered.
 # Stop 27 (2026-12-01) replaced DIET by the fine-tuned sentence encoder (docs/quality.md). Seeds 7 / 11 / 23
-# on the held-out set: intent F1 0.941 / 0.940 / 0.931, answered 0.925 / 0.912 / 0.922, judgement 0.962 /
+# on the held-out set: intent F1 0.942 / 0.941 / 0.933, answered 0.925 / 0.912 / 0.922, judgement 0.962 /
 # 0.962 / 0.932 meet their targets with the margin (seed 7, the shipped one) and on every seed, so they are
 # held at their targets now, as out of scope was before. Person requests (0.979 / 0.979 / 0.973) meet the
 # target without the margin: floor raised from 0.93 to 0.94. Answered-right (0.945 / 0.952 / 0.931), the
