@@ -9,14 +9,11 @@ MODEL := models/paylater.tar.gz
 # The plugin's NLU components and policies are part of the model: a change to them retrains it too.
 MODEL_CODE := handoff/nlu_component.py handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py \
 	handoff/detect.py handoff/answer_gate.py handoff/person_request.py handoff/judgement_cues.py \
-	rasa_bot/nlu_word_vectors.py rasa_bot/word_vectors.py rasa_bot/nlu_sentence_classifier.py rasa_bot/sentence_encoder.py
+	rasa_bot/nlu_sentence_classifier.py rasa_bot/answer_choice.py rasa_bot/sentence_encoder.py
 # The domain is a directory: the shop's domain/shop.yml and the plugin's fragment (domain/handoff.yml links to
 # handoff/domain/handoff.yml); Rasa merges them.
 DOMAIN := domain
-# The pretrained word vector table (rasa_bot/word_vectors.py) is converted once from its pinned npm package.
-WORD_VECTORS := var/word_vectors.npz
-TRAINING_INPUTS := config.yml $(wildcard $(DOMAIN)/*.yml) handoff/domain/handoff.yml $(wildcard data/*.yml) $(MODEL_CODE) \
-	$(WORD_VECTORS)
+TRAINING_INPUTS := config.yml $(wildcard $(DOMAIN)/*.yml) handoff/domain/handoff.yml $(wildcard data/*.yml) $(MODEL_CODE)
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
@@ -40,9 +37,6 @@ var/.system-packages: scripts/install_system_packages.sh
 node_modules/.installed: package.json package-lock.json | var/.system-packages
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
-
-$(WORD_VECTORS): node_modules/.installed rasa_bot/word_vectors.py | $(VENV)/.installed
-	$(PY) -m rasa_bot.word_vectors --out $@
 
 seed: $(VENV)/.installed
 	@$(PY) -m actions.shop.seed

@@ -36,11 +36,9 @@ from handoff.review.clusters import load_known_examples, proposal_key
 from handoff.review.new_topics import FAQ_INTENT, new_topic_label
 from handoff.review.store import ACCEPT, RELABEL, record_decision
 from rasa_bot.settings import PROJECT_ROOT
-from rasa_bot.word_vectors import TABLE
 
-# Copied into the temporary project: what training reads (the word vector table included), and the
-# held-out sets the export keeps out.
-PROJECT_INPUTS = ("config.yml", "domain", "data", str(TABLE), *HELD_OUT_FOLDERS)
+# Copied into the temporary project: what training reads, and the held-out sets the export keeps out.
+PROJECT_INPUTS = ("config.yml", "domain", "data", *HELD_OUT_FOLDERS)
 LEAD = "drift-bench"
 
 

@@ -54,18 +54,18 @@ TARGETS: dict[str, Target] = {
 # What `make test` holds while a target is out of reach (or met by less than the margin): each figure
 # no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set,
 # so a model retrained elsewhere passes and a real regression does not. Never lowered.
-# Stop 27 (2026-12-01) replaced DIET by the fine-tuned sentence encoder (docs/quality.md). Seeds 7 / 11 / 23
-# on the held-out set: intent F1 0.942 / 0.941 / 0.933, answered 0.925 / 0.912 / 0.922, judgement 0.962 /
-# 0.962 / 0.932 meet their targets with the margin (seed 7, the shipped one) and on every seed, so they are
-# held at their targets now, as out of scope was before. Person requests (0.979 / 0.979 / 0.973) meet the
-# target without the margin: floor raised from 0.93 to 0.94. Answered-right (0.945 / 0.952 / 0.931), the
-# response selector (0.927 / 0.927 / 0.896, unchanged) and near-misses (0.032 / 0.065 / 0.032) keep their
-# floors and ceiling (0.92, 0.89, 0.10).
+# Stop 27 (2026-12-01) replaced DIET by the fine-tuned sentence encoder; stop 28 replaced the response
+# selector by a layer on the encoder's sentence vector (docs/quality.md). Seeds 7 / 11 / 23 on the held-out
+# set at the tuned 0.25 / 0.40: intent F1 0.942 / 0.941 / 0.933, answered 0.939 / 0.925 / 0.946, judgement
+# 0.962 / 0.962 / 0.932, out of scope 0.965 / 0.937 / 0.958 are held at their targets. Person requests
+# (0.979 / 0.979 / 0.973) keep their floor of 0.94. The FAQ answer (0.939 / 0.936 / 0.948, was 0.927 / 0.927 /
+# 0.896): floor raised from 0.89 to 0.90. Answered-right (0.956 / 0.950 / 0.959) and near-misses (0.032 /
+# 0.065 / 0.032) keep their floor and ceiling (0.92, 0.10).
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
 # margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
-    "response_selector_accuracy": Target(0.89),
+    "response_selector_accuracy": Target(0.90),
     "answered_accuracy": Target(0.92),
     "person_handoff_share": Target(0.94),
     "near_miss_handoff_share": Target(0.10, at_most=True),

@@ -1,5 +1,5 @@
-"""The intent classifier fine-tuned from the pretrained sentence encoder: it learns, it stores everything it
-needs in the model, and it refuses weights that are not the pinned ones."""
+"""The intent classifier fine-tuned from the pretrained sentence encoder: it learns intents and FAQ answers,
+it stores everything it needs in the model, and it refuses weights that are not the pinned ones."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from rasa_bot.answer_choice import AnswerChoice
 from rasa_bot.nlu_sentence_classifier import SentenceEncoderClassifier
 from rasa_bot.sentence_encoder import EncoderMissing, checked_encoder_dir, pretrained_encoder_dir
 
@@ -23,7 +24,13 @@ EXAMPLES = {
     "check_refund_status": ["where is my refund", "has my refund been paid", "when do i get my money back",
                             "refund status please", "is the refund on its way", "did you send my refund yet"],
     "goodbye": ["bye", "see you later", "goodbye", "have a nice day, bye", "that's all, bye", "talk to you later"],
+    "faq/opening_hours": ["when are you open", "what are your opening hours", "are you open on sunday",
+                          "what time do you close", "opening times please", "until when can i reach you"],
+    "faq/late_fees": ["is there a fee if i pay late", "what does a late payment cost", "do you charge late fees",
+                      "how much is the fine for paying late", "penalty for a missed due date?", "late fee amount"],
 }
+RESPONSES = {"utter_faq/opening_hours": [{"text": "We are open 8-20 on weekdays."}],
+             "utter_faq/late_fees": [{"text": "A late payment costs 5 euros."}]}
 
 
 def _classifier(tmp_path: Path, **config: object) -> tuple[SentenceEncoderClassifier, LocalModelStorage, Resource]:
@@ -35,7 +42,8 @@ def _classifier(tmp_path: Path, **config: object) -> tuple[SentenceEncoderClassi
 
 
 def _training_data() -> TrainingData:
-    return TrainingData([Message.build(text=text, intent=intent) for intent, texts in EXAMPLES.items() for text in texts])
+    return TrainingData([Message.build(text=text, intent=intent) for intent, texts in EXAMPLES.items() for text in texts],
+                        responses=RESPONSES)
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +64,41 @@ def test_fine_tuned_classifier_ranks_unseen_wordings_under_their_intent(trained)
     assert ranking == sorted(ranking, key=lambda entry: -entry["confidence"])
 
 
-def test_loaded_model_gives_the_same_probabilities_without_the_installed_encoder(trained, monkeypatch) -> None:
+def test_faq_answer_is_chosen_where_rasas_response_selector_would_put_it(trained) -> None:
+    classifier, _, _ = trained
+    messages = [Message.build(text="are you open on saturday evenings?"), Message.build(text="hello there")]
+    classifier.process(messages)
+    assert messages[0].get(INTENT)["name"] == "faq"
+    selector = messages[0].get("response_selector")
+    assert selector["all_retrieval_intents"] == ["faq"]
+    response = selector["faq"]["response"]
+    assert response["intent_response_key"] == "faq/opening_hours"
+    assert response["utter_action"] == "utter_faq/opening_hours"
+    assert response["responses"] == RESPONSES["utter_faq/opening_hours"]
+    ranking = selector["faq"]["ranking"]
+    assert [entry["intent_response_key"] for entry in ranking] == ["faq/opening_hours", "faq/late_fees"]
+    assert ranking[0]["confidence"] == pytest.approx(response["confidence"])
+    assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0, abs=1e-4)
+    # Every message gets the answer ranking; the answer gate reads it only for a message taken as FAQ.
+    assert messages[1].get(INTENT)["name"] == "greet"
+    assert "faq" in messages[1].get("response_selector")
+
+
+def test_loaded_model_gives_the_same_answers_without_the_installed_encoder(trained, monkeypatch) -> None:
     classifier, storage, resource = trained
     monkeypatch.setattr("rasa_bot.nlu_sentence_classifier.pretrained_encoder_dir",
                         lambda: pytest.fail("a trained model needs no installed encoder"))
     loaded = SentenceEncoderClassifier.load(classifier._config, storage, resource, ExecutionContext(GraphSchema({}), "m"))
-    texts = ["good evening to you", "where's my refund", "ok bye then"]
-    before = classifier._classifier.predict(texts)
-    np.testing.assert_allclose(loaded._classifier.predict(texts), before, atol=1e-5)
+    texts = ["good evening to you", "where's my refund", "ok bye then", "any charge for paying a week late?"]
+    before = classifier.process([Message.build(text=text) for text in texts])
+    after = loaded.process([Message.build(text=text) for text in texts])
+    for old, new in zip(before, after, strict=True):
+        assert new.get(INTENT)["name"] == old.get(INTENT)["name"]
+        np.testing.assert_allclose([e["confidence"] for e in new.get(INTENT_RANKING_KEY)],
+                                   [e["confidence"] for e in old.get(INTENT_RANKING_KEY)], atol=1e-5)
+        old_answer, new_answer = old.get("response_selector")["faq"], new.get("response_selector")["faq"]
+        assert new_answer["response"]["intent_response_key"] == old_answer["response"]["intent_response_key"]
+        assert new_answer["response"]["confidence"] == pytest.approx(old_answer["response"]["confidence"], abs=1e-5)
 
 
 def test_a_message_without_text_is_left_alone(trained) -> None:
@@ -78,7 +113,8 @@ def test_training_data_without_intents_is_refused(tmp_path: Path) -> None:
         classifier.train(TrainingData([Message.build(text="hello")]))
 
 
-@pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", "32"), ("learning_rate", 2)])
+@pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", "32"), ("learning_rate", 2),
+                                        ("answer_regularisation", 0)])
 def test_invalid_settings_are_refused(key: str, value: object) -> None:
     with pytest.raises(InvalidConfigException, match=key):
         SentenceEncoderClassifier.validate_config({**SentenceEncoderClassifier.get_default_config(), key: value})
@@ -94,3 +130,9 @@ def test_other_or_missing_weights_are_refused(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
     with pytest.raises(EncoderMissing, match="expected"):
         checked_encoder_dir(tmp_path)
+
+
+def test_a_retrieval_intent_with_one_answer_always_gives_it() -> None:
+    choice = AnswerChoice.fit(np.random.default_rng(0).normal(size=(5, 8)), ["faq/only"] * 5, regularisation=1.0)
+    assert choice.keys == ["faq/only"]
+    np.testing.assert_allclose(choice.probabilities(np.ones((2, 8))), [[1.0], [1.0]])
