@@ -17,6 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
+from rasa.shared.nlu.constants import INTENT_RESPONSE_KEY, PREDICTED_CONFIDENCE_KEY
 from sklearn.linear_model import LogisticRegression
 
 
@@ -67,12 +74,14 @@ def selector_output(probabilities: np.ndarray, keys: list[str], responses: dict[
     order = np.argsort(-probabilities, kind="stable")
     best = keys[order[0]]
     return {
-        "response": {
-            "responses": responses.get(f"utter_{best}", []),
-            "confidence": float(probabilities[order[0]]),
-            "intent_response_key": best,
-            "utter_action": f"utter_{best}",
+        RESPONSE_SELECTOR_PREDICTION_KEY: {
+            RESPONSE_SELECTOR_RESPONSES_KEY: responses.get(f"utter_{best}", []),
+            PREDICTED_CONFIDENCE_KEY: float(probabilities[order[0]]),
+            INTENT_RESPONSE_KEY: best,
+            RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{best}",
         },
-        "ranking": [{"id": int(index), "confidence": float(probabilities[index]), "intent_response_key": keys[index]}
-                    for index in order[:ranking_length]],
+        RESPONSE_SELECTOR_RANKING_KEY: [
+            {"id": int(index), PREDICTED_CONFIDENCE_KEY: float(probabilities[index]), INTENT_RESPONSE_KEY: keys[index]}
+            for index in order[:ranking_length]
+        ],
     }

@@ -29,6 +29,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME, RESPONSE_SELECTOR_RETRIEVAL_INTENTS
 from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -43,8 +44,6 @@ HEAD_FILE = "head.npz"
 LABELS_FILE = "labels.json"
 RESPONSES_FILE = "responses.json"
 ANSWERS_FILE = "answers-{intent}.npz"
-RESPONSE_SELECTOR = "response_selector"
-ALL_RETRIEVAL_INTENTS = "all_retrieval_intents"
 # Sentence vectors computed per call while fitting the answer layers: bounded memory on any data size.
 VECTOR_BATCH = 64
 
@@ -164,11 +163,11 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking[:length], add_to_output=True)
             if answers:
-                selectors: dict[str, Any] = {ALL_RETRIEVAL_INTENTS: sorted(answers)}
+                selectors: dict[str, Any] = {RESPONSE_SELECTOR_RETRIEVAL_INTENTS: sorted(answers)}
                 for intent, rows in answers.items():
                     selectors[intent] = selector_output(rows[position], self._answers[intent].keys, self._responses,
                                                         length)
-                message.set(RESPONSE_SELECTOR, selectors, add_to_output=True)
+                message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selectors, add_to_output=True)
         return messages
 
 
