@@ -24,6 +24,7 @@ from rasa.nlu.constants import (
     RESPONSE_SELECTOR_UTTER_ACTION_KEY,
 )
 from rasa.shared.nlu.constants import INTENT_RESPONSE_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.training_data.util import intent_response_key_to_template_key
 from sklearn.linear_model import LogisticRegression
 
 
@@ -73,12 +74,13 @@ def selector_output(probabilities: np.ndarray, keys: list[str], responses: dict[
     writes it, so Rasa's retrieval action, the answer gate and the console read it unchanged."""
     order = np.argsort(-probabilities, kind="stable")
     best = keys[order[0]]
+    utter_action = intent_response_key_to_template_key(best)
     return {
         RESPONSE_SELECTOR_PREDICTION_KEY: {
-            RESPONSE_SELECTOR_RESPONSES_KEY: responses.get(f"utter_{best}", []),
+            RESPONSE_SELECTOR_RESPONSES_KEY: responses.get(utter_action, []),
             PREDICTED_CONFIDENCE_KEY: float(probabilities[order[0]]),
             INTENT_RESPONSE_KEY: best,
-            RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{best}",
+            RESPONSE_SELECTOR_UTTER_ACTION_KEY: utter_action,
         },
         RESPONSE_SELECTOR_RANKING_KEY: [
             {"id": int(index), PREDICTED_CONFIDENCE_KEY: float(probabilities[index]), INTENT_RESPONSE_KEY: keys[index]}

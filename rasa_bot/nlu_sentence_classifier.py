@@ -34,6 +34,7 @@ from rasa.shared.exceptions import InvalidConfigException
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.shared.nlu.training_data.util import intent_response_key_to_template_key
 from tqdm import tqdm
 
 from rasa_bot.answer_choice import AnswerChoice, selector_output, softmax
@@ -114,7 +115,7 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
             component._responses = json.loads((directory / RESPONSES_FILE).read_text())
             component._answers = {
                 intent: AnswerChoice.load(directory / ANSWERS_FILE.format(intent=intent))
-                for intent in json.loads((directory / LABELS_FILE).read_text())
+                for intent in component._classifier.labels
                 if (directory / ANSWERS_FILE.format(intent=intent)).is_file()
             }
         return component
@@ -129,7 +130,8 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
         self._classifier = classifier
         self._answers = {intent: self._fit_answers(classifier, training_data, intent)
                          for intent in sorted(training_data.retrieval_intents)}
-        answer_responses = {f"utter_{answer}" for choice in self._answers.values() for answer in choice.keys}
+        answer_responses = {intent_response_key_to_template_key(answer)
+                            for choice in self._answers.values() for answer in choice.keys}
         self._responses = {key: list(responses) for key, responses in training_data.responses.items()
                            if key in answer_responses}
         with self._model_storage.write_to(self._resource) as directory:
