@@ -58,7 +58,7 @@ _QUALITY = (
     r"support|customer care|service|friendly|nice|competent) )*"
 )
 _STRONG = (
-    r"(?:human (?:support|help|assistance|contact)|live (?:help|assistance)|human(?: being)?|person|agent|rep|representative|advisor|adviser|consultant|specialist|operator|"
+    r"(?:human (?:support|help|assistance|contact)|live (?:help|assistance)|human(?: being)?|(?:living|breathing) being|person|agent|rep|representative|advisor|adviser|consultant|specialist|operator|"
     r"manager|supervisor|staff(?: member)?|employee|colleague|team member|"
     r"member of (?:staff|(?:the |your |our )?(?:[\w]+ )?(?:team|staff))|customer (?:service|support|care)"
     r"(?: team| agent| rep| person)?|support (?:team|staff|person|agent|specialist)|service (?:team|desk)|"
@@ -92,6 +92,7 @@ _ASK_SOMEONE = re.compile(
     # After asking whether anyone is there: "get one to talk to me", "get them on the chat".
     r"|(?<!\w)(?:get|put) (?:one|them|someone|somebody)(?: (?:senior|real|competent|qualified|else|human))? "
     r"(?:on(?: (?:the |this )?(?:chat|phone|line|case))?|to (?:talk|speak|chat|write) (?:to|with) (?:me|us))(?!\w)"
+    r"|(?<!\w)(?:i|we) (?:need|want|have|would like|'d like) to (?:talk|speak|chat) (?:to|with) one of you(?!\w)"
     # A call from us is a person: "can you arrange a call from you guys", "if i don't get a call from you today".
     r"|(?<!will i )(?<!do i )(?<!would i )(?<!\w)(?:arrange|get|want|need|expect|book|schedule|request|organise|"
     r"organize|set up) (?:a |an )?(?:phone |quick )?(?:call|callback|call back|ring)(?: back)? (?:from|with) "
@@ -134,7 +135,7 @@ _REQUEST_AFTER = re.compile(
     r"(?:be )?available|(?:free|around) (?:to|for) (?:a )?(?:chat|talk|speak|help)|needs? to (?:explain|look|check|call|help|sort|handle|contact)|"
     r"online|here|instead|on (?:the|this) chat|would be (?:nice|great|good|better|helpful)|"
     r"is (?:\w+ )?what i(?: am|'m)? (?:need|want|after|asking for)|"
-    r"(?:to|can|could|would|will) (?:please )?(?:pick|take|look|check|help|call|ring|phone|handle|review|"
+    r"(?:to|can|could|would|will|(?:allowed|able|going|about) to) (?:please )?(?:pick|take|look|check|help|call|ring|phone|handle|review|"
     r"sort|contact|get back|deal|fix|explain|answer|assist|read|go over|investigate|email|reply|respond|"
     r"message|text|join|confirm|step in))(?!\w))"
 )
@@ -142,7 +143,7 @@ _PERSON_ACTS = re.compile(
     rf"(?<!\w)(?:can|could|please|let|have)(?: please)? (?:(?:a|an|one of (?:your|the)|one|some|your|the) )?"
     rf"{_PERSON}{_OF_YOURS} "
     r"(?:please )?(?:look|check|help|call|ring|phone|handle|review|sort|contact|get back|take|deal|fix|explain|"
-    r"give|pick|answer|"
+    r"give|pick|answer|tell|show|"
     r"assist|read|go over|investigate|email|reply|respond|message|text|join|confirm|step in|follow up|get in touch)(?!\w)"
 )
 _FILLER = (
@@ -229,6 +230,9 @@ _MENTION = re.compile(
     rf"(?<!\w)(?:{_QUALITY}{_STRONG}|{_WEAK}|someone|somebody|anyone|anybody|bot|bots|robot|machine|chatbot|"
     r"you (?:people|guys|lot))(?!\w)"
 )
+# "one" standing for the person the message asked about: "is there any human there? I need to talk to one".
+_TALK_TO_ONE = re.compile(r"(?<!\w)(?:i|we) (?:need|want|have|would like|'d like) to (?:talk|speak|chat) (?:to|with) one(?!\w)")
+_NAMES_PERSON = re.compile(rf"(?<!\w)(?:{_QUALITY}{_STRONG}|{_WEAK})(?!\w)")
 _SENTENCE = re.compile(r"(?<=[.?!;:])\s+|\s*\n\s*|\s*[.?!;:]+$")
 _CLAUSE = re.compile(r"[.?!;:,\n]+|\s+-\s+|\s+(?:but|although|though)\s+")
 
@@ -239,6 +243,8 @@ def asks_for_person(text: str | None, max_bytes: int = 4096) -> bool:
     if not clean:
         return False
     if _REFUSE_BOT.search(_DECLINED.sub(" ", clean)) and not _IDENTITY.search(_words(clean)):
+        return True
+    if _TALK_TO_ONE.search(_words(clean)) and _NAMES_PERSON.search(_ours(clean)):
         return True
     for sentence, words in _sentences_that_may_ask(clean):
         if any(pattern.search(words) for pattern in (_PERSON_ACTS, _REQUEST_BEFORE, _ASK_SOMEONE)):

@@ -43,6 +43,11 @@ REQUESTS = [
     "please call me back today, I've waited long enough",
     "someone needs to ring me about this before friday",
     "could you transfer me to your billing department",
+    "put me in touch with a living being",
+    "is anybody human employed by this firm? we need to talk to one",
+    "is a real human allowed to step in here or not",
+    "could an agent tell me why my refund is stuck",
+    "I want to speak with one of you",
 ]
 NOT_REQUESTS = [
     "are you a bot?",
@@ -79,6 +84,9 @@ NOT_REQUESTS = [
     "what's the number for ikea's customer service",
     "your team promised to call me back and nobody did",
     "your chat person talked down to me and i want that noted",
+    "which lawyer handles consumer credit? I need to talk to one",
+    "the courier agent was odd, i need to talk to one",
+    "is the human brain a living being too",
     "",
 ]
 
