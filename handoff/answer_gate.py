@@ -4,14 +4,14 @@ The confidence that matters is the one of the answer that would be sent: for a r
 (`faq`) the response selector's confidence in the chosen answer, otherwise the intent's. Checks run
 in order of certainty: a request for a person wins first, then a message made only of details (an
 order number, an email: `details_intent`), then a judgement case recognised by its phrases
-(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's.
+(`handoff.judgement_cues`), then the intent classifier's own confidence, then the answer's, then
+how close the question is to what the answer was taught from (its closeness).
 When a rule rules out the classifier's first reading (a judgement case in a message that names no case
 of ours, a request for a person in one that names nobody), its next reading may stand instead if it is
 small talk (`second_reading_intents`): "the man on your phone line was so patient, thanks" is a
 thank-you, not a complaint nor a message to rephrase. A message that fails a check becomes an NLU
-fallback, so the bot asks to rephrase (and the second fallback in a row hands off). Pure logic, no Rasa import, so the NLU component, the quality report
-and the console read the same decision.
-"""
+fallback, so the bot asks to rephrase (and the second fallback in a row hands off). Pure logic, no
+Rasa import, so the NLU component, the quality report and the console read the same decision."""
 
 from __future__ import annotations
 
@@ -34,6 +34,10 @@ SOURCE_DETAILS = "details"
 RULE_SOURCES = (SOURCE_PERSON_REQUEST, SOURCE_JUDGEMENT_CUE, SOURCE_DETAILS)
 SOURCE_INTENT = "intent"
 SOURCE_RESPONSE = "response"
+# The chosen answer was sure but its question unlike every example it was taught from.
+SOURCE_CLOSENESS = "closeness"
+# Where the answer layer puts the chosen answer's closeness in the response selector's prediction.
+ANSWER_CLOSENESS_KEY = "closeness"
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,33 @@ class AnswerDecision:
 
 @dataclass(frozen=True)
 class SelectedAnswer:
-    """The response selector's choice for a retrieval intent: the answer's key and its confidence."""
+    """The response selector's choice for a retrieval intent: the answer's key, its confidence and,
+    when the answer layer measures it, the message's closeness to the answer's nearest training example."""
 
     key: str
     confidence: float
+    closeness: float | None = None
+
+
+@dataclass(frozen=True)
+class MessageReading:
+    """What the rules read in the message's own words, whatever the classifier says. It depends on the
+    text alone, so the threshold tuning reads each message once and replays every threshold on it."""
+
+    asks_for_person: bool
+    mentions_person: bool
+    cued_judgements: tuple[str, ...]
+    names_no_case_of_ours: bool
+
+
+def read_message(text: str | None, settings: HandoffSettings) -> MessageReading:
+    """The rules' reading of one message."""
+    return MessageReading(
+        asks_for_person=asks_for_person(text, settings.max_message_bytes),
+        mentions_person=mentions_person(text, settings.max_message_bytes),
+        cued_judgements=tuple(cued_judgement_intents(text, settings)),
+        names_no_case_of_ours=names_no_case_of_ours(text, settings),
+    )
 
 
 def decide_answer(
@@ -87,13 +114,16 @@ def decide_answer(
     settings: HandoffSettings,
     details_only: bool = False,
     ranking: Sequence[tuple[str, float]] = (),
+    reading: MessageReading | None = None,
 ) -> AnswerDecision:
     """The decision for one message, from the classifier's top intent and the selected answer;
     `details_only` says the message is nothing but extracted entities (`only_details`); `ranking` is the
-    classifier's (intent, confidence) ranking, for its next reading."""
+    classifier's (intent, confidence) ranking, for its next reading; `reading` is `read_message(text)`,
+    when already made."""
     classified = intent or FALLBACK_INTENT
+    reading = reading or read_message(text, settings)
     person_intent = settings.human_request_intents[0] if settings.human_request_intents else None
-    if person_intent and asks_for_person(text, settings.max_message_bytes):
+    if person_intent and reading.asks_for_person:
         return AnswerDecision(
             intent=person_intent, confidence=1.0, source=SOURCE_PERSON_REQUEST, sure=True,
             classified_intent=classified,
@@ -104,7 +134,7 @@ def decide_answer(
             intent=settings.details_intent, confidence=1.0, source=SOURCE_DETAILS, sure=True,
             classified_intent=classified,
         )
-    cued = cued_judgement_intents(text, settings)
+    cued = reading.cued_judgements
     classifier_judged = classified in settings.judgement_intents and intent_confidence >= settings.intent_threshold
     if cued and not (classifier_judged and classified in cued):
         return AnswerDecision(
@@ -113,8 +143,8 @@ def decide_answer(
     # A classifier that hears a request for a person in a message naming nobody of ours ("who is the
     # manager of ...", "no human needed") is guessing, as is one that reads a judgement case into someone
     # else's ("my netflix account is locked") and one below the intent threshold.
-    guessed_person = classified == person_intent and not mentions_person(text, settings.max_message_bytes)
-    guessed_judgement = classified in settings.judgement_intents and names_no_case_of_ours(text, settings)
+    guessed_person = classified == person_intent and not reading.mentions_person
+    guessed_judgement = classified in settings.judgement_intents and reading.names_no_case_of_ours
     guessed = guessed_person or guessed_judgement
     if guessed and intent_confidence >= settings.intent_threshold:
         second = _second_reading(ranking, settings)
@@ -127,6 +157,13 @@ def decide_answer(
         )
     if selected is not None:
         sure = selected.confidence >= settings.answer_threshold
+        if sure and selected.closeness is not None and selected.closeness < settings.answer_closeness_threshold:
+            # A confident answer to a question unlike anything it was taught from: a topic the bot never
+            # learned ("do you have a loyalty programme") is a fallback, so a person sees it.
+            return AnswerDecision(
+                intent=FALLBACK_INTENT, confidence=round(selected.closeness, 4), source=SOURCE_CLOSENESS, sure=False,
+                threshold=settings.answer_closeness_threshold, answer=selected.key, classified_intent=classified,
+            )
         return AnswerDecision(
             intent=classified if sure else FALLBACK_INTENT, confidence=round(selected.confidence, 4),
             source=SOURCE_RESPONSE, sure=sure, threshold=settings.answer_threshold, answer=selected.key,
@@ -184,4 +221,6 @@ def selected_answer(response_selector: Any, intent: str | None) -> SelectedAnswe
     response = (output or {}).get("response") if isinstance(output, Mapping) else None
     if not isinstance(response, Mapping) or not response.get("intent_response_key"):
         return None
-    return SelectedAnswer(key=str(response["intent_response_key"]), confidence=float(response.get("confidence") or 0.0))
+    closeness = response.get(ANSWER_CLOSENESS_KEY)
+    return SelectedAnswer(key=str(response["intent_response_key"]), confidence=float(response.get("confidence") or 0.0),
+                          closeness=float(closeness) if isinstance(closeness, int | float) else None)

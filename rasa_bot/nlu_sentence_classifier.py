@@ -158,6 +158,8 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
         vectors = self._classifier.sentence_vectors([message.get(TEXT) for message in readable])
         probabilities = self._classifier.intent_probabilities(vectors)
         answers = {intent: choice.probabilities(vectors) for intent, choice in self._answers.items()}
+        closeness = {intent: choice.closeness(vectors, answers[intent].argmax(axis=1))
+                     for intent, choice in self._answers.items()}
         length = int(self._config["ranking_length"])
         for position, (message, row) in enumerate(zip(readable, probabilities, strict=True)):
             order = np.argsort(-row, kind="stable")
@@ -167,8 +169,9 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
             if answers:
                 selectors: dict[str, Any] = {RESPONSE_SELECTOR_RETRIEVAL_INTENTS: sorted(answers)}
                 for intent, rows in answers.items():
-                    selectors[intent] = selector_output(rows[position], self._answers[intent].keys, self._responses,
-                                                        length)
+                    nearest = closeness[intent]
+                    selectors[intent] = selector_output(rows[position], None if nearest is None else nearest[position],
+                                                        self._answers[intent].keys, self._responses, length)
                 message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selectors, add_to_output=True)
         return messages
 

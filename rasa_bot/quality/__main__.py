@@ -28,6 +28,7 @@ def main() -> int:
         # Both gates open: the sweep replays every threshold from the raw confidences.
         os.environ["HANDOFF_INTENT_THRESHOLD"] = "0"
         os.environ["HANDOFF_ANSWER_THRESHOLD"] = "0"
+        os.environ["HANDOFF_ANSWER_CLOSENESS_THRESHOLD"] = "0"
     # Imported late: Rasa and TensorFlow take seconds to import, and the settings are read once.
     from handoff.settings import get_handoff_settings
     from rasa_bot.quality.evaluate import evaluate
@@ -50,7 +51,8 @@ def main() -> int:
     points = worst_of([sweep(evaluate(model, examples), settings) for model in models])
     chosen = choose(points)
     print("\n".join(curve_lines(points, chosen)))
-    print(f"\nchosen: intent_threshold {chosen.intent_threshold:.2f}, answer_threshold {chosen.answer_threshold:.2f} "
+    print(f"\nchosen: intent_threshold {chosen.intent_threshold:.2f}, answer_threshold {chosen.answer_threshold:.2f}, "
+          f"answer_closeness_threshold {chosen.closeness_threshold:.2f} "
           f"(tuning set, {len(examples)} messages, worst of {len(models)} model(s))")
     print("\n".join(figure_table(chosen.figures)))
     plot(points, chosen, args.out / "threshold_curve.png")

@@ -17,7 +17,13 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from tqdm import tqdm
 
-from handoff.answer_gate import FALLBACK_INTENT, RULE_SOURCES, SOURCE_INTENT, AnswerDecision
+from handoff.answer_gate import (
+    ANSWER_CLOSENESS_KEY,
+    FALLBACK_INTENT,
+    RULE_SOURCES,
+    SOURCE_INTENT,
+    AnswerDecision,
+)
 from handoff.nlu_answer_gate import DECISION_KEY
 from rasa_bot.quality.examples import LabelledExample
 
@@ -37,6 +43,7 @@ class Outcome:
     intent_confidence: float
     answer: str | None
     answer_confidence: float | None
+    answer_closeness: float | None = None
 
     @property
     def classified(self) -> str:
@@ -84,6 +91,7 @@ def _outcome(example: LabelledExample, action: str, parse_data: dict) -> Outcome
         intent_confidence=float(ranking.get(classified, 0.0)),
         answer=response.get("intent_response_key"),
         answer_confidence=None if not response else float(response.get("confidence") or 0.0),
+        answer_closeness=response.get(ANSWER_CLOSENESS_KEY),
     )
 
 

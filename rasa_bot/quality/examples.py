@@ -1,7 +1,8 @@
 """Labelled customer messages the model was never trained on, read from Rasa NLU YAML files.
 
-Each intent block may carry `metadata: {kind: ...}`: plain, angry, mixed, near_miss, gibberish or
-other_language. The label is the full intent ("faq/late_fees" for an FAQ topic).
+Each intent block may carry `metadata: {kind: ...}`: plain, angry, mixed, near_miss, gibberish,
+other_language or unknown_product (a question about something PayLater does not offer, worded like
+the FAQ topics it does). The label is the full intent ("faq/late_fees" for an FAQ topic).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ MIXED = "mixed"
 NEAR_MISS = "near_miss"
 GIBBERISH = "gibberish"
 OTHER_LANGUAGE = "other_language"
-KINDS = (PLAIN, ANGRY, MIXED, NEAR_MISS, GIBBERISH, OTHER_LANGUAGE)
+UNKNOWN_PRODUCT = "unknown_product"
+KINDS = (PLAIN, ANGRY, MIXED, NEAR_MISS, GIBBERISH, OTHER_LANGUAGE, UNKNOWN_PRODUCT)
 
 
 @dataclass(frozen=True)

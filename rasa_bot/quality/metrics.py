@@ -2,7 +2,9 @@
 
 Groups are read from the labels: FAQ topics and look-ups are questions the bot should answer;
 requests for a person and judgement intents must be handed off in that turn; out-of-scope messages
-must get the out-of-scope or rephrase answer; near-misses must not be handed off.
+must get the out-of-scope or rephrase answer, and so must questions about products we do not have
+(counted apart: they are worded like the FAQ and are what the answer's closeness check is for);
+near-misses must not be handed off.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sklearn.metrics import f1_score
 from handoff.answer_gate import RULE_SOURCES, SOURCE_RESPONSE
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import OUT_OF_SCOPE_ACTION, REPHRASE_ACTION, Outcome
-from rasa_bot.quality.examples import NEAR_MISS
+from rasa_bot.quality.examples import NEAR_MISS, UNKNOWN_PRODUCT
 
 LOOKUP_INTENTS = ("check_order_status", "check_refund_status", "check_payment_schedule")
 OUT_OF_SCOPE_INTENT = "out_of_scope"
@@ -105,7 +107,8 @@ class QualityMeasure:
         faq = [o for o in outcomes if o.example.intent == RETRIEVAL_INTENT]
         person = [o for o in outcomes if o.example.label in self._settings.human_request_intents]
         judgement = [o for o in outcomes if o.example.label in self._settings.judgement_intents]
-        out_of_scope = [o for o in outcomes if o.example.label == OUT_OF_SCOPE_INTENT]
+        out_of_scope = [o for o in outcomes if o.example.label == OUT_OF_SCOPE_INTENT and o.example.kind != UNKNOWN_PRODUCT]
+        unknown_product = [o for o in outcomes if o.example.kind == UNKNOWN_PRODUCT]
         near_miss = [o for o in outcomes if o.example.kind == NEAR_MISS]
         figures = [
             self._macro_f1(outcomes),
@@ -114,7 +117,8 @@ class QualityMeasure:
             _share("answered_accuracy", answered, self.correct),
             _share("person_handoff_share", person, self.handed_off),
             _share("judgement_share", judgement, lambda o: o.intent == o.example.label and self.handed_off(o)),
-            _share("out_of_scope_share", out_of_scope, lambda o: o.action in (OUT_OF_SCOPE_ACTION, REPHRASE_ACTION)),
+            _share("out_of_scope_share", out_of_scope, self.not_answered),
+            _share("unknown_product_share", unknown_product, self.not_answered),
             _share("near_miss_handoff_share", near_miss, self.handed_off, misses_are_hits=True),
             self._calibration_error(outcomes),
         ]
@@ -133,6 +137,10 @@ class QualityMeasure:
         if outcome.example.intent == RETRIEVAL_INTENT:
             return outcome.intent == RETRIEVAL_INTENT and outcome.answer == outcome.example.label
         return outcome.intent == outcome.example.label
+
+    def not_answered(self, outcome: Outcome) -> bool:
+        """The bot gave the out-of-scope or the rephrase answer: what a message it cannot help with gets."""
+        return outcome.action in (OUT_OF_SCOPE_ACTION, REPHRASE_ACTION)
 
     def handed_off(self, outcome: Outcome) -> bool:
         return outcome.action == self._settings.handoff_action

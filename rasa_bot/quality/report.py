@@ -10,11 +10,12 @@ from pathlib import Path
 
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import Outcome
+from rasa_bot.quality.examples import UNKNOWN_PRODUCT
 from rasa_bot.quality.metrics import MARGIN, Figure, QualityMeasure
 
 # Figures whose misses are worth reading one by one, and what counts as a miss for each.
 _MISS_GROUPS = ("answered_accuracy", "person_handoff_share", "judgement_share", "out_of_scope_share",
-                "near_miss_handoff_share")
+                "unknown_product_share", "near_miss_handoff_share")
 
 
 def figure_table(figures: dict[str, Figure]) -> list[str]:
@@ -41,8 +42,9 @@ def misses(outcomes: list[Outcome], settings: HandoffSettings) -> dict[str, list
         and not measure.handed_off(o),
         "judgement_share": lambda o: o.example.label in settings.judgement_intents
         and not (o.intent == o.example.label and measure.handed_off(o)),
-        "out_of_scope_share": lambda o: o.example.label == "out_of_scope"
-        and o.action not in ("utter_out_of_scope", "utter_please_rephrase"),
+        "out_of_scope_share": lambda o: o.example.label == "out_of_scope" and o.example.kind != UNKNOWN_PRODUCT
+        and not measure.not_answered(o),
+        "unknown_product_share": lambda o: o.example.kind == UNKNOWN_PRODUCT and not measure.not_answered(o),
         "near_miss_handoff_share": lambda o: o.example.kind == "near_miss" and measure.handed_off(o),
     }
     return {
@@ -57,7 +59,7 @@ def write_report(outcomes: list[Outcome], settings: HandoffSettings, out: Path, 
     header = [
         f"Held-out messages: {len(outcomes)} ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})",
         (f"Model: {model}; thresholds: intent {settings.intent_threshold:.2f}, "
-        f"answer {settings.answer_threshold:.2f}"),
+        f"answer {settings.answer_threshold:.2f}, answer closeness {settings.answer_closeness_threshold:.2f}"),
     ]
     lines = header + [""] + figure_table(figures)
     missed = misses(outcomes, settings)
@@ -65,7 +67,8 @@ def write_report(outcomes: list[Outcome], settings: HandoffSettings, out: Path, 
     (out / "quality.json").write_text(json.dumps({
         "messages": len(outcomes),
         "kinds": dict(kinds),
-        "thresholds": {"intent": settings.intent_threshold, "answer": settings.answer_threshold},
+        "thresholds": {"intent": settings.intent_threshold, "answer": settings.answer_threshold,
+                       "answer_closeness": settings.answer_closeness_threshold},
         "figures": {name: {**asdict(f), "target": str(f.target) if f.target else None, "passed": f.passed}
                     for name, f in figures.items()},
         "misses": missed,

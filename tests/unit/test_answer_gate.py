@@ -4,6 +4,7 @@ import pytest
 
 from handoff.answer_gate import (
     FALLBACK_INTENT,
+    SOURCE_CLOSENESS,
     SOURCE_DETAILS,
     SOURCE_INTENT,
     SOURCE_PERSON_REQUEST,
@@ -65,6 +66,24 @@ def test_the_selected_answer_is_read_from_rasas_output() -> None:
                             "default": {"response": {"intent_response_key": "faq/x", "confidence": 0.2}}},
                            "faq") == SelectedAnswer("faq/x", 0.2)
     assert selected_answer(None, "faq") is None
+    with_closeness = {"faq": {"response": {"intent_response_key": "faq/late_fees", "confidence": 0.7, "closeness": 0.64}}}
+    assert selected_answer(with_closeness, "faq") == SelectedAnswer("faq/late_fees", 0.7, 0.64)
+
+
+def test_a_confident_answer_to_a_question_unlike_its_examples_becomes_a_fallback() -> None:
+    gated = SETTINGS.copy(update={"answer_closeness_threshold": 0.7})
+    foreign = decide_answer("do you sell travel insurance", "faq", 0.95, SelectedAnswer("faq/interest_and_fees", 0.9, 0.55),
+                            gated)
+    assert foreign == AnswerDecision(
+        intent=FALLBACK_INTENT, confidence=0.55, source=SOURCE_CLOSENESS, sure=False, threshold=0.7,
+        answer="faq/interest_and_fees", classified_intent="faq",
+    )
+    taught = decide_answer("how do late fees work", "faq", 0.95, SelectedAnswer("faq/late_fees", 0.9, 0.85), gated)
+    unmeasured = decide_answer("how do late fees work", "faq", 0.95, SelectedAnswer("faq/late_fees", 0.9), gated)
+    assert taught.source == unmeasured.source == SOURCE_RESPONSE and taught.sure and unmeasured.sure
+    # An unsure answer stays decided by its confidence: the closeness check only holds back sure ones.
+    unsure = decide_answer("hm", "faq", 0.95, SelectedAnswer("faq/late_fees", 0.3, 0.2), gated)
+    assert (unsure.source, unsure.confidence) == (SOURCE_RESPONSE, 0.3)
 
 
 def test_a_classified_request_for_a_person_that_names_nobody_is_a_guess() -> None:

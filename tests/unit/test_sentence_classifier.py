@@ -78,6 +78,10 @@ def test_faq_answer_is_chosen_where_rasas_response_selector_would_put_it(trained
     ranking = selector["faq"]["ranking"]
     assert [entry["intent_response_key"] for entry in ranking] == ["faq/opening_hours", "faq/late_fees"]
     assert ranking[0]["confidence"] == pytest.approx(response["confidence"])
+    # How close the question is to the chosen answer's nearest training example: a taught wording is 1.
+    assert 0.0 < response["closeness"] < 1.0
+    (taught,) = classifier.process([Message.build(text="what are your opening hours")])
+    assert taught.get("response_selector")["faq"]["response"]["closeness"] == pytest.approx(1.0, abs=1e-4)
     assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0, abs=1e-4)
     # Every message gets the answer ranking; the answer gate reads it only for a message taken as FAQ.
     assert messages[1].get(INTENT)["name"] == "greet"
@@ -99,6 +103,7 @@ def test_loaded_model_gives_the_same_answers_without_the_installed_encoder(train
         old_answer, new_answer = old.get("response_selector")["faq"], new.get("response_selector")["faq"]
         assert new_answer["response"]["intent_response_key"] == old_answer["response"]["intent_response_key"]
         assert new_answer["response"]["confidence"] == pytest.approx(old_answer["response"]["confidence"], abs=1e-5)
+        assert new_answer["response"]["closeness"] == pytest.approx(old_answer["response"]["closeness"], abs=1e-5)
 
 
 def test_a_message_without_text_is_left_alone(trained) -> None:
@@ -136,3 +141,19 @@ def test_a_retrieval_intent_with_one_answer_always_gives_it() -> None:
     choice = AnswerChoice.fit(np.random.default_rng(0).normal(size=(5, 8)), ["faq/only"] * 5, regularisation=1.0)
     assert choice.keys == ["faq/only"]
     np.testing.assert_allclose(choice.probabilities(np.ones((2, 8))), [[1.0], [1.0]])
+
+
+def test_closeness_is_to_the_nearest_example_of_the_answer_asked_about(tmp_path: Path) -> None:
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    choice = AnswerChoice.fit(vectors, ["faq/a", "faq/a", "faq/b"], regularisation=1.0)
+    message = np.array([[2.0, 0.0]])  # length does not matter: the direction of the first example
+    np.testing.assert_allclose(choice.closeness(message, np.array([0])), [1.0])
+    np.testing.assert_allclose(choice.closeness(message, np.array([1])), [0.0], atol=1e-7)
+    choice.save(tmp_path / "answers.npz")
+    np.testing.assert_allclose(AnswerChoice.load(tmp_path / "answers.npz").closeness(message, np.array([0])), [1.0])
+
+
+def test_a_model_saved_without_examples_gives_no_closeness(tmp_path: Path) -> None:
+    """Models trained before closeness was kept still load; the answer gate then skips that check."""
+    np.savez(tmp_path / "answers.npz", weights=np.zeros((2, 2)), bias=np.zeros(2), keys='["faq/a", "faq/b"]')
+    assert AnswerChoice.load(tmp_path / "answers.npz").closeness(np.ones((1, 2)), np.array([0])) is None

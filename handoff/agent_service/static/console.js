@@ -310,6 +310,8 @@ function decidedBy(turn) {
   if (turn.confidence === undefined || turn.confidence === null) return "";
   const confidence = Number(turn.confidence).toFixed(2);
   if (turn.decided_by === "person_request") return `${confidence} · asked for a person`;
+  // A confident FAQ answer held back: the question was unlike any example the answer was taught from.
+  if (turn.decided_by === "closeness") return `closeness ${confidence} · unlike what it was taught`;
   if (turn.sure === true) return `${confidence} · sure`;
   if (turn.sure === false) return `${confidence} · unsure`;
   return confidence;
