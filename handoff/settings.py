@@ -198,12 +198,12 @@ class HandoffSettings(BaseSettings):
         "rephrase), whatever the intent.",
     )
     answer_threshold: float = Field(
-        0.40, ge=0, le=1,
+        0.60, ge=0, le=1,
         description="Confidence of the chosen FAQ answer (rasa_bot/answer_choice.py) below which the "
         "message becomes an NLU fallback instead of being answered.",
     )
     answer_closeness_threshold: float = Field(
-        0.0, ge=0, le=1,
+        0.60, ge=0, le=1,
         description="Cosine similarity between a message and the nearest training example of the FAQ answer "
         "chosen for it (rasa_bot/answer_choice.py) below which the message becomes an NLU fallback even when "
         "the answer is confident: a question about a topic the bot never learned. 0 turns the check off.",

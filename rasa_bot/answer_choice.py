@@ -77,7 +77,9 @@ class AnswerChoice:
         return np.where(same_answer, similarities, -1.0).max(axis=1)
 
     def save(self, path: Path) -> None:
-        kept = {} if self._examples is None else {"examples": self._examples, "example_answers": self._example_answers}
+        kept: dict[str, np.ndarray] = {}
+        if self._examples is not None and self._example_answers is not None:
+            kept = {"examples": self._examples, "example_answers": self._example_answers}
         np.savez(path, weights=self._weights, bias=self._bias, keys=json.dumps(self.keys), **kept)
 
     @classmethod

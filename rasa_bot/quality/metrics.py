@@ -50,27 +50,28 @@ TARGETS: dict[str, Target] = {
     "person_handoff_share": Target(0.97),
     "judgement_share": Target(0.90),
     "out_of_scope_share": Target(0.90),
+    # Not in the issue: our own bar for questions about products we do not have (stop 29). An unrelated
+    # FAQ answer to them is the confident mistake the issue is about.
+    "unknown_product_share": Target(0.85),
     "near_miss_handoff_share": Target(0.03, at_most=True),
 }
 
 # What `make test` holds while a target is out of reach (or met by less than the margin): each figure
 # no worse than this floor, about 0.03 below the worst of the trainings measured when the floor was set,
 # so a model retrained elsewhere passes and a real regression does not. Never lowered.
-# Stop 27 (2026-12-01) replaced DIET by the fine-tuned sentence encoder; stop 28 replaced the response
-# selector by a layer on the encoder's sentence vector (docs/quality.md). Seeds 7 / 11 / 23 on the held-out
-# set at the tuned 0.25 / 0.40: intent F1 0.942 / 0.941 / 0.933, answered 0.939 / 0.925 / 0.946, judgement
-# 0.962 / 0.962 / 0.932, out of scope 0.965 / 0.937 / 0.958 are held at their targets. Person requests
-# (0.979 / 0.979 / 0.973) keep their floor of 0.94. The FAQ answer (0.939 / 0.936 / 0.948, was 0.927 / 0.927 /
-# 0.896): floor raised from 0.89 to 0.90. Answered-right (0.956 / 0.950 / 0.959) and near-misses (0.032 /
-# 0.065 / 0.032) keep their floor and ceiling (0.92, 0.10).
+# Stop 29 (2026-12-01): more FAQ and out-of-scope training data and the answer-closeness check, tuned to
+# intent 0.25 / answer 0.60 / closeness 0.60 (docs/quality.md). Seeds 7 / 11 / 23 on the held-out set:
+# FAQ answer 0.951 / 0.963 / 0.954 and person requests 1.000 / 0.995 / 0.995 now hold their targets with the
+# margin, so their floors are gone. Answered-right 0.984 / 0.981 / 0.981 meets its target on every seed, but
+# not with the margin: floor raised from 0.92 to 0.95. Near-misses 0.032 / 0.016 / 0.032: ceiling lowered
+# from 0.10 to 0.06. Questions about products we do not have (our own target) 0.923 / 0.846 / 0.872: floor 0.81.
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
 # margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
-    "response_selector_accuracy": Target(0.90),
-    "answered_accuracy": Target(0.92),
-    "person_handoff_share": Target(0.94),
-    "near_miss_handoff_share": Target(0.10, at_most=True),
+    "answered_accuracy": Target(0.95),
+    "unknown_product_share": Target(0.81),
+    "near_miss_handoff_share": Target(0.06, at_most=True),
 }
 
 

@@ -137,13 +137,14 @@ def curve_lines(points: list[Point], chosen: Point) -> list[str]:
 
 
 def _curve_header(name: str) -> str:
-    return f"{name:>7} {'answered':>9} {'accuracy':>9} {'out of scope':>13} {'targets met':>12}"
+    return f"{name:>7} {'answered':>9} {'accuracy':>9} {'out of scope':>13} {'unknown products':>17} {'targets met':>12}"
 
 
 def _curve_line(threshold: float, point: Point, chosen: Point) -> str:
     mark = "  <- chosen" if point is chosen else ""
     return (f"{threshold:7.2f} {point.coverage:9.3f} {point.accuracy:9.3f} "
-            f"{point.figures['out_of_scope_share'].value:13.3f} {point.targets_with_margin:>12}{mark}")
+            f"{point.figures['out_of_scope_share'].value:13.3f} {point.figures['unknown_product_share'].value:17.3f} "
+            f"{point.targets_with_margin:>12}{mark}")
 
 
 def plot(points: list[Point], chosen: Point, path: Path) -> None:

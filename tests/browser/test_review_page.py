@@ -38,7 +38,7 @@ XSS = "<img src=x onerror=window.__xss=1>"
 # order tracking the bot knows (its training data agrees), paying in bitcoin it never learned.
 TOPICS = {
     "fees": (["how high is the late fee", "what is this late fee on my bill", "late fee charged again?",
-              "how much is the late fee", "is there a late fee on my bill"], "faq"),
+              "how much is the late fee", "what late fee do you charge"], "faq"),
     "crypto": (["can I pay with bitcoin", "do you take bitcoin payments", "is paying in bitcoin possible",
                 "bitcoin accepted as payment?", "pay my bill with bitcoin please", f"can I pay with bitcoin {XSS}"],
                "nlu_fallback"),
