@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 from handoff.judgement_cues import cued_judgement_intents, names_no_case_of_ours
@@ -85,25 +86,31 @@ class SelectedAnswer:
     closeness: float | None = None
 
 
-@dataclass(frozen=True)
 class MessageReading:
     """What the rules read in the message's own words, whatever the classifier says. It depends on the
-    text alone, so the threshold tuning reads each message once and replays every threshold on it."""
+    text alone, so the threshold tuning keeps one per message and replays every threshold on it. Each
+    rule runs when first asked: the bot needs "names a person" and "no case of ours" only when the
+    classifier's intent calls for them."""
 
-    asks_for_person: bool
-    mentions_person: bool
-    cued_judgements: tuple[str, ...]
-    names_no_case_of_ours: bool
+    def __init__(self, text: str | None, settings: HandoffSettings) -> None:
+        self._text = text
+        self._settings = settings
 
+    @cached_property
+    def asks_for_person(self) -> bool:
+        return asks_for_person(self._text, self._settings.max_message_bytes)
 
-def read_message(text: str | None, settings: HandoffSettings) -> MessageReading:
-    """The rules' reading of one message."""
-    return MessageReading(
-        asks_for_person=asks_for_person(text, settings.max_message_bytes),
-        mentions_person=mentions_person(text, settings.max_message_bytes),
-        cued_judgements=tuple(cued_judgement_intents(text, settings)),
-        names_no_case_of_ours=names_no_case_of_ours(text, settings),
-    )
+    @cached_property
+    def mentions_person(self) -> bool:
+        return mentions_person(self._text, self._settings.max_message_bytes)
+
+    @cached_property
+    def cued_judgements(self) -> tuple[str, ...]:
+        return tuple(cued_judgement_intents(self._text, self._settings))
+
+    @cached_property
+    def names_no_case_of_ours(self) -> bool:
+        return names_no_case_of_ours(self._text, self._settings)
 
 
 def decide_answer(
@@ -118,10 +125,10 @@ def decide_answer(
 ) -> AnswerDecision:
     """The decision for one message, from the classifier's top intent and the selected answer;
     `details_only` says the message is nothing but extracted entities (`only_details`); `ranking` is the
-    classifier's (intent, confidence) ranking, for its next reading; `reading` is `read_message(text)`,
-    when already made."""
+    classifier's (intent, confidence) ranking, for its next reading; `reading` is the message's
+    `MessageReading`, when already made."""
     classified = intent or FALLBACK_INTENT
-    reading = reading or read_message(text, settings)
+    reading = reading or MessageReading(text, settings)
     person_intent = settings.human_request_intents[0] if settings.human_request_intents else None
     if person_intent and reading.asks_for_person:
         return AnswerDecision(

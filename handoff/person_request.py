@@ -232,7 +232,7 @@ _MENTION = re.compile(
 )
 # "one" standing for the person the message asked about: "is there any human there? I need to talk to one".
 _TALK_TO_ONE = re.compile(r"(?<!\w)(?:i|we) (?:need|want|have|would like|'d like) to (?:talk|speak|chat) (?:to|with) one(?!\w)")
-_NAMES_PERSON = re.compile(rf"(?<!\w)(?:{_QUALITY}{_STRONG}|{_WEAK})(?!\w)")
+_NAMES_PERSON = re.compile(rf"(?<!\w){_PERSON}(?!\w)")
 _SENTENCE = re.compile(r"(?<=[.?!;:])\s+|\s*\n\s*|\s*[.?!;:]+$")
 _CLAUSE = re.compile(r"[.?!;:,\n]+|\s+-\s+|\s+(?:but|although|though)\s+")
 

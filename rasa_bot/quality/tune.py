@@ -5,8 +5,8 @@ and answer-closeness thresholds on a grid is then replayed from the recorded con
 under a threshold becomes a fallback, which asks to rephrase on a first message). The chosen
 combination meets every target with the margin and answers the most questions or, while none meets
 them all, comes closest to all of them; the coverage/accuracy curve is printed and plotted. Questions
-about products we do not have (labelled out of scope) are what the closeness threshold is for: a
-confident FAQ answer to them counts against the out-of-scope share.
+about products we do not have (kind `unknown_product`) are what the closeness threshold is for: a
+confident FAQ answer to them counts against `unknown_product_share`.
 
 Given several models (trainings with different seeds), each pair is judged by its worst figure over
 them: thresholds fitted to one training's confidences would be fitted to its luck, and the shipped
@@ -26,7 +26,6 @@ from handoff.answer_gate import (
     MessageReading,
     SelectedAnswer,
     decide_answer,
-    read_message,
 )
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import REPHRASE_ACTION, Outcome
@@ -70,11 +69,11 @@ def replay(outcomes: Iterable[Outcome], intent_threshold: float, answer_threshol
     """The outcomes as they would be at these thresholds, from a run with every threshold at zero: the
     answer gate decides each message again from its recorded classifier output, so that a judgement case
     the classifier was unsure of still reaches its cue, as it would in the running bot. `readings` are the
-    messages' `read_message`, made once for a whole sweep."""
+    messages' rule readings, made once for a whole sweep."""
     gated = settings.copy(update={"intent_threshold": intent_threshold, "answer_threshold": answer_threshold,
                                   "answer_closeness_threshold": closeness_threshold})
     outcomes = list(outcomes)
-    readings = readings or [read_message(outcome.example.text, settings) for outcome in outcomes]
+    readings = readings or [MessageReading(outcome.example.text, settings) for outcome in outcomes]
     return [_decided_again(outcome, reading, gated) for outcome, reading in zip(outcomes, readings, strict=True)]
 
 
@@ -95,7 +94,7 @@ def _decided_again(outcome: Outcome, reading: MessageReading, settings: HandoffS
 def sweep(outcomes: list[Outcome], settings: HandoffSettings) -> list[Point]:
     """The figures at every combination of thresholds on the grids."""
     measure = QualityMeasure(settings)
-    readings = [read_message(outcome.example.text, settings) for outcome in outcomes]
+    readings = [MessageReading(outcome.example.text, settings) for outcome in outcomes]
     return [Point(i, a, c, measure.figures(replay(outcomes, i, a, c, settings, readings)))
             for c in CLOSENESS_GRID for i in GRID for a in GRID]
 
