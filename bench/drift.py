@@ -7,12 +7,15 @@ they raise an alarm when nothing drifted. docs/drift_bench.md describes scenario
              saves its outputs to bench/results/drift_recording_<scenario>.json
     replay   samples drift runs and no-drift runs from the recording per seed, feeds the drift
              monitor and the review queue's clustering, and writes bench/results/drift.md and .json
+    bound    prints the fewest turns any fallback- or handoff-rate detector can need on average to
+             notice the scenario's drift within its false-alarm budget (bench/drift_bound.py)
     retrain  accepts the proposals of one seed's run as labelled, retrains a model into a
              temporary path, records the new topic with it and reports what the bot does now
              (trains a model: 15+ minutes)
 
     PYTHONPATH=. .venv/bin/python bench/drift.py record [--scenario shop] [--concurrency 4]
     PYTHONPATH=. .venv/bin/python bench/drift.py replay [--scenario shop] [--seeds 5] [--tuning]
+    PYTHONPATH=. .venv/bin/python bench/drift.py bound [--scenario shop]
     PYTHONPATH=. .venv/bin/python bench/drift.py retrain [--scenario shop] [--training-seeds 11 23]
 """
 
@@ -101,6 +104,22 @@ def command_replay(args: argparse.Namespace, scenario: Scenario) -> None:
     print(f"wrote {RESULTS / 'drift.md'} and drift.json")
 
 
+def command_bound(args: argparse.Namespace, scenario: Scenario) -> None:
+    from bench.drift_bound import rate_bounds
+
+    recording = load_recording(scenario, recording_path(scenario))
+    per_false_alarm = args.no_drift_turns
+    rows = [[bound.observed, _share_or_dash(bound.before), _share_or_dash(bound.after), f"{bound.divergence:.4f}",
+             f"{bound.fewest_turns:.0f}"] for bound in rate_bounds(scenario, recording, per_false_alarm)]
+    print(f"scenario {scenario.name}: the fewest turns after the drift point that any rate detector with at most one "
+          f"false alarm per {per_false_alarm:,} turns needs on average (ln {per_false_alarm:,} / KL)")
+    print_table(["what it observes", "rate before", "after", "KL nats/turn", "fewest turns"], rows)
+
+
+def _share_or_dash(share: float | None) -> str:
+    return "-" if share is None else f"{share:.3f}"
+
+
 def command_retrain(args: argparse.Namespace, scenario: Scenario) -> None:
     from bench.drift_detectors import real_detectors
     from bench.drift_retrain import retrain_and_check
@@ -115,7 +134,7 @@ def command_retrain(args: argparse.Namespace, scenario: Scenario) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("command", choices=("record", "replay", "retrain"))
+    parser.add_argument("command", choices=("record", "replay", "bound", "retrain"))
     parser.add_argument("--scenario", default="shop", help="a directory name under bench/scenarios/ (shop)")
     parser.add_argument("--concurrency", type=int, default=4, help="record: messages in flight (4)")
     parser.add_argument("--seeds", type=int, default=5, help="replay: evaluation seeds to run (5)")
@@ -123,7 +142,8 @@ def main() -> None:
     parser.add_argument("--training-seeds", type=int, nargs="+", default=None,
                         help="retrain: one model per seed in place of config.yml's random_seed")
     parser.add_argument("--no-drift-turns", type=int, default=None,
-                        help="replay: turns per no-drift run (default: the scenario's)")
+                        help="replay: turns per no-drift run; bound: turns per false alarm allowed "
+                        "(default: the scenario's no-drift turns)")
     add_system_arguments(parser)
     args = parser.parse_args()
     try:
@@ -133,7 +153,8 @@ def main() -> None:
     args.no_drift_turns = args.no_drift_turns or scenario.no_drift_turns
     if not (1 <= args.concurrency <= 16 and 1 <= args.seeds <= 50 and 1 <= args.no_drift_turns <= 1_000_000):
         raise SystemExit("keep the figures within the bounds --help shows")
-    {"record": command_record, "replay": command_replay, "retrain": command_retrain}[args.command](args, scenario)
+    commands = {"record": command_record, "replay": command_replay, "bound": command_bound, "retrain": command_retrain}
+    commands[args.command](args, scenario)
 
 
 if __name__ == "__main__":

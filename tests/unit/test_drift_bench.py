@@ -3,6 +3,7 @@ computed from a replay, with fake detectors (the real ones are measured by the b
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.drift_bound import OUTCOMES, divergence, outcome_shares, rate_bounds
 from bench.drift_replay import (
     DriftingSubjects,
     ProposalQuality,
@@ -189,6 +191,27 @@ class FakeDetectors:
 def hand_made_stream(tmp_path: Path) -> tuple[Scenario, Stream]:
     scenario = load_scenario(write_scenario(tmp_path))
     return scenario, build_stream(scenario, fake_recording(), 11, 600, 100)
+
+
+def test_the_rate_bound_weighs_each_phase_by_its_shares_with_escalations_as_turns_of_their_own(
+        tmp_path: Path) -> None:
+    scenario = load_scenario(write_scenario(tmp_path))
+    recording = fake_recording()
+    handed_off = OUTCOMES["handoff (yes/no)"]
+    # Before: a complaint (0.8 / 4) and escalations after stale turns (0.2 * 0.1) among 1.02 turns per draw;
+    # after: a complaint (0.4 / 4), "points balance" (0.3 / 3) and escalations (0.2 * 0.5) among 1.1.
+    before = outcome_shares(scenario, recording, BEFORE, handed_off)
+    after = outcome_shares(scenario, recording, AFTER, handed_off)
+    assert before[True] == pytest.approx(0.22 / 1.02) and after[True] == pytest.approx(0.3 / 1.1)
+    assert sum(before.values()) == pytest.approx(1.0)
+    p, q = before[True], after[True]
+    kl = q * math.log(q / p) + (1 - q) * math.log((1 - q) / (1 - p))
+    bounds = {bound.observed: bound for bound in rate_bounds(scenario, recording, 20_000)}
+    assert bounds["handoff (yes/no)"].divergence == pytest.approx(kl)
+    assert bounds["handoff (yes/no)"].fewest_turns == pytest.approx(math.log(20_000) / kl)
+    # Nothing fell back before the drift: one fallback after it is proof enough, so no turns are needed.
+    assert bounds["fallback (yes/no)"].before == 0.0 and bounds["fallback (yes/no)"].fewest_turns == 0.0
+    assert divergence(before, before) == 0.0
 
 
 def test_delays_count_from_the_drift_point_to_the_first_alarm_naming_a_drifting_subject(tmp_path: Path) -> None:
