@@ -107,6 +107,11 @@ _ASK_SOMEONE = re.compile(
     # A call from one of us asked for ("call me back", "someone needs to phone me today"), not one promised.
     r"|(?:^|(?<!\w)(?:please|can you|could you|will you|just|so) )(?:call|ring|phone) (?:me|us) back(?!\w)"
     r"|(?<!\w)(?:someone|somebody) (?:needs? to|has to|must|should|better) (?:call|ring|phone|contact) (?:me|us)(?!\w)"
+    # Our support asked for by that name alone: "i need to speak to support", "put me through to the helpdesk";
+    # not a past try ("i tried to speak to support") nor a page of it ("support page").
+    r"|(?<!tried to )(?<!already )(?<!\w)(?:(?:talk|speak|chat) (?:to|with)|(?:connect|put|transfer|patch|pass|hand)"
+    r" (?:me|us) (?:through |over )?(?:to|with)) (?:the |your |paylater )?(?:support|help ?desk)(?!\w)"
+    r"(?! (?:page|article|section|docs|site|website|bot|chat ?bot|email|ticket|form|hours))"
     # A team of ours asked for by name: "connect me to the fraud team".
     r"|(?<!\w)(?:connect|put|transfer|patch|pass|hand) (?:me|us) (?:through |over )?(?:to|with) (?:the |your |a )?"
     r"(?:[\w-]+ ){0,2}(?:team|department|dept)(?!\w)"

@@ -13,6 +13,8 @@ REQUESTS = [
     "this is useless, get me a manager",
     "real person NOW!!!",
     "agent pls",
+    "that can't be correct, i need to speak to support",
+    "put me through to the helpdesk please",
     "HUMAN!!!",
     "operator",
     "speek to a humen",
@@ -86,6 +88,9 @@ NOT_REQUESTS = [
     "your chat person talked down to me and i want that noted",
     "which lawyer handles consumer credit? I need to talk to one",
     "the courier agent was odd, i need to talk to one",
+    "i tried to speak to support but nobody answered",
+    "no, cancel the transfer to support, all good now",
+    "where is the link to the speak to support page",
     "is the human brain a living being too",
     "",
 ]
