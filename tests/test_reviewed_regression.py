@@ -32,9 +32,12 @@ WRONG_LABEL = {"check_order_status": "greet", "request_human": "thanks", "faq/la
                "faq/app_login": "faq/late_fees", "complaint": "affirm"}
 
 
+PLAIN_TRAINING_FILES = ("data/nlu.yml", "data/faq.yml")  # not the hard cases, which a model may still miss
+
+
 def trained_examples() -> list[LabelledExample]:
-    """A few training examples of several labels (the model knows them: a correct set)."""
-    examples = load_examples(PROJECT_ROOT / "data")
+    """A few plain training examples of several labels (the model knows them: a correct set)."""
+    examples = [example for name in PLAIN_TRAINING_FILES for example in load_examples(PROJECT_ROOT / name)]
     return [example for label in CHECKED_LABELS
             for example in islice((e for e in examples if e.label == label), PER_LABEL)]
 

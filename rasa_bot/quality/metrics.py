@@ -95,6 +95,20 @@ class Figure:
         return self.target is None or self.target.met(self.value)
 
 
+@dataclass(frozen=True)
+class ShareRule:
+    """A share figure: the messages it counts, which of them are hits, and whether a hit is a miss (an
+    at-most figure such as near-misses handed off)."""
+
+    counts: Callable[[Outcome], bool]
+    hit: Callable[[Outcome], bool]
+    misses_are_hits: bool = False
+
+    def missed(self, outcome: Outcome) -> bool:
+        """Whether the message is counted and is one of the figure's misses."""
+        return self.counts(outcome) and self.hit(outcome) == self.misses_are_hits
+
+
 class QualityMeasure:
     """Computes the figures of one evaluation for the handoff settings it ran with."""
 
@@ -103,27 +117,29 @@ class QualityMeasure:
 
     def figures(self, outcomes: list[Outcome]) -> dict[str, Figure]:
         """Every figure, keyed by name (the target names, plus calibration)."""
-        answerable = [o for o in outcomes if self.answerable(o)]
-        answered = [o for o in answerable if self.answered(o)]
-        faq = [o for o in outcomes if o.example.intent == RETRIEVAL_INTENT]
-        person = [o for o in outcomes if o.example.label in self._settings.human_request_intents]
-        judgement = [o for o in outcomes if o.example.label in self._settings.judgement_intents]
-        out_of_scope = [o for o in outcomes if o.example.label == OUT_OF_SCOPE_INTENT and o.example.kind != UNKNOWN_PRODUCT]
-        unknown_product = [o for o in outcomes if o.example.kind == UNKNOWN_PRODUCT]
-        near_miss = [o for o in outcomes if o.example.kind == NEAR_MISS]
-        figures = [
-            self._macro_f1(outcomes),
-            _share("response_selector_accuracy", faq, lambda o: o.answer == o.example.label),
-            _share("answered_share", answerable, self.answered),
-            _share("answered_accuracy", answered, self.correct),
-            _share("person_handoff_share", person, self.handed_off),
-            _share("judgement_share", judgement, lambda o: o.intent == o.example.label and self.handed_off(o)),
-            _share("out_of_scope_share", out_of_scope, self.not_answered),
-            _share("unknown_product_share", unknown_product, self.not_answered),
-            _share("near_miss_handoff_share", near_miss, self.handed_off, misses_are_hits=True),
-            self._calibration_error(outcomes),
-        ]
+        shares = [_share(name, outcomes, rule) for name, rule in self.share_rules().items()]
+        figures = [self._macro_f1(outcomes), *shares, self._calibration_error(outcomes)]
         return {figure.name: figure for figure in figures}
+
+    def share_rules(self) -> dict[str, ShareRule]:
+        """The share figures, in report order: which messages each counts and which of them are hits."""
+        settings = self._settings
+        return {
+            "response_selector_accuracy": ShareRule(lambda o: o.example.intent == RETRIEVAL_INTENT,
+                                                    lambda o: o.answer == o.example.label),
+            "answered_share": ShareRule(self.answerable, self.answered),
+            "answered_accuracy": ShareRule(lambda o: self.answerable(o) and self.answered(o), self.correct),
+            "person_handoff_share": ShareRule(lambda o: o.example.label in settings.human_request_intents,
+                                              self.handed_off),
+            "judgement_share": ShareRule(lambda o: o.example.label in settings.judgement_intents,
+                                         lambda o: o.intent == o.example.label and self.handed_off(o)),
+            "out_of_scope_share": ShareRule(
+                lambda o: o.example.label == OUT_OF_SCOPE_INTENT and o.example.kind != UNKNOWN_PRODUCT,
+                self.not_answered),
+            "unknown_product_share": ShareRule(lambda o: o.example.kind == UNKNOWN_PRODUCT, self.not_answered),
+            "near_miss_handoff_share": ShareRule(lambda o: o.example.kind == NEAR_MISS, self.handed_off,
+                                                 misses_are_hits=True),
+        }
 
     def answerable(self, outcome: Outcome) -> bool:
         """An FAQ or look-up question: one the bot should answer itself."""
@@ -176,12 +192,11 @@ class QualityMeasure:
         return Figure("calibration_error", error, len(outcomes), wrong)
 
 
-def _share(name: str, outcomes: Iterable[Outcome], hit: Callable[[Outcome], bool],
-           misses_are_hits: bool = False) -> Figure:
-    """Share of `outcomes` for which `hit` holds; misses are the failures (or, for an at-most
-    figure, the hits)."""
-    outcomes = list(outcomes)
-    hits = sum(1 for outcome in outcomes if hit(outcome))
-    value = hits / len(outcomes) if outcomes else 0.0
-    misses = hits if misses_are_hits else len(outcomes) - hits
-    return Figure(name, value, len(outcomes), misses, TARGETS.get(name))
+def _share(name: str, outcomes: Iterable[Outcome], rule: ShareRule) -> Figure:
+    """Share of the outcomes `rule` counts for which its hit holds; misses are the failures (or, for an
+    at-most figure, the hits)."""
+    counted = [outcome for outcome in outcomes if rule.counts(outcome)]
+    hits = sum(1 for outcome in counted if rule.hit(outcome))
+    value = hits / len(counted) if counted else 0.0
+    misses = hits if rule.misses_are_hits else len(counted) - hits
+    return Figure(name, value, len(counted), misses, TARGETS.get(name))

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from handoff.settings import HandoffSettings
 from rasa_bot.quality.evaluate import Outcome
-from rasa_bot.quality.examples import UNKNOWN_PRODUCT
 from rasa_bot.quality.metrics import MARGIN, Figure, QualityMeasure
 
-# Figures whose misses are worth reading one by one, and what counts as a miss for each.
+# Figures whose misses are worth reading one by one (QualityMeasure.share_rules says what a miss is).
 _MISS_GROUPS = ("answered_accuracy", "person_handoff_share", "judgement_share", "out_of_scope_share",
                 "unknown_product_share", "near_miss_handoff_share")
 
@@ -35,21 +34,8 @@ def figure_table(figures: dict[str, Figure]) -> list[str]:
 
 def misses(outcomes: list[Outcome], settings: HandoffSettings) -> dict[str, list[dict[str, str]]]:
     """The messages behind each figure's misses, with what the bot did instead."""
-    measure = QualityMeasure(settings)
-    tests = {
-        "answered_accuracy": lambda o: measure.answerable(o) and measure.answered(o) and not measure.correct(o),
-        "person_handoff_share": lambda o: o.example.label in settings.human_request_intents
-        and not measure.handed_off(o),
-        "judgement_share": lambda o: o.example.label in settings.judgement_intents
-        and not (o.intent == o.example.label and measure.handed_off(o)),
-        "out_of_scope_share": lambda o: o.example.label == "out_of_scope" and o.example.kind != UNKNOWN_PRODUCT
-        and not measure.not_answered(o),
-        "unknown_product_share": lambda o: o.example.kind == UNKNOWN_PRODUCT and not measure.not_answered(o),
-        "near_miss_handoff_share": lambda o: o.example.kind == "near_miss" and measure.handed_off(o),
-    }
-    return {
-        name: [_described(o) for o in outcomes if tests[name](o)] for name in _MISS_GROUPS
-    }
+    rules = QualityMeasure(settings).share_rules()
+    return {name: [_described(o) for o in outcomes if rules[name].missed(o)] for name in _MISS_GROUPS}
 
 
 def write_report(outcomes: list[Outcome], settings: HandoffSettings, out: Path, model: Path) -> list[str]:
