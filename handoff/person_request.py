@@ -141,7 +141,7 @@ _REQUEST_AFTER = re.compile(
     r"online|here|instead|on (?:the|this) chat|would be (?:nice|great|good|better|helpful)|"
     r"is (?:\w+ )?what i(?: am|'m)? (?:need|want|after|asking for)|"
     r"(?:to|can|could|would|will|(?:allowed|able|going|about) to) (?:please )?(?:pick|take|look|check|help|call|ring|phone|handle|review|"
-    r"sort|contact|get back|deal|fix|explain|answer|assist|read|go over|investigate|email|reply|respond|"
+    r"sort|contact|get back|deal|fix|explain|answer|assist|read|go over|go through|investigate|email|reply|respond|"
     r"message|text|join|confirm|step in))(?!\w))"
 )
 _PERSON_ACTS = re.compile(
@@ -149,7 +149,7 @@ _PERSON_ACTS = re.compile(
     rf"{_PERSON}{_OF_YOURS} "
     r"(?:please )?(?:look|check|help|call|ring|phone|handle|review|sort|contact|get back|take|deal|fix|explain|"
     r"give|pick|answer|tell|show|"
-    r"assist|read|go over|investigate|email|reply|respond|message|text|join|confirm|step in|follow up|get in touch)(?!\w)"
+    r"assist|read|go over|go through|walk me through|investigate|email|reply|respond|message|text|join|confirm|step in|follow up|get in touch)(?!\w)"
 )
 _FILLER = (
     r"(?:please|now|asap|right now|immediately|thanks|thx|hello|hi|hey|ok|okay|just|a|an|only|i said|"
