@@ -193,12 +193,12 @@ class HandoffSettings(BaseSettings):
 
     # --- answering only what the bot is sure of (handoff/answer_gate.py; chosen by `make tune`) ---
     intent_threshold: float = Field(
-        0.25, ge=0, le=1,
+        0.20, ge=0, le=1,
         description="Intent confidence below which a message becomes an NLU fallback (the bot asks to "
         "rephrase), whatever the intent.",
     )
     answer_threshold: float = Field(
-        0.60, ge=0, le=1,
+        0.55, ge=0, le=1,
         description="Confidence of the chosen FAQ answer (rasa_bot/answer_choice.py) below which the "
         "message becomes an NLU fallback instead of being answered.",
     )

@@ -65,13 +65,17 @@ TARGETS: dict[str, Target] = {
 # margin, so their floors are gone. Answered-right 0.984 / 0.981 / 0.981 meets its target on every seed, but
 # not with the margin: floor raised from 0.92 to 0.95. Near-misses 0.032 / 0.016 / 0.032: ceiling lowered
 # from 0.10 to 0.06. Questions about products we do not have (our own target) 0.923 / 0.846 / 0.872: floor 0.81.
+# Stop 30 (2026-12-01): calm cases in the training data (data/calm_cases.yml), re-tuned to intent 0.20 /
+# answer 0.55 / closeness 0.60. Seeds 7 / 11 / 23: near-misses 0.016 on each (the target now holds, not
+# with the margin): ceiling lowered from 0.06 to 0.05. Answered-right 0.987 / 0.978 / 0.979 and products
+# we do not have 0.885 / 0.833 / 0.897 keep their floors.
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
 # margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
     "answered_accuracy": Target(0.95),
     "unknown_product_share": Target(0.81),
-    "near_miss_handoff_share": Target(0.06, at_most=True),
+    "near_miss_handoff_share": Target(0.05, at_most=True),
 }
 
 
