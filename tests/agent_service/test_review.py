@@ -31,9 +31,11 @@ TOPICS = {
                "bitcoin accepted as payment?", "pay my bill with bitcoin please"],
     "fees": ["why was I charged a late fee", "what is this late fee on my bill", "late fee charged again?",
              "how much is the late fee", "what happens with late fees"],
-    "xss": ["<img src=x onerror=alert(1)> where is my order", "<img src=x onerror=alert(1)> status of my order",
-            "<img src=x onerror=alert(1)> has my order shipped", "<img src=x onerror=alert(1)> track my order",
-            "<img src=x onerror=alert(1)> where is my order now"],
+    "xss": ["<img src=x onerror=alert(1)> where is my order, has it shipped yet",
+            "<img src=x onerror=alert(1)> what is the status of my order",
+            "<img src=x onerror=alert(1)> has my order been shipped yet",
+            "<img src=x onerror=alert(1)> can you track my order for me",
+            "<img src=x onerror=alert(1)> where is my order right now"],
 }
 TOP_INTENT = {"crypto": "nlu_fallback", "fees": "faq", "xss": "check_order_status"}
 
