@@ -7,7 +7,7 @@ they raise an alarm when nothing drifted. docs/drift_bench.md describes scenario
              saves its outputs to bench/results/drift_recording_<scenario>.json
     replay   samples drift runs and no-drift runs from the recording per seed, feeds the drift
              monitor and the review queue's clustering, and writes bench/results/drift.md and .json
-    bound    prints the fewest turns any fallback- or handoff-rate detector can need on average to
+    bound    prints about how many turns the best fallback- or handoff-rate detector needs on average to
              notice the scenario's drift within its false-alarm budget (bench/drift_bound.py)
     retrain  accepts the proposals of one seed's run as labelled, retrains a model into a
              temporary path, records the new topic with it and reports what the bot does now
@@ -110,10 +110,10 @@ def command_bound(args: argparse.Namespace, scenario: Scenario) -> None:
     recording = load_recording(scenario, recording_path(scenario))
     per_false_alarm = args.no_drift_turns
     rows = [[bound.observed, _share_or_dash(bound.before), _share_or_dash(bound.after), f"{bound.divergence:.4f}",
-             f"{bound.fewest_turns:.0f}"] for bound in rate_bounds(scenario, recording, per_false_alarm)]
-    print(f"scenario {scenario.name}: the fewest turns after the drift point that any rate detector with at most one "
-          f"false alarm per {per_false_alarm:,} turns needs on average (ln {per_false_alarm:,} / KL)")
-    print_table(["what it observes", "rate before", "after", "KL nats/turn", "fewest turns"], rows)
+             f"{bound.turns_on_average:.0f}"] for bound in rate_bounds(scenario, recording, per_false_alarm)]
+    print(f"scenario {scenario.name}: about how many turns after the drift point the best rate detector with one "
+          f"false alarm per {per_false_alarm:,} turns needs on average (ln {per_false_alarm:,} / KL, asymptotic)")
+    print_table(["what it observes", "rate before", "after", "KL nats/turn", "turns on average"], rows)
 
 
 def _share_or_dash(share: float | None) -> str:

@@ -1,14 +1,14 @@
-"""The fewest turns any detector of the fallback or handoff rate can need, on average, to notice a
-scenario's drift within a false-alarm budget: an information bound to read the rate alarm's delays
+"""About how many turns the best detector of the fallback or handoff rate needs, on average, to notice a
+scenario's drift within a false-alarm budget: the information limit to read the rate alarm's delays
 against.
 
 A sequential test that raises at most one false alarm per N turns needs, as N grows, about
 ln(N) / KL turns after a change on average, KL being the Kullback-Leibler divergence (nats per turn)
 of what it observes after the change from what it observed before (Lorden, 1971). Page's CUSUM test,
-which handoff/drift/rate_rise.py implements, reaches that bound when it is told the size of the rise;
-no test does better, whatever its settings. The two distributions come from the scenario and its
-recording: each phase's shares of message sources, each message's recorded outcome, and the
-escalations that follow stale-topic turns (turns of their own).
+which handoff/drift/rate_rise.py implements, reaches it when it is told the size of the rise, and no
+test does better as N grows; at a finite N the figure is an approximation, not a hard floor. The two
+distributions come from the scenario and its recording: each phase's shares of message sources, each
+message's recorded outcome, and the escalations that follow stale-topic turns (turns of their own).
 
 Not a script; bench/drift.py imports it for its `bound` command.
 """
@@ -37,10 +37,10 @@ OUTCOMES: dict[str, Outcome] = {
 @dataclass(frozen=True)
 class RateBound:
     observed: str
-    before: float | None   # the share of turns with a "yes" before the drift (None: not a yes/no)
-    after: float | None    # ... and after it
-    divergence: float      # KL(after || before), nats per turn
-    fewest_turns: float    # ln(turns per false alarm) / divergence (inf: the drift does not change it)
+    before: float | None    # the share of turns with a "yes" before the drift (None: not a yes/no)
+    after: float | None     # ... and after it
+    divergence: float       # KL(after || before), nats per turn
+    turns_on_average: float  # ln(turns per false alarm) / divergence (inf: the drift does not change it)
 
 
 def outcome_shares(scenario: Scenario, recording: Recording, phase: str, outcome: Outcome) -> dict[Hashable, float]:

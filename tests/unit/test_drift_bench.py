@@ -208,9 +208,9 @@ def test_the_rate_bound_weighs_each_phase_by_its_shares_with_escalations_as_turn
     kl = q * math.log(q / p) + (1 - q) * math.log((1 - q) / (1 - p))
     bounds = {bound.observed: bound for bound in rate_bounds(scenario, recording, 20_000)}
     assert bounds["handoff (yes/no)"].divergence == pytest.approx(kl)
-    assert bounds["handoff (yes/no)"].fewest_turns == pytest.approx(math.log(20_000) / kl)
+    assert bounds["handoff (yes/no)"].turns_on_average == pytest.approx(math.log(20_000) / kl)
     # Nothing fell back before the drift: one fallback after it is proof enough, so no turns are needed.
-    assert bounds["fallback (yes/no)"].before == 0.0 and bounds["fallback (yes/no)"].fewest_turns == 0.0
+    assert bounds["fallback (yes/no)"].before == 0.0 and bounds["fallback (yes/no)"].turns_on_average == 0.0
     assert divergence(before, before) == 0.0
 
 
