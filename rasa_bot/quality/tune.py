@@ -23,6 +23,7 @@ from handoff.answer_gate import (
     FALLBACK_INTENT,
     SOURCE_DETAILS,
     SOURCE_JUDGEMENT_CUE,
+    SOURCE_PERSON_REQUEST,
     MessageReading,
     SelectedAnswer,
     decide_answer,
@@ -34,6 +35,8 @@ from rasa_bot.quality.metrics import MARGIN, RETRIEVAL_INTENT, Figure, QualityMe
 GRID = [round(step * 0.05, 2) for step in range(20)]
 # Closeness of a question to its answer's nearest training example: taught questions sit above 0.5.
 CLOSENESS_GRID = [0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75]
+
+HANDED_OFF_RULES = (SOURCE_JUDGEMENT_CUE, SOURCE_PERSON_REQUEST)  # rules whose decision the handoff policy hands off
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,8 +88,10 @@ def _decided_again(outcome: Outcome, reading: MessageReading, settings: HandoffS
                              details_only=outcome.decision.source == SOURCE_DETAILS, reading=reading)
     if decision.intent == FALLBACK_INTENT:
         return dataclasses.replace(outcome, action=REPHRASE_ACTION, intent=FALLBACK_INTENT, decision=decision)
-    if decision.source == SOURCE_JUDGEMENT_CUE and outcome.decision.source != SOURCE_JUDGEMENT_CUE:
-        # A cue the open gates never reached: the handoff policy hands a judgement intent off.
+    if decision.source in HANDED_OFF_RULES and outcome.decision.source != decision.source:
+        # A rule the recorded run did not decide by (a judgement cue the open gates never reached, or a person
+        # request the rules read now and did not when the outcomes were recorded): the handoff policy hands
+        # the message off.
         return dataclasses.replace(outcome, action=settings.handoff_action, intent=decision.intent, decision=decision)
     return outcome
 

@@ -72,6 +72,15 @@ def test_a_judgement_case_the_classifier_was_unsure_of_reaches_its_cue_as_in_the
     assert no_cue.action == REPHRASE_ACTION
 
 
+def test_a_person_request_the_rules_read_now_is_handed_off_though_recorded_as_answered() -> None:
+    # Recorded before the rules read "go through ... with me" as asking for a person: the FAQ was answered.
+    recorded = outcome("my bill confuses me, can a staff member go through the charges with me", "request_human",
+                       "faq", 0.9, answer_confidence=0.8)
+    [replayed] = replay([recorded], 0.2, 0.5, 0.0, SETTINGS)
+    assert (replayed.action, replayed.intent, replayed.decision.source) == (
+        SETTINGS.handoff_action, "request_human", SOURCE_PERSON_REQUEST)
+
+
 def test_each_figure_is_taken_at_its_worst_over_the_trainings() -> None:
     lucky = [point(0.5, 0.3, answered_share=0.90, near_miss_handoff_share=0.05)]
     unlucky = [point(0.5, 0.3, answered_share=0.80, near_miss_handoff_share=0.02)]
