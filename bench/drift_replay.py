@@ -156,6 +156,8 @@ class ProposalQuality:
     new_topic_coverage: float | None       # share of the new topic's distinct messages sent that it holds
     handed_off_proposed: float | None      # share of distinct handed-off messages in some proposal
     proposed_labelled_right: float | None  # of those, the share whose proposal has their true label
+    fallbacks_labelled_right: float | None = None  # of distinct fallbacks (not handed off) in a labelled
+    # proposal, the share whose label is their truth (reported; the issue sets no target)
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -171,9 +173,13 @@ def proposal_quality(result: RunResult, stream: Stream) -> ProposalQuality:
     label_of = {text: proposal.label for proposal in result.proposals for text in proposal.texts}
     handed_off = {turn.message.text for turn in result.queued if turn.output.handed_off}
     proposed = [text for text in handed_off if text in label_of]
+    fallbacks = {turn.message.text for turn in result.queued if not turn.output.handed_off}
+    labelled_fallbacks = [text for text in fallbacks if label_of.get(text) is not None]
     return ProposalQuality(
         new_topic_purity=_share(len(in_cluster), len(cluster.texts)) if cluster else None,
         new_topic_coverage=_share(len(set(in_cluster)), len(new_topic_sent)),
         handed_off_proposed=_share(len(proposed), len(handed_off)),
         proposed_labelled_right=_share(sum(1 for text in proposed if label_of[text] == truth[text]), len(proposed)),
+        fallbacks_labelled_right=_share(sum(1 for text in labelled_fallbacks if label_of[text] == truth[text]),
+                                        len(labelled_fallbacks)),
     )

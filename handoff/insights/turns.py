@@ -46,6 +46,16 @@ class TurnRules:
     handoff_action: str
 
 
+def ranking_with_answer(ranking: Iterable[Mapping[str, Any]], decision: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The intent ranking, the retrieval intent's entry carrying the answer the answer gate chose for it
+    (`"answer": "faq/fees"`, also when it then fell back), so the review queue can tell which FAQ topic
+    the bot read, not only that it read `faq`."""
+    answer = decision.get("answer") if decision is not None else None
+    retrieval_intent = str(answer).split("/", 1)[0] if answer else None
+    return [{**entry, "answer": answer} if retrieval_intent and entry.get("name") == retrieval_intent else dict(entry)
+            for entry in ranking]
+
+
 def turn_row(turn: OpenTurn, rules: TurnRules) -> dict[str, Any]:
     """The `turns` row of a finished turn (its handoff trigger, if any, is filled in by the writer)."""
     user = turn.user
@@ -67,7 +77,7 @@ def turn_row(turn: OpenTurn, rules: TurnRules) -> dict[str, Any]:
         "intent": name,
         "confidence": None if confidence is None else float(confidence),
         "confidence_source": source,
-        "top_intents": list(user.get("intent_ranking") or []),
+        "top_intents": ranking_with_answer(user.get("intent_ranking") or [], decision),
         "answer": ",".join(names)[:255] or None,
         "answer_version": ",".join(versions)[:64] or None,
         "fallback": name in rules.fallback_intents or any(action in FALLBACK_ACTIONS for action in turn.actions),

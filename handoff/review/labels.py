@@ -2,7 +2,8 @@
 
 A message's closeness to a label is the mean cosine similarity of its TF-IDF vector to the label's
 `NEIGHBOURS` nearest training examples. The nearest label is proposed only when the bot's own
-classifier ranked that label's intent first too (two different readings agree), and it is near
+classifier ranked that label's intent first too, and for an FAQ topic chose that topic's answer when
+the turn recorded its choice (two different readings agree), and it is near
 enough and clearly nearer than the runner-up; a message near nothing known is a candidate for a new
 topic; anything else is left out: a wrong label would teach the bot wrong. The same tests apply to
 the centroid of a cluster of messages (handoff.review.clusters). The thresholds were
@@ -60,11 +61,13 @@ def _top_mean(similarities: np.ndarray) -> np.ndarray:
 
 
 def bot_intent(top_intents: Sequence[dict]) -> str | None:
-    """The intent the bot's classifier ranked first (a fallback counts for the intent below it)."""
+    """What the bot's classifier ranked first (a fallback counts for the intent below it): the intent, or
+    for a retrieval intent the answer the bot chose, "faq/fees", when the turn recorded it."""
     for entry in top_intents:
         name = entry.get("name")
         if name and name not in IGNORED_RANKING:
-            return str(name)
+            answer = entry.get("answer")
+            return str(answer) if answer and str(answer).split("/", 1)[0] == name else str(name)
     return None
 
 
@@ -74,8 +77,13 @@ def decide(nearest: Nearest, bot_ranked_first: str | None) -> str | None:
 
 
 def agrees(label: str, bot_ranked_first: str | None) -> bool:
-    """Whether the bot ranked the label's intent first ("faq" for "faq/fees")."""
-    return bot_ranked_first is not None and label.split("/", 1)[0] == bot_ranked_first
+    """Whether the bot ranked the label first: the same FAQ topic when the bot's choice of answer is known
+    ("faq/fees"), else the label's intent ("faq" for "faq/fees")."""
+    if bot_ranked_first is None:
+        return False
+    if "/" in bot_ranked_first:
+        return label == bot_ranked_first
+    return label.split("/", 1)[0] == bot_ranked_first
 
 
 def is_unknown(nearest: Nearest) -> bool:

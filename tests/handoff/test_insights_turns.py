@@ -69,7 +69,9 @@ def test_an_faq_answer_turn_takes_the_response_selectors_confidence() -> None:
     assert (row["intent"], row["confidence"], row["confidence_source"]) == ("faq", 0.81, "response")
     assert (row["channel"], row["model_id"]) == ("socketio", "m-123")
     assert row["answer"] == "utter_faq/fees" and row["answer_version"] == text_version("No fees if you pay on time.")
-    assert row["top_intents"][0] == {"name": "faq", "confidence": 0.97}
+    # The FAQ entry carries the answer the gate chose, for the review queue; the others are as ranked.
+    assert row["top_intents"][0] == {"name": "faq", "confidence": 0.97, "answer": "faq/fees"}
+    assert row["top_intents"][1] == {"name": "other0", "confidence": 0.01}
     assert row["fallback"] is False and row["handoff_trigger"] is None
     assert row["at"].year == 2023
 
@@ -83,6 +85,7 @@ def test_a_fallback_turn_and_a_handoff_turn() -> None:
         bot("Connecting you", "utter_handoff_request_human"), bot("You are number 1", "utter_handoff_queued"),
         action("action_listen"))
     assert fallback["fallback"] is True and fallback["confidence"] == 0.3
+    assert "answer" not in fallback["top_intents"][0]  # no answer was chosen
     assert handoff["fallback"] is False and handoff["handoff_trigger"] == "action_handoff"
     assert handoff["confidence_source"] == "intent" and handoff["confidence"] == 1.0
     assert handoff["answer"] == "utter_handoff_request_human,utter_handoff_queued"

@@ -15,11 +15,14 @@ from rasa_bot.settings import PROJECT_ROOT
 HELD_OUT_MESSAGE = "is there some way to get my instalments spread over a longer period"  # made up for the tests
 
 
-def message(text: str, bot_ranked_first: str, reason: str = "handoff", conversation: str = "c1") -> Utterance:
-    """A captured message whose bot ranking put `bot_ranked_first` first (after the fallback)."""
+def message(text: str, bot_ranked_first: str, reason: str = "handoff", conversation: str = "c1",
+            answer: str | None = None) -> Utterance:
+    """A captured message whose bot ranking put `bot_ranked_first` first (after the fallback), with the
+    FAQ answer the bot chose for it when `answer` is given."""
+    chosen = {"answer": answer} if answer else {}
     return Utterance(text=text, conversation_id=conversation, at=datetime(2026, 11, 1, 12),
                      top_intents=[{"name": "nlu_fallback", "confidence": 0.5},
-                                  {"name": bot_ranked_first, "confidence": 0.4}], reason=reason)
+                                  {"name": bot_ranked_first, "confidence": 0.4, **chosen}], reason=reason)
 
 
 @pytest.fixture(scope="session")

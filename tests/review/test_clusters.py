@@ -54,6 +54,14 @@ def test_a_judgement_case_and_an_faq_topic_get_their_labels(known: dict[str, lis
         ("dispute_charge", "you charged me twice for <order>"), ("faq/late_fees", "how much is the fee if i pay late")}
 
 
+def test_an_faq_topic_is_proposed_only_when_the_bot_chose_its_answer_if_it_recorded_one(
+        known: dict[str, list[str]]) -> None:
+    text = "how much is the fee if i pay late"  # nearest training examples: faq/late_fees
+    assert [p.label for p in propose([message(text, "faq", "fallback", answer="faq/late_fees")], known)] == [
+        "faq/late_fees"]
+    assert propose([message(text, "faq", "fallback", answer="faq/app_login")], known) == []
+
+
 def test_a_label_the_bot_ranked_otherwise_is_not_proposed(known: dict[str, list[str]]) -> None:
     """The nearest examples say request_human, the bot's ranking says faq: unsure, so left out."""
     assert propose([message("i want to speak to a real person", "faq")], known) == []

@@ -244,6 +244,8 @@ def test_purity_coverage_and_labelling_of_the_proposals(tmp_path: Path) -> None:
     # (new topic: right) and the escalation (in "complaint", truth request_human: wrong).
     assert quality.handed_off_proposed == 1.0
     assert quality.proposed_labelled_right == pytest.approx(1 / 3)
+    # The fallback "how do tiers work" (new topic) sits in the "complaint" proposal: labelled wrong.
+    assert quality.fallbacks_labelled_right == 0.0
 
 
 def test_a_no_drift_run_counts_every_alarm_and_clusters_nothing(tmp_path: Path) -> None:
@@ -268,3 +270,5 @@ def test_the_summary_takes_median_and_worst_and_a_missed_detection_fails() -> No
     missed = summarise([*results, SeedResult(4, {"stale_answer": None}, good, 0, 20_000, 0)])
     assert missed["delays"]["stale_answer"]["worst"] is None and not missed["delays"]["stale_answer"]["pass"]
     assert missed["quality"]["new_topic_purity"]["pass"]
+    assert summary["quality"]["fallbacks_labelled_right"] == {"median": None, "worst": None, "target": None,
+                                                             "pass": True}  # reported only, none measured
