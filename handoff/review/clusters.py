@@ -30,7 +30,7 @@ from handoff.review.labels import (
     LabelIndex,
     agrees,
     belongs_to_known,
-    bot_intent,
+    bot_label,
     decide,
     is_clear,
     is_unknown,
@@ -84,16 +84,17 @@ def propose(utterances: Sequence[Utterance], known_examples: Mapping[str, Sequen
     groups: dict[str | None, list[int]] = defaultdict(list)
     undecided = []
     nearest = index.nearest(vectors)
-    for i, (near, utterance) in enumerate(zip(nearest, unique, strict=True)):
-        label = decide(near, bot_intent(utterance.top_intents))
+    bot_labels = [bot_label(utterance.top_intents) for utterance in unique]
+    for i, (near, bot_ranked_first) in enumerate(zip(nearest, bot_labels, strict=True)):
+        label = decide(near, bot_ranked_first)
         if label is None:
             undecided.append(i)
         else:
             groups[label].append(i)
     proposals = [_proposal(label, members, unique, vectors) for label, members in groups.items()]
-    known_members = {i for i in undecided if belongs_to_known(nearest[i], bot_intent(unique[i].top_intents))}
+    known_members = {i for i in undecided if belongs_to_known(nearest[i], bot_labels[i])}
     for cluster in _clusters(undecided, vectors):
-        proposals.extend(_cluster_proposal(cluster, unique, vectors, index, known_members))
+        proposals.extend(_cluster_proposal(cluster, unique, vectors, index, known_members, bot_labels))
     return sorted(proposals, key=lambda proposal: (-len(proposal.examples), proposal.key))
 
 
@@ -121,7 +122,7 @@ def _clusters(members: list[int], vectors: spmatrix) -> list[list[int]]:
 
 
 def _cluster_proposal(cluster: list[int], unique: list[Utterance], vectors: spmatrix, index: LabelIndex,
-                      known_members: set[int]) -> list[Proposal]:
+                      known_members: set[int], bot_labels: list[str | None]) -> list[Proposal]:
     """A new topic of the members not in `known_members` when the cluster's centroid is near nothing
     known (and enough remain); more examples of the centroid's label (its agreeing members) when that
     label is clear and most members' bot rankings agree."""
@@ -130,7 +131,7 @@ def _cluster_proposal(cluster: list[int], unique: list[Utterance], vectors: spma
     if is_unknown(near):
         new = [i for i in cluster if i not in known_members]
         return [_proposal(None, new, unique, vectors)] if len(new) >= CLUSTER_MIN_MESSAGES else []
-    agreeing = [i for i in cluster if agrees(near.label, bot_intent(unique[i].top_intents))]
+    agreeing = [i for i in cluster if agrees(near.label, bot_labels[i])]
     if is_clear(near) and len(agreeing) > AGREEING_SHARE * len(cluster):
         return [_proposal(near.label, agreeing, unique, vectors)]
     return []

@@ -60,14 +60,14 @@ def _top_mean(similarities: np.ndarray) -> np.ndarray:
     return np.sort(similarities, axis=1)[:, -count:].mean(axis=1)
 
 
-def bot_intent(top_intents: Sequence[dict]) -> str | None:
+def bot_label(top_intents: Sequence[dict]) -> str | None:
     """What the bot's classifier ranked first (a fallback counts for the intent below it): the intent, or
-    for a retrieval intent the answer the bot chose, "faq/fees", when the turn recorded it."""
+    for a retrieval intent the answer the bot chose, "faq/fees", when the turn recorded it (the capture
+    puts it on that intent's entry only: handoff.insights.turns.ranking_with_answer)."""
     for entry in top_intents:
         name = entry.get("name")
         if name and name not in IGNORED_RANKING:
-            answer = entry.get("answer")
-            return str(answer) if answer and str(answer).split("/", 1)[0] == name else str(name)
+            return str(entry.get("answer") or name)
     return None
 
 
