@@ -11,8 +11,11 @@ itself, the only labelled data they may be tuned on (the held-out sets under tes
    count as near nothing known (new-topic recall) against the share of examples of known labels that
    would count so too (false new-topic rate, leave one out). Then, per DBSCAN setting, the left-out
    label's far-off examples are clustered with every other label's far-off examples (all nearer than
-   `NEW_TOPIC_SIMILARITY` to every label they may see): the median, over labels, of the share of the
-   left-out label in its best cluster (of all its examples) and of that cluster's purity.
+   `NEW_TOPIC_SIMILARITY` to every label they may see), on the vectors `propose` clusters (character
+   n-grams, or with the word TF-IDF) and with or without the messages DBSCAN leaves alone joining the
+   cluster they are nearest when it is nearer than every label they may see: the median, over labels,
+   of the share of the left-out label in its best cluster (of all its examples) and of that cluster's
+   purity.
 3. New-topic members: for each cut-off of `KNOWN_MEMBER_SIMILARITY`, the share of a left-out label's
    examples at least that near some other label (a new topic's messages a cluster would lose, if the
    bot ranked that label first too), of those the share lost whatever the bot ranked (that label is
@@ -29,7 +32,7 @@ from scipy.sparse import spmatrix
 from sklearn.cluster import DBSCAN
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from handoff.review.clusters import NGRAMS, load_known_examples
+from handoff.review.clusters import NGRAMS, clustering_vectors, load_known_examples, with_nearest_loose
 from handoff.review.labels import LABEL_MARGIN, LABEL_SIMILARITY, NEIGHBOURS, NEW_TOPIC_SIMILARITY
 from handoff.review.scrub import scrub
 from rasa_bot.settings import PROJECT_ROOT
@@ -96,28 +99,38 @@ def main() -> None:
               f"{right[kept_out].mean() if kept_out.any() else float('nan'):29.3f}")
 
     print(f"\nnew-topic clusters (messages nearer than {NEW_TOPIC_SIMILARITY} to every label they may see):")
-    print("eps   min_samples  median share  median purity")
+    print("eps   min_samples  words  loose join  median share  median purity")
+    with_words = clustering_vectors(vectors, texts, texts)
     for eps, min_samples in DBSCAN_SETTINGS:
-        share, purity = new_topic_clusters(vectors, labels, names, scores, best, eps, min_samples)
-        print(f"{eps:4.2f}  {min_samples:11d}  {share:12.2f}  {purity:13.2f}")
+        for words, clustered in ((False, vectors), (True, with_words)):
+            for loose_join in (False, True):
+                share, purity = new_topic_clusters(clustered, vectors, labels, names, scores, best, eps, min_samples,
+                                                   loose_join)
+                print(f"{eps:4.2f}  {min_samples:11d}  {'yes' if words else 'no':>5}  {'yes' if loose_join else 'no':>10}"
+                      f"  {share:12.2f}  {purity:13.2f}")
 
 
-def new_topic_clusters(vectors: spmatrix, labels: np.ndarray, names: list[str], scores: np.ndarray,
-                       best: np.ndarray, eps: float, min_samples: int) -> tuple[float, float]:
-    """Median over left-out labels of (its share in its best cluster, that cluster's purity)."""
+def new_topic_clusters(clustered: spmatrix, vectors: spmatrix, labels: np.ndarray, names: list[str],
+                       scores: np.ndarray, best: np.ndarray, eps: float, min_samples: int,
+                       loose_join: bool) -> tuple[float, float]:
+    """Median over left-out labels of (its share in its best cluster, that cluster's purity): DBSCAN on
+    `clustered`, loose messages joining by `vectors` (the character n-grams labels are compared in)."""
     shares, purities = [], []
     for index, name in enumerate(names):
         inside = labels == name
         others = [i for i in range(len(names)) if i != index]
-        far = np.where((inside & (scores[:, others].max(axis=1) < NEW_TOPIC_SIMILARITY))
-                       | (~inside & (best < NEW_TOPIC_SIMILARITY)))[0]
-        found = DBSCAN(eps=eps, min_samples=min_samples, metric="cosine").fit_predict(vectors[far])
+        seen_best = np.where(inside, scores[:, others].max(axis=1), best)
+        far = np.where(seen_best < NEW_TOPIC_SIMILARITY)[0]
+        found = DBSCAN(eps=eps, min_samples=min_samples, metric="cosine").fit_predict(clustered[far])
+        groups = [list(far[found == cluster]) for cluster in sorted(set(found) - {-1})]
+        if loose_join:
+            loose = list(far[found == -1])
+            groups = with_nearest_loose(groups, loose, vectors, list(seen_best[loose]))
         share, purity = 0.0, 0.0
-        for cluster in set(found) - {-1}:
-            members = labels[far][found == cluster]
-            ours = int((members == name).sum())
+        for group in groups:
+            ours = int((labels[group] == name).sum())
             if ours / inside.sum() > share:
-                share, purity = ours / inside.sum(), ours / len(members)
+                share, purity = ours / inside.sum(), ours / len(group)
         shares.append(share)
         purities.append(purity)
     return float(np.median(shares)), float(np.median(purities))

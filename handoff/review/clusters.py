@@ -5,11 +5,15 @@ n-grams (within words, so typos and word endings still match). A message whose n
 is clear and agrees with the bot's own ranking is labelled on its own (handoff.review.labels); the
 messages of one label make one proposal. The other messages are clustered with DBSCAN on cosine
 distance, among themselves only (with the known material in, DBSCAN chains neighbouring intents
-into one blob). A dense cluster whose centroid is near nothing known is a new topic, made of the
-members that are not themselves near a label the bot ranked first too, or clearly near one whatever
-the bot ranked (those stay unproposed), if enough remain; one whose centroid is clearly near a label
-that most of its members' bot rankings agree with gives those members as more examples of that
-label. Anything unsure stays unproposed.
+into one blob), on the character n-grams stacked with word TF-IDF: a new topic's own words
+("points", "cashback") hold its messages together more than shared letters do. A dense cluster
+whose centroid is near nothing known is a new topic, made of the members that are not themselves
+near a label the bot ranked first too, or clearly near one whatever the bot ranked (those stay
+unproposed), if enough remain; one whose centroid is clearly near a label that most of its members'
+bot rankings agree with gives those members as more examples of that label. A message DBSCAN left
+alone (no dense neighbourhood) then joins the new topic it is nearest, when that topic is nearer
+than every known label: a new topic counts as one more label there. Anything unsure stays
+unproposed.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix, spmatrix
+from scipy.sparse import csr_matrix, hstack, spmatrix
 from sklearn.cluster import DBSCAN
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
@@ -44,6 +48,7 @@ NGRAMS = (2, 4)  # character n-gram lengths
 CLUSTER_DISTANCE = 0.65  # DBSCAN's eps: cosine distance within which two messages are neighbours
 CLUSTER_MIN_SAMPLES = 3  # DBSCAN's min_samples: a dense core needs this many messages (itself included)
 CLUSTER_MIN_MESSAGES = 5  # distinct messages a cluster needs to be proposed
+WORD_WEIGHT = 1.0  # weight of the word TF-IDF beside the character n-grams in the vectors DBSCAN clusters
 AGREEING_SHARE = 0.5  # a cluster is more of its centroid's label when more than this share of its bot rankings agree
 
 
@@ -91,10 +96,21 @@ def propose(utterances: Sequence[Utterance], known_examples: Mapping[str, Sequen
             undecided.append(i)
         else:
             groups[label].append(i)
-    proposals = [_proposal(label, members, unique, vectors) for label, members in groups.items()]
     known_members = {i for i in undecided if belongs_to_known(nearest[i], bot_labels[i])}
-    for cluster in _clusters(undecided, vectors):
-        proposals.extend(_cluster_proposal(cluster, unique, vectors, index, known_members, bot_labels))
+    texts = [u.text for u in unique]
+    clusters = dense_clusters(undecided, clustering_vectors(vectors, [*known_texts, *texts], texts))
+    proposals = [_proposal(label, members, unique, vectors) for label, members in groups.items()]
+    new_topics = []
+    for cluster in clusters:
+        label, members = _cluster_label(cluster, vectors, index, known_members, bot_labels)
+        if label is None and len(members) >= CLUSTER_MIN_MESSAGES:
+            new_topics.append(members)
+        elif label is not None and members:
+            proposals.append(_proposal(label, members, unique, vectors))
+    clustered = {i for cluster in clusters for i in cluster}
+    loose = [i for i in undecided if i not in clustered and i not in known_members]
+    new_topics = with_nearest_loose(new_topics, loose, vectors, [nearest[i].similarity for i in loose])
+    proposals.extend(_proposal(None, members, unique, vectors) for members in new_topics)
     return sorted(proposals, key=lambda proposal: (-len(proposal.examples), proposal.key))
 
 
@@ -108,12 +124,20 @@ def _deduplicated(utterances: Sequence[Utterance]) -> list[Utterance]:
     return list(seen.values())
 
 
-def _clusters(members: list[int], vectors: spmatrix) -> list[list[int]]:
-    """DBSCAN's dense clusters among `members`, those big enough."""
+def clustering_vectors(char_vectors: spmatrix, fit_texts: Sequence[str], texts: Sequence[str]) -> csr_matrix:
+    """`char_vectors` (of `texts`) stacked with the texts' word TF-IDF (weights fitted on `fit_texts`,
+    English stop words left out) weighted `WORD_WEIGHT`, each row L2-normalised."""
+    words = TfidfVectorizer(analyzer="word", stop_words="english", sublinear_tf=True).fit(fit_texts)
+    word_vectors = words.transform(texts)
+    return csr_matrix(normalize(hstack([char_vectors, WORD_WEIGHT * word_vectors]).tocsr()))
+
+
+def dense_clusters(members: Sequence[int], vectors: spmatrix) -> list[list[int]]:
+    """DBSCAN's dense clusters among `members` (rows of `vectors`), those big enough."""
     if len(members) < CLUSTER_MIN_MESSAGES:
         return []
     found = DBSCAN(eps=CLUSTER_DISTANCE, min_samples=CLUSTER_MIN_SAMPLES, metric="cosine").fit_predict(
-        vectors[members])
+        vectors[list(members)])
     clusters: dict[int, list[int]] = defaultdict(list)
     for index, cluster in zip(members, found, strict=True):
         if cluster >= 0:  # -1: DBSCAN's noise
@@ -121,20 +145,35 @@ def _clusters(members: list[int], vectors: spmatrix) -> list[list[int]]:
     return [cluster for cluster in clusters.values() if len(cluster) >= CLUSTER_MIN_MESSAGES]
 
 
-def _cluster_proposal(cluster: list[int], unique: list[Utterance], vectors: spmatrix, index: LabelIndex,
-                      known_members: set[int], bot_labels: list[str | None]) -> list[Proposal]:
-    """A new topic of the members not in `known_members` when the cluster's centroid is near nothing
-    known (and enough remain); more examples of the centroid's label (its agreeing members) when that
-    label is clear and most members' bot rankings agree."""
+def with_nearest_loose(new_topics: list[list[int]], loose: Sequence[int], vectors: spmatrix,
+                       nearest_known: Sequence[float]) -> list[list[int]]:
+    """`new_topics` (lists of rows of `vectors`), each grown by the `loose` rows nearer to it than to any
+    other new topic and than to every known label (`nearest_known`, each loose row's nearest label's
+    closeness): the same closeness as a label's, the mean of the nearest members' similarities."""
+    if not new_topics or not loose:
+        return new_topics
+    names = [str(topic) for topic, members in enumerate(new_topics) for _ in members]
+    topic_index = LabelIndex(names, vectors[[i for members in new_topics for i in members]])
+    grown = [list(members) for members in new_topics]
+    for row, near, known in zip(loose, topic_index.nearest(vectors[list(loose)]), nearest_known, strict=True):
+        if near.similarity > known:
+            grown[int(near.label)].append(row)
+    return grown
+
+
+def _cluster_label(cluster: list[int], vectors: spmatrix, index: LabelIndex, known_members: set[int],
+                   bot_labels: list[str | None]) -> tuple[str | None, list[int]]:
+    """(None, its members not in `known_members`) when the cluster's centroid is near nothing known (a
+    new topic); (the centroid's label, its agreeing members) when that label is clear and most members'
+    bot rankings agree; else no members."""
     centroid = csr_matrix(normalize(np.asarray(vectors[cluster].mean(axis=0))))
     [near] = index.nearest(centroid)
     if is_unknown(near):
-        new = [i for i in cluster if i not in known_members]
-        return [_proposal(None, new, unique, vectors)] if len(new) >= CLUSTER_MIN_MESSAGES else []
+        return None, [i for i in cluster if i not in known_members]
     agreeing = [i for i in cluster if agrees(near.label, bot_labels[i])]
     if is_clear(near) and len(agreeing) > AGREEING_SHARE * len(cluster):
-        return [_proposal(near.label, agreeing, unique, vectors)]
-    return []
+        return near.label, agreeing
+    return near.label, []
 
 
 def _proposal(label: str | None, members: list[int], unique: list[Utterance], vectors: spmatrix) -> Proposal:

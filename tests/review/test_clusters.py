@@ -3,10 +3,13 @@ nothing when unsure."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy.sparse import csr_matrix
+from sklearn.preprocessing import normalize
 
-from handoff.review import labels
-from handoff.review.clusters import load_known_examples, proposal_key, propose
+from handoff.review import clusters, labels
+from handoff.review.clusters import load_known_examples, proposal_key, propose, with_nearest_loose
 from handoff.review.utterances import Utterance
 from rasa_bot.settings import PROJECT_ROOT
 from tests.review.conftest import message
@@ -75,6 +78,30 @@ def test_a_dense_group_near_nothing_known_is_a_new_topic(known: dict[str, list[s
     [topic] = [p for p in proposals if p.label is None]
     assert {u.text for u in topic.examples} == set(NEW_TOPIC)
     assert all(u.text != "asdfgh" for p in proposals for u in p.examples)
+
+
+def test_a_message_with_no_dense_neighbourhood_joins_the_new_topic_it_is_nearest(
+        known: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """"dogecoin maybe?" shares little with any one bitcoin question, so DBSCAN leaves it alone; it is
+    still nearer to the bitcoin questions than to any training example, so it joins their topic."""
+    messages = [*(message(text, "nlu_fallback", "fallback", f"c{i}") for i, text in enumerate(NEW_TOPIC)),
+                message("dogecoin maybe?", "nlu_fallback", "fallback", "d")]
+    assert new_topic_texts(messages, known) == {*NEW_TOPIC, "dogecoin maybe?"}
+    monkeypatch.setattr(clusters, "with_nearest_loose", lambda new_topics, *_: new_topics)
+    assert new_topic_texts(messages, known) == set(NEW_TOPIC)
+
+
+def test_a_loose_message_joins_the_nearest_new_topic_only_when_no_known_label_is_nearer() -> None:
+    vectors = csr_matrix(normalize(np.array([
+        [1.0, 0.0, 0.0], [0.9, 0.1, 0.0],  # new topic 0
+        [0.0, 0.0, 1.0], [0.0, 0.1, 0.9],  # new topic 1
+        [0.8, 0.2, 0.0],                   # 4: near topic 0
+        [0.1, 0.0, 0.9],                   # 5: near topic 1, but a known label is nearer
+        [0.0, 1.0, 0.0],                   # 6: near neither
+    ])))
+    grown = with_nearest_loose([[0, 1], [2, 3]], [4, 5, 6], vectors, nearest_known=[0.5, 0.999, 0.2])
+    assert grown == [[0, 1, 4], [2, 3]]
+    assert with_nearest_loose([], [4], vectors, [0.0]) == []
 
 
 def test_too_few_messages_near_nothing_known_make_no_topic(known: dict[str, list[str]]) -> None:
