@@ -82,9 +82,10 @@ def propose(utterances: Sequence[Utterance], known_examples: Mapping[str, Sequen
         return []
     labels = [label for label, texts in known_examples.items() for _ in texts]
     known_texts = [scrub(text) for texts in known_examples.values() for text in texts]
+    texts = [u.text for u in unique]
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True)
-    vectorizer.fit([*known_texts, *(u.text for u in unique)])
-    vectors = vectorizer.transform([u.text for u in unique])
+    vectorizer.fit([*known_texts, *texts])
+    vectors = vectorizer.transform(texts)
     index = LabelIndex(labels, vectorizer.transform(known_texts))
     groups: dict[str | None, list[int]] = defaultdict(list)
     undecided = []
@@ -97,7 +98,6 @@ def propose(utterances: Sequence[Utterance], known_examples: Mapping[str, Sequen
         else:
             groups[label].append(i)
     known_members = {i for i in undecided if belongs_to_known(nearest[i], bot_labels[i])}
-    texts = [u.text for u in unique]
     clusters = dense_clusters(undecided, clustering_vectors(vectors, [*known_texts, *texts], texts))
     proposals = [_proposal(label, members, unique, vectors) for label, members in groups.items()]
     new_topics = []
