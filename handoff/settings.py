@@ -101,7 +101,7 @@ class DriftSettings(BaseModel):
         0.3, gt=0, le=1, description="Share of the window's verdicts that must call the answer outdated or wrong.",
     )
     stale_pair_turns: int = Field(
-        40, ge=0,
+        70, ge=0,
         description="Two verdicts calling an answer version outdated (or its answer wrong), from different "
         "conversations at most this many turns apart, also raise a stale-answer alarm (0: never); agents' "
         "random slips rarely name the same version so close together.",

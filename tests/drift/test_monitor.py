@@ -61,7 +61,7 @@ def test_three_outdated_verdicts_about_one_answer_version_are_a_stale_answer() -
 
 
 def test_outdated_verdicts_further_apart_than_the_horizon_are_no_stale_answer() -> None:
-    monitor = DriftMonitor(DriftSettings(stale_horizon_turns=100))
+    monitor = DriftMonitor(DriftSettings(stale_horizon_turns=100, stale_pair_turns=0))  # the count alone
     alarms = []
     for n in range(3):  # an agent's slip about this answer every 60 turns: never 3 within 100 turns
         alarms += [alarm for index in range(60) for alarm in monitor.observe_turn(turn(60 * n + index, False))]
