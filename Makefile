@@ -9,7 +9,7 @@ MODEL := models/paylater.tar.gz
 # The plugin's NLU components and policies are part of the model: a change to them retrains it too.
 MODEL_CODE := handoff/nlu_component.py handoff/nlu_frustration.py handoff/nlu_answer_gate.py handoff/policy.py \
 	handoff/detect.py handoff/answer_gate.py handoff/person_request.py handoff/judgement_cues.py \
-	rasa_bot/nlu_sentence_classifier.py rasa_bot/answer_choice.py rasa_bot/sentence_encoder.py
+	rasa_bot/nlu_sentence_classifier.py rasa_bot/answer_choice.py rasa_bot/word_reading.py rasa_bot/sentence_encoder.py
 # The domain is a directory: the shop's domain/shop.yml and the plugin's fragment (domain/handoff.yml links to
 # handoff/domain/handoff.yml); Rasa merges them.
 DOMAIN := domain

@@ -198,9 +198,10 @@ class HandoffSettings(BaseSettings):
         "rephrase), whatever the intent.",
     )
     answer_threshold: float = Field(
-        0.55, ge=0, le=1,
-        description="Confidence of the chosen FAQ answer (rasa_bot/answer_choice.py) below which the "
-        "message becomes an NLU fallback instead of being answered.",
+        0.60, ge=0, le=1,
+        description="Confidence of the chosen FAQ answer (the sentence vector's and the words' readings "
+        "combined: rasa_bot/answer_choice.py, rasa_bot/word_reading.py) below which the message becomes an "
+        "NLU fallback instead of being answered.",
     )
     answer_closeness_threshold: float = Field(
         0.60, ge=0, le=1,

@@ -39,12 +39,15 @@ from tqdm import tqdm
 
 from rasa_bot.answer_choice import AnswerChoice, selector_output, softmax
 from rasa_bot.sentence_encoder import pretrained_encoder_dir, quiet_transformers
+from rasa_bot.word_reading import WordReading, combined
 
 ENCODER_DIR = "encoder"
 HEAD_FILE = "head.npz"
 LABELS_FILE = "labels.json"
 RESPONSES_FILE = "responses.json"
 ANSWERS_FILE = "answers-{intent}.npz"
+WORD_ANSWERS_FILE = "answer-words-{intent}.joblib"
+WORD_INTENTS_FILE = "intent-words.joblib"
 # Sentence vectors computed per call while fitting the answer layers: bounded memory on any data size.
 VECTOR_BATCH = 64
 
@@ -73,6 +76,10 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
             # Inverse regularisation of the answer layers (sklearn's C): 1 chose the FAQ answer best on the
             # tuning set among 0.1, 1, 10 and 100.
             "answer_regularisation": 1.0,
+            # The same for the readings of a message's words (rasa_bot.word_reading): for the FAQ answer 100
+            # chose best on the tuning set among 3, 10, 30, 100 and 300; for the intents among 10 and 100.
+            "answer_words_regularisation": 100.0,
+            "intent_words_regularisation": 100.0,
             "random_seed": 7,
         }
 
@@ -83,8 +90,9 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
                 raise InvalidConfigException(f"SentenceEncoderClassifier: `{key}` must be a positive whole number")
         if not 0 < float(config["learning_rate"]) < 1:
             raise InvalidConfigException("SentenceEncoderClassifier: `learning_rate` must be between 0 and 1")
-        if not float(config["answer_regularisation"]) > 0:
-            raise InvalidConfigException("SentenceEncoderClassifier: `answer_regularisation` must be positive")
+        for key in ("answer_regularisation", "answer_words_regularisation", "intent_words_regularisation"):
+            if not float(config[key]) > 0:
+                raise InvalidConfigException(f"SentenceEncoderClassifier: `{key}` must be positive")
 
     def __init__(
         self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -95,6 +103,8 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
         self._resource = resource
         self._classifier = classifier
         self._answers: dict[str, AnswerChoice] = {}
+        self._word_answers: dict[str, WordReading] = {}
+        self._word_intents: WordReading | None = None  # None in a model trained before the word readings
         self._responses: dict[str, list[dict[str, Any]]] = {}
 
     @classmethod
@@ -118,6 +128,13 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
                 for intent in component._classifier.labels
                 if (directory / ANSWERS_FILE.format(intent=intent)).is_file()
             }
+            if (directory / WORD_INTENTS_FILE).is_file():
+                component._word_intents = WordReading.load(directory / WORD_INTENTS_FILE)
+            component._word_answers = {
+                intent: WordReading.load(directory / WORD_ANSWERS_FILE.format(intent=intent))
+                for intent in component._answers
+                if (directory / WORD_ANSWERS_FILE.format(intent=intent)).is_file()
+            }
         return component
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -128,8 +145,12 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
         classifier = _FineTunedEncoder.pretrained(sorted({example.get(INTENT) for example in examples}), self._config)
         classifier.fit([example.get(TEXT) for example in examples], [example.get(INTENT) for example in examples])
         self._classifier = classifier
-        self._answers = {intent: self._fit_answers(classifier, training_data, intent)
-                         for intent in sorted(training_data.retrieval_intents)}
+        self._word_intents = WordReading.fit([example.get(TEXT) for example in examples],
+                                             [example.get(INTENT) for example in examples],
+                                             float(self._config["intent_words_regularisation"]))
+        self._answers, self._word_answers = {}, {}
+        for intent in sorted(training_data.retrieval_intents):
+            self._answers[intent], self._word_answers[intent] = self._fit_answers(classifier, training_data, intent)
         answer_responses = {intent_response_key_to_template_key(answer)
                             for choice in self._answers.values() for answer in choice.keys}
         self._responses = {key: list(responses) for key, responses in training_data.responses.items()
@@ -138,18 +159,22 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
             classifier.save(directory)
             for intent, choice in self._answers.items():
                 choice.save(directory / ANSWERS_FILE.format(intent=intent))
+                self._word_answers[intent].save(directory / WORD_ANSWERS_FILE.format(intent=intent))
             (directory / RESPONSES_FILE).write_text(json.dumps(self._responses))
+            self._word_intents.save(directory / WORD_INTENTS_FILE)
         return self._resource
 
-    def _fit_answers(self, classifier: _FineTunedEncoder, training_data: TrainingData, intent: str) -> AnswerChoice:
-        """The answer layer of one retrieval intent, on the fine-tuned vectors of its examples."""
+    def _fit_answers(self, classifier: _FineTunedEncoder, training_data: TrainingData,
+                     intent: str) -> tuple[AnswerChoice, WordReading]:
+        """The answer layers of one retrieval intent: on the fine-tuned vectors of its examples, and on their words."""
         examples = [example for example in training_data.intent_examples
                     if example.get(INTENT) == intent and example.get(INTENT_RESPONSE_KEY) and example.get(TEXT)]
         texts = [example.get(TEXT) for example in examples]
         vectors = np.concatenate([classifier.sentence_vectors(texts[start:start + VECTOR_BATCH])
                                   for start in range(0, len(texts), VECTOR_BATCH)])
-        return AnswerChoice.fit(vectors, [example.get(INTENT_RESPONSE_KEY) for example in examples],
-                                float(self._config["answer_regularisation"]))
+        keys = [example.get(INTENT_RESPONSE_KEY) for example in examples]
+        return (AnswerChoice.fit(vectors, keys, float(self._config["answer_regularisation"])),
+                WordReading.fit(texts, keys, float(self._config["answer_words_regularisation"])))
 
     def process(self, messages: list[Message]) -> list[Message]:
         readable = [message for message in messages if message.get(TEXT)]
@@ -157,7 +182,10 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
             return messages
         vectors = self._classifier.sentence_vectors([message.get(TEXT) for message in readable])
         probabilities = self._classifier.intent_probabilities(vectors)
-        answers = {intent: choice.probabilities(vectors) for intent, choice in self._answers.items()}
+        texts = [message.get(TEXT) for message in readable]
+        if self._word_intents is not None:
+            probabilities = combined(probabilities, self._word_intents.probabilities(texts))
+        answers = {intent: self._answer_probabilities(intent, vectors, texts) for intent in self._answers}
         closeness = {intent: choice.closeness(vectors, answers[intent].argmax(axis=1))
                      for intent, choice in self._answers.items()}
         length = int(self._config["ranking_length"])
@@ -174,6 +202,14 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
                                                         self._answers[intent].keys, self._responses, length)
                 message.set(RESPONSE_SELECTOR_PROPERTY_NAME, selectors, add_to_output=True)
         return messages
+
+    def _answer_probabilities(self, intent: str, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """Each message's probability per answer: both readings combined, or the vector's alone in a model
+        trained before the word layer existed."""
+        by_vector = self._answers[intent].probabilities(vectors)
+        if intent not in self._word_answers:
+            return by_vector
+        return combined(by_vector, self._word_answers[intent].probabilities(texts))
 
 
 class _FineTunedEncoder:

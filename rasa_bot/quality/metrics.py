@@ -69,13 +69,15 @@ TARGETS: dict[str, Target] = {
 # answer 0.55 / closeness 0.60. Seeds 7 / 11 / 23: near-misses 0.016 on each (the target now holds, not
 # with the margin): ceiling lowered from 0.06 to 0.05. Answered-right 0.987 / 0.978 / 0.979 and products
 # we do not have 0.885 / 0.833 / 0.897 keep their floors.
+# Stop 32 (2026-12-02): a second reading of each message from its words (rasa_bot/word_reading.py), re-tuned
+# to intent 0.20 / answer 0.60 / closeness 0.60. Seeds 7 / 11 / 23: near-misses 0.000 on each and products
+# we do not have 0.910 / 0.910 / 0.897 now hold their targets with the margin, so their floors are gone.
+# Answered-right 0.987 / 0.987 / 0.990 is 0.003 short of the margin: floor raised from 0.95 to 0.96.
 # These are not the targets: issue 11 stays open until every figure meets its target with the margin.
 # Raise a floor as the model improves, up to its target, and drop it once the target holds with the
 # margin; never lower one. A figure without a floor is held at its target.
 FLOORS: dict[str, Target] = {
-    "answered_accuracy": Target(0.95),
-    "unknown_product_share": Target(0.81),
-    "near_miss_handoff_share": Target(0.05, at_most=True),
+    "answered_accuracy": Target(0.96),
 }
 
 

@@ -3,6 +3,7 @@ it stores everything it needs in the model, and it refuses weights that are not 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,29 @@ def test_loaded_model_gives_the_same_answers_without_the_installed_encoder(train
         assert new_answer["response"]["closeness"] == pytest.approx(old_answer["response"]["closeness"], abs=1e-5)
 
 
+def test_a_model_trained_before_the_word_readings_reads_the_vector_alone(trained, tmp_path: Path) -> None:
+    """Older models (compared in bench/bot_latency.py) still load: without the word readings' files the
+    intent and answer confidences are the sentence vector's own."""
+    classifier, storage, resource = trained
+    copy = tmp_path / "model"
+    with storage.read_from(resource) as directory:
+        shutil.copytree(directory, copy / resource.name)
+    for name in ("answer-words-faq.joblib", "intent-words.joblib"):
+        (copy / resource.name / name).unlink()
+    old = SentenceEncoderClassifier.load(classifier._config, LocalModelStorage(copy), resource,
+                                         ExecutionContext(GraphSchema({}), "m"))
+    texts = ["are you open on saturday evenings?", "any charge for paying a week late?"]
+    vectors = old._classifier.sentence_vectors(texts)
+    read_old = old.process([Message.build(text=text) for text in texts])
+    read_both = classifier.process([Message.build(text=text) for text in texts])
+    np.testing.assert_allclose([m.get(INTENT)["confidence"] for m in read_old],
+                               old._classifier.intent_probabilities(vectors).max(axis=1), atol=1e-5)
+    np.testing.assert_allclose([m.get("response_selector")["faq"]["response"]["confidence"] for m in read_old],
+                               old._answers["faq"].probabilities(vectors).max(axis=1), atol=1e-5)
+    assert ([m.get(INTENT)["confidence"] for m in read_both]
+            != pytest.approx([m.get(INTENT)["confidence"] for m in read_old]))
+
+
 def test_a_message_without_text_is_left_alone(trained) -> None:
     classifier, _, _ = trained
     (message,) = classifier.process([Message(data={})])
@@ -119,7 +143,7 @@ def test_training_data_without_intents_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("key, value", [("epochs", 0), ("batch_size", "32"), ("learning_rate", 2),
-                                        ("answer_regularisation", 0)])
+                                        ("answer_regularisation", 0), ("answer_words_regularisation", -1)])
 def test_invalid_settings_are_refused(key: str, value: object) -> None:
     with pytest.raises(InvalidConfigException, match=key):
         SentenceEncoderClassifier.validate_config({**SentenceEncoderClassifier.get_default_config(), key: value})
