@@ -142,12 +142,11 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
                     if example.get(TEXT) and example.get(INTENT)]
         if not examples:
             raise InvalidConfigException("SentenceEncoderClassifier: the training data has no intent examples")
-        classifier = _FineTunedEncoder.pretrained(sorted({example.get(INTENT) for example in examples}), self._config)
-        classifier.fit([example.get(TEXT) for example in examples], [example.get(INTENT) for example in examples])
+        texts, intents = [example.get(TEXT) for example in examples], [example.get(INTENT) for example in examples]
+        classifier = _FineTunedEncoder.pretrained(sorted(set(intents)), self._config)
+        classifier.fit(texts, intents)
         self._classifier = classifier
-        self._word_intents = WordReading.fit([example.get(TEXT) for example in examples],
-                                             [example.get(INTENT) for example in examples],
-                                             float(self._config["intent_words_regularisation"]))
+        self._word_intents = WordReading.fit(texts, intents, float(self._config["intent_words_regularisation"]))
         self._answers, self._word_answers = {}, {}
         for intent in sorted(training_data.retrieval_intents):
             self._answers[intent], self._word_answers[intent] = self._fit_answers(classifier, training_data, intent)
@@ -180,9 +179,9 @@ class SentenceEncoderClassifier(IntentClassifier, GraphComponent):
         readable = [message for message in messages if message.get(TEXT)]
         if not readable or self._classifier is None:
             return messages
-        vectors = self._classifier.sentence_vectors([message.get(TEXT) for message in readable])
-        probabilities = self._classifier.intent_probabilities(vectors)
         texts = [message.get(TEXT) for message in readable]
+        vectors = self._classifier.sentence_vectors(texts)
+        probabilities = self._classifier.intent_probabilities(vectors)
         if self._word_intents is not None:
             probabilities = combined(probabilities, self._word_intents.probabilities(texts))
         answers = {intent: self._answer_probabilities(intent, vectors, texts) for intent in self._answers}

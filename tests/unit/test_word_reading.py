@@ -1,4 +1,5 @@
-"""The FAQ answer read from the question's words, and how it is combined with the sentence vector's reading."""
+"""Labels (here FAQ answers) read from a message's words, and how that reading is combined with the sentence
+vector's."""
 
 from __future__ import annotations
 
