@@ -20,6 +20,11 @@ from rasa_bot.quality.evaluate import OUT_OF_SCOPE_ACTION, REPHRASE_ACTION, Outc
 from rasa_bot.quality.examples import NEAR_MISS, UNKNOWN_PRODUCT
 
 LOOKUP_INTENTS = ("check_order_status", "check_refund_status", "check_payment_schedule")
+# The look-up each intent starts, by what the customer is then told: domain/shop.yml fills the lookup_type slot
+# from the three look-up intents, and a bare order number or email (inform) starts the same form without one,
+# which actions/order_lookup.py answers with the order's status.
+LOOKUP_ANSWERED = {"check_order_status": "order", "check_refund_status": "refund",
+                   "check_payment_schedule": "payment", "inform": "order"}
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 RETRIEVAL_INTENT = "faq"
 # Margin the figures measured where the gates were set keep above each target, so that a model
@@ -73,12 +78,12 @@ TARGETS: dict[str, Target] = {
 # to intent 0.20 / answer 0.60 / closeness 0.60. Seeds 7 / 11 / 23: near-misses 0.000 on each and products
 # we do not have 0.910 / 0.910 / 0.897 now hold their targets with the margin, so their floors are gone.
 # Answered-right 0.987 / 0.987 / 0.990 is 0.003 short of the margin: floor raised from 0.95 to 0.96.
-# These are not the targets: issue 11 stays open until every figure meets its target with the margin.
-# Raise a floor as the model improves, up to its target, and drop it once the target holds with the
-# margin; never lower one. A figure without a floor is held at its target.
-FLOORS: dict[str, Target] = {
-    "answered_accuracy": Target(0.96),
-}
+# Stop 33 (2026-12-02): questions about the customer's own money in the training data
+# (data/own_money_cases.yml), and a look-up counted by the answer it gives (LOOKUP_ANSWERED). Seeds 7 / 11 / 23:
+# answered-right 0.992 on each, so the last floor is gone; every figure is held at its target.
+# A floor holds a figure while its target is out of reach (or met by less than the margin): raise it as the
+# model improves, up to its target, and drop it once the target holds with the margin; never lower one.
+FLOORS: dict[str, Target] = {}
 
 
 def gate(name: str) -> Target:
@@ -156,10 +161,12 @@ class QualityMeasure:
         return outcome.action not in (REPHRASE_ACTION, OUT_OF_SCOPE_ACTION, self._settings.handoff_action)
 
     def correct(self, outcome: Outcome) -> bool:
-        """The answer or look-up the bot started is the one the customer asked for."""
+        """The answer, or the look-up the bot started, is the one the customer asked for. A look-up counts by
+        what it answers: "tracking for KL-760425, email ..." read as a bare order number and email (inform)
+        gets the order's status, which is right for an order-status question and wrong for a refund's."""
         if outcome.example.intent == RETRIEVAL_INTENT:
             return outcome.intent == RETRIEVAL_INTENT and outcome.answer == outcome.example.label
-        return outcome.intent == outcome.example.label
+        return LOOKUP_ANSWERED.get(outcome.intent) == LOOKUP_ANSWERED[outcome.example.label]
 
     def not_answered(self, outcome: Outcome) -> bool:
         """The bot gave the out-of-scope or the rephrase answer: what a message it cannot help with gets."""
